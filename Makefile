@@ -1,0 +1,44 @@
+# faceoptout: the two commands a user needs.
+#   make demo   set up, then run the main demo (enrol opt-outs, crawl, show what was blocked and why)
+#   make test   set up, then go vet and go test -race over the whole module
+# Both install what a fresh Debian machine lacks: the C libraries (as root) and
+# the dlib model files (scripts/fetch-models.sh, checked against pinned SHA-256s).
+
+SHELL := /bin/bash
+DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev
+GO ?= go
+export FACEOPTOUT_MODELS ?= $(CURDIR)/models
+
+.PHONY: all test demo deps models vet bench clean
+
+all: test
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "deps: missing Debian packages. Run as root, then rerun make:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+models:
+	@./scripts/fetch-models.sh
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps models vet
+	$(GO) test -race -timeout 60m ./...
+
+demo: deps models
+	$(GO) run ./examples/demo
+
+bench: deps models
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	$(GO) clean -testcache
