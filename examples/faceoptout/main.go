@@ -1,0 +1,75 @@
+// Command faceoptout is the operator's command-line tool for a faceoptout
+// registry: submit and review requests, check images, sweep an existing
+// search index, compute descriptors, and run the benchmarks and evaluations
+// whose figures the README quotes.
+//
+// Usage:
+//
+//	faceoptout <command> [flags] [args]
+//
+// Run "faceoptout help" for the list of commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand: run gets the arguments after the command's name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands lists every subcommand; each lives in a file of its own.
+func commands() map[string]command {
+	return map[string]command{
+		"embed": {"print the faces and descriptors of images as JSON lines, with per-stage timings", cmdEmbed},
+		"bench": {"run a benchmark: bench index | bench embed", cmdBench},
+		"eval":  {"measure FNMR/FPIR of the decision policy on labelled faces", cmdEval},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout, cmds)
+		return 0
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "faceoptout: unknown command %q\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "faceoptout %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: faceoptout <command> [flags] [args]")
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+}
