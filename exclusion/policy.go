@@ -1,0 +1,82 @@
+package exclusion
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/faceoptout/faceoptout/embed"
+)
+
+// Candidate is one enrolled face near a probe face.
+type Candidate struct {
+	// RequestID is the approved request the enrolled face belongs to.
+	RequestID string
+	// FaceID identifies the enrolled face within the registry's index.
+	FaceID uint64
+	// Distance is the Euclidean distance between probe and enrolled face.
+	Distance float64
+	// Threshold is the enrolled face's own blocking threshold (a per-request
+	// override or a calibrated value); 0 means "use the policy's default".
+	Threshold float64
+}
+
+// Policy turns the enrolled faces near a probe face into a verdict.
+//
+// The Filter asks the index for every enrolled face within Radius of the
+// probe, nearest first, and passes them to Decide. Implementations must be
+// safe for concurrent use.
+type Policy interface {
+	// Radius is the largest distance at which a candidate can change the
+	// verdict.
+	Radius() float64
+	// Decide returns Block, Review or Allow for one probe face, and the
+	// candidates that justify a Block or Review.
+	Decide(probe *embed.Descriptor, cands []Candidate) (Verdict, []Candidate)
+}
+
+// ThresholdPolicy blocks a probe face within Block of an enrolled face (or
+// within that face's own Threshold when set), sends it to review within
+// Review, and allows it otherwise.
+type ThresholdPolicy struct {
+	Block  float64
+	Review float64
+}
+
+// ErrPolicy reports an invalid policy configuration.
+var ErrPolicy = errors.New("exclusion: invalid policy")
+
+// NewThresholdPolicy returns a ThresholdPolicy, checking 0 < block <= review <= 2.
+func NewThresholdPolicy(block, review float64) (*ThresholdPolicy, error) {
+	if !(block > 0 && block <= review && review <= 2) {
+		return nil, fmt.Errorf("%w: need 0 < block (%g) <= review (%g) <= 2", ErrPolicy, block, review)
+	}
+	return &ThresholdPolicy{Block: block, Review: review}, nil
+}
+
+// Radius returns the review threshold, or the largest per-face threshold the
+// caller may set (2, the largest distance between unit descriptors) if that is larger.
+func (p *ThresholdPolicy) Radius() float64 { return p.Review }
+
+// Decide implements Policy. It is safe for concurrent use.
+func (p *ThresholdPolicy) Decide(_ *embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
+	var block, review []Candidate
+	for _, c := range cands {
+		t := p.Block
+		if c.Threshold > 0 {
+			t = c.Threshold
+		}
+		switch {
+		case c.Distance <= t:
+			block = append(block, c)
+		case c.Distance <= p.Review:
+			review = append(review, c)
+		}
+	}
+	if len(block) > 0 {
+		return Block, block
+	}
+	if len(review) > 0 {
+		return Review, review
+	}
+	return Allow, nil
+}
