@@ -14,6 +14,8 @@
 //	                   limits,      dlib
 //	                   pHash        descriptors
 //
+// The packages, in that order:
+//
 //   - [github.com/faceoptout/faceoptout/imageutil] decodes untrusted bytes
 //     (JPEG, PNG, GIF, WebP, BMP, TIFF) within memory and size limits, applies
 //     EXIF orientation, converts every colour model to 8-bit RGB, resizes, and
