@@ -1,6 +1,9 @@
 package embed
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNoFace is returned by helpers that need exactly one face when an
@@ -16,3 +19,7 @@ var (
 	// ErrImage means the image cannot be processed (empty, or too large).
 	ErrImage = errors.New("embed: unusable image")
 )
+
+// ErrTooManyFaces means an image holds more faces than
+// DlibConfig.MaxFaces; it wraps ErrImage.
+var ErrTooManyFaces = fmt.Errorf("%w: too many faces", ErrImage)

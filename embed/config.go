@@ -1,0 +1,125 @@
+package embed
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+)
+
+// Detector selects dlib's face detector.
+type Detector string
+
+const (
+	// HOG is dlib's frontal_face_detector: five HOG filters (frontal, left,
+	// right and frontal rotated either way), fast on a CPU.
+	HOG Detector = "hog"
+	// CNN is dlib's MMOD convolutional face detector
+	// (mmod_human_face_detector.dat): finds more non-frontal faces, but is
+	// far slower on a CPU.
+	CNN Detector = "cnn"
+)
+
+// Model file names, looked up in DlibConfig.ModelsDir.
+const (
+	ShapePredictorFile = "shape_predictor_5_face_landmarks.dat"
+	ResNetFile         = "dlib_face_recognition_resnet_model_v1.dat"
+	CNNDetectorFile    = "mmod_human_face_detector.dat"
+)
+
+// DlibConfig configures NewDlib. Start from DefaultDlibConfig.
+type DlibConfig struct {
+	// ModelsDir holds the dlib model files.
+	ModelsDir string
+	// Detector is HOG or CNN.
+	Detector Detector
+	// MinFaceSize is the side, in pixels of the full-resolution image, of
+	// the smallest face that must be found. The image is scanned at the
+	// scale where such a face has the detector's native size (80 px for the
+	// HOG, 40 px for the CNN): large photos are scanned downscaled, which
+	// is what makes the detector fast; a MinFaceSize below the native size
+	// upsamples, within MaxUpsamplePixels.
+	MinFaceSize int
+	// MaxUpsamplePixels bounds the upsampled copy scanned when MinFaceSize
+	// is below the detector's native size: an image is never upsampled
+	// beyond this many pixels, so in larger images the smallest face found
+	// is larger than MinFaceSize (Stats.MinFace reports it). 0 means no
+	// bound.
+	MaxUpsamplePixels int
+	// Workers is the number of images processed at once, each with its own
+	// copy of the models (about 30 MB each, plus the CNN's working memory).
+	Workers int
+	// Padding adds a border around the scanned image, as a fraction of its
+	// shorter side, that repeats its edge pixels: tight face crops, where
+	// the face touches the edges, are found only with such a border.
+	Padding float64
+	// ChipPadding is the margin around the aligned 150x150 face chip the
+	// descriptor is computed on (dlib's default: 0.25).
+	ChipPadding float64
+	// Jitter, when above 0, averages the descriptor over that many randomly
+	// jittered copies of the chip (dlib's num_jitters): slower, slightly
+	// more stable.
+	Jitter int
+	// AdjustThreshold is added to the detector's threshold: negative values
+	// find more faces, and more false ones.
+	AdjustThreshold float64
+	// MaxFaces bounds the faces described per image; an image with more
+	// fails with ErrTooManyFaces (a filter must not skip faces silently).
+	MaxFaces int
+	// MaxPixels rejects larger images with ErrImage before any work.
+	MaxPixels int
+}
+
+// DefaultDlibConfig returns the defaults: models from $FACEOPTOUT_MODELS
+// (else "models"), the HOG detector, MinFaceSize 80, one worker per CPU.
+func DefaultDlibConfig() DlibConfig {
+	dir := os.Getenv("FACEOPTOUT_MODELS")
+	if dir == "" {
+		dir = "models"
+	}
+	return DlibConfig{
+		ModelsDir:         dir,
+		Detector:          HOG,
+		MinFaceSize:       80,
+		MaxUpsamplePixels: 4_000_000,
+		Workers:           runtime.NumCPU(),
+		Padding:           0,
+		ChipPadding:       0.25,
+		MaxFaces:          256,
+		MaxPixels:         40_000_000,
+	}
+}
+
+// ErrConfig is wrapped by the errors NewDlib returns for an invalid config.
+var ErrConfig = errors.New("embed: invalid config")
+
+func (c *DlibConfig) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.ModelsDir == "":
+		return bad("ModelsDir", "empty")
+	case c.Detector != HOG && c.Detector != CNN:
+		return bad("Detector", "%q is neither %q nor %q", c.Detector, HOG, CNN)
+	case c.MinFaceSize < 10 || c.MinFaceSize > 10000:
+		return bad("MinFaceSize", "%d is outside [10, 10000]", c.MinFaceSize)
+	case c.MaxUpsamplePixels < 0:
+		return bad("MaxUpsamplePixels", "%d is negative", c.MaxUpsamplePixels)
+	case c.Workers < 1 || c.Workers > 256:
+		return bad("Workers", "%d is outside [1, 256]", c.Workers)
+	case c.Padding < 0 || c.Padding > 1:
+		return bad("Padding", "%v is outside [0, 1]", c.Padding)
+	case c.ChipPadding < 0 || c.ChipPadding > 1:
+		return bad("ChipPadding", "%v is outside [0, 1]", c.ChipPadding)
+	case c.Jitter < 0 || c.Jitter > 100:
+		return bad("Jitter", "%d is outside [0, 100]", c.Jitter)
+	case c.AdjustThreshold < -5 || c.AdjustThreshold > 5:
+		return bad("AdjustThreshold", "%v is outside [-5, 5]", c.AdjustThreshold)
+	case c.MaxFaces < 1 || c.MaxFaces > 100_000:
+		return bad("MaxFaces", "%d is outside [1, 100000]", c.MaxFaces)
+	case c.MaxPixels < 1 || c.MaxPixels > 1<<30:
+		return bad("MaxPixels", "%d is outside [1, 2^30]", c.MaxPixels)
+	}
+	return nil
+}
