@@ -53,6 +53,10 @@ type DlibConfig struct {
 	// shorter side, that repeats its edge pixels: tight face crops, where
 	// the face touches the edges, are found only with such a border.
 	Padding float64
+	// CropRetry, when nothing is found in an image of at most 512 px a
+	// side, scans it again with a wide border, then upsampled: face crops,
+	// where the face touches the edges, are often found only so.
+	CropRetry bool
 	// ChipPadding is the margin around the aligned 150x150 face chip the
 	// descriptor is computed on (dlib's default: 0.25).
 	ChipPadding float64
@@ -84,6 +88,7 @@ func DefaultDlibConfig() DlibConfig {
 		MaxUpsamplePixels: 4_000_000,
 		Workers:           runtime.NumCPU(),
 		Padding:           0,
+		CropRetry:         true,
 		ChipPadding:       0.25,
 		MaxFaces:          256,
 		MaxPixels:         40_000_000,

@@ -22,6 +22,10 @@ import (
 const (
 	hogNativeSize = 80
 	cnnNativeSize = 40
+	// maxCropSide is the longest side of an image CropRetry applies to.
+	maxCropSide = 512
+	// cropPadding is the border of CropRetry's first retry.
+	cropPadding = 0.5
 )
 
 // poses names the HOG sub-detectors by their weight_index.
@@ -148,6 +152,8 @@ type Stats struct {
 	MinFace int `json:"min_face"`
 	// Detections counts the faces the detector found.
 	Detections int `json:"detections"`
+	// Retries counts the extra scans of a small image (see CropRetry).
+	Retries int `json:"retries,omitempty"`
 }
 
 // Faces returns the faces in img with their descriptors, sorted top to
@@ -209,23 +215,11 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 
 	scale, minFace := d.scale(w, h)
 	st.Scale, st.MinFace = scale, minFace
-	pad := 0
-	if d.cfg.Padding > 0 {
-		sw, sh := float64(w)*scale, float64(h)*scale
-		pad = int(math.Round(d.cfg.Padding * math.Min(sw, sh)))
-	}
 	t = time.Now()
-	dets, n, scanned, err := wk.Detect(dlib.DetectOptions{
-		CNN: d.cfg.Detector == CNN, Scale: scale, Pad: pad,
-		Adjust: d.cfg.AdjustThreshold, Max: d.cfg.MaxFaces,
-	})
+	dets, err := d.detect(ctx, wk, w, h, scale, &st)
 	st.Detect = time.Since(t)
-	st.Scanned, st.Detections = scanned, n
 	if err != nil {
-		return nil, st, wrapDlib(err)
-	}
-	if n > d.cfg.MaxFaces {
-		return nil, st, fmt.Errorf("%w: %d faces, MaxFaces is %d", ErrTooManyFaces, n, d.cfg.MaxFaces)
+		return nil, st, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, st, err
@@ -274,6 +268,47 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 		}
 	}
 	return faces, st, nil
+}
+
+// detect scans the worker's image. When nothing is found in a small image
+// (a face crop, where the face may touch the edges or fill the frame) and
+// CropRetry is on, it tries again with a wide border, then upsampled.
+func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, st *Stats) ([]dlib.Detection, error) {
+	opts := dlib.DetectOptions{
+		CNN: d.cfg.Detector == CNN, Scale: scale,
+		Adjust: d.cfg.AdjustThreshold, Max: d.cfg.MaxFaces,
+	}
+	pad := func(f float64) int {
+		return int(math.Round(f * math.Min(float64(w)*opts.Scale, float64(h)*opts.Scale)))
+	}
+	opts.Pad = pad(d.cfg.Padding)
+	tries := []func(){nil}
+	if d.cfg.CropRetry && max(w, h) <= maxCropSide {
+		tries = append(tries,
+			func() { opts.Pad = pad(cropPadding) },
+			func() { opts.Scale, opts.Pad = math.Max(2, scale), pad(d.cfg.Padding) })
+	}
+	for _, try := range tries {
+		if try != nil {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			try()
+			st.Retries++
+		}
+		dets, n, scanned, err := wk.Detect(opts)
+		st.Scanned, st.Detections = scanned, n
+		if err != nil {
+			return nil, wrapDlib(err)
+		}
+		if n > d.cfg.MaxFaces {
+			return nil, fmt.Errorf("%w: %d faces, MaxFaces is %d", ErrTooManyFaces, n, d.cfg.MaxFaces)
+		}
+		if n > 0 {
+			return dets, nil
+		}
+	}
+	return nil, nil
 }
 
 // enter registers a call in flight, or returns ErrClosed.

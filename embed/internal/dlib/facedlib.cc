@@ -136,18 +136,23 @@ void scaled(const image_t& img, double scale, image_t& out) {
 	resize_image(img, out, interpolate_bilinear());
 }
 
-// padded copies img into a larger image with a border of pad pixels that
-// repeats the edge pixels.
+// padded copies img into a larger image with a border of pad pixels
+// filled with the image's mean colour.
 void padded(const image_t& img, long pad, image_t& out) {
 	const long h = img.nr(), w = img.nc();
-	out.set_size(h + 2 * pad, w + 2 * pad);
-	for (long y = 0; y < out.nr(); ++y) {
-		long sy = std::min(std::max(y - pad, 0L), h - 1);
-		for (long x = 0; x < out.nc(); ++x) {
-			long sx = std::min(std::max(x - pad, 0L), w - 1);
-			out(y, x) = img(sy, sx);
+	double sr = 0, sg = 0, sb = 0;
+	for (long y = 0; y < h; ++y)
+		for (long x = 0; x < w; ++x) {
+			sr += img(y, x).red;
+			sg += img(y, x).green;
+			sb += img(y, x).blue;
 		}
-	}
+	const double n = double(h * w);
+	const rgb_pixel fill((unsigned char)(sr / n + 0.5), (unsigned char)(sg / n + 0.5), (unsigned char)(sb / n + 0.5));
+	out.set_size(h + 2 * pad, w + 2 * pad);
+	for (long y = 0; y < out.nr(); ++y)
+		for (long x = 0; x < out.nc(); ++x) out(y, x) = fill;
+	for (long y = 0; y < h; ++y) std::memcpy(&out(y + pad, pad), &img(y, 0), sizeof(rgb_pixel) * size_t(w));
 }
 
 double laplacian_variance(const image_t& chip) {
