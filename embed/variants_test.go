@@ -110,4 +110,3 @@ func convert(m image.Image, dst draw.Image) image.Image {
 	}
 	return dst
 }
-

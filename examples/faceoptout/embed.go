@@ -2,11 +2,193 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for decodeImage
+	_ "image/png"
 	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
 )
 
-// cmdEmbed is being written; see the issue tracker.
+// embedFace is one face of cmdEmbed's JSON output.
+type embedFace struct {
+	Box        [4]int        `json:"box"`
+	Landmarks  [][2]int      `json:"landmarks"`
+	Descriptor []float32     `json:"descriptor"`
+	Quality    embed.Quality `json:"quality"`
+}
+
+// embedLine is one JSON line of cmdEmbed: one input file.
+type embedLine struct {
+	File    string             `json:"file"`
+	Faces   []embedFace        `json:"faces"`
+	Error   string             `json:"error,omitempty"`
+	Timings map[string]float64 `json:"timings_ms"`
+}
+
+// embedFlags are the flags cmdEmbed and benchEmbed share.
+func embedFlags(fs *flag.FlagSet) *embed.DlibConfig {
+	cfg := embed.DefaultDlibConfig()
+	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "directory of the dlib model files")
+	fs.IntVar(&cfg.MinFaceSize, "min-face", cfg.MinFaceSize, "smallest face side to find, in full-resolution pixels")
+	fs.Func("detector", "face detector: hog or cnn (default hog)", func(s string) error {
+		cfg.Detector = embed.Detector(s)
+		return nil
+	})
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "images processed at once")
+	fs.IntVar(&cfg.Jitter, "jitter", cfg.Jitter, "average descriptors over this many jittered chips")
+	fs.IntVar(&cfg.MaxUpsamplePixels, "max-upsample-pixels", cfg.MaxUpsamplePixels, "largest upsampled copy scanned (0: no bound)")
+	return &cfg
+}
+
+// cmdEmbed prints the faces and descriptors of image files, one JSON line
+// per file (with --json) or one summary line per file, then per-stage
+// timings and images/s on stderr.
+//
+//	faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...
 func cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON line per file")
+	cfg := embedFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return errors.New("usage: faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...")
+	}
+	d, err := embed.NewDlib(*cfg)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	lines := make([]embedLine, len(files))
+	done := make([]chan struct{}, len(files))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				lines[i] = embedFile(ctx, d, files[i])
+				close(done[i])
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range files {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				for j := i; j < len(files); j++ {
+					lines[j] = embedLine{File: files[j], Error: ctx.Err().Error(), Timings: map[string]float64{}}
+					close(done[j])
+				}
+				return
+			}
+		}
+	}()
+	enc := json.NewEncoder(stdout)
+	total := map[string]float64{}
+	nFaces, nErr := 0, 0
+	for i := range files {
+		<-done[i]
+		l := &lines[i]
+		for k, v := range l.Timings {
+			total[k] += v
+		}
+		nFaces += len(l.Faces)
+		if l.Error != "" {
+			nErr++
+		}
+		if *asJSON {
+			if err := enc.Encode(l); err != nil {
+				return err
+			}
+			continue
+		}
+		if l.Error != "" {
+			fmt.Fprintf(stdout, "%s: error: %s\n", l.File, l.Error)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %d faces", l.File, len(l.Faces))
+		for _, f := range l.Faces {
+			fmt.Fprintf(stdout, " %v(%d px, score %.2f)", f.Box, f.Quality.Size, f.Quality.Score)
+		}
+		fmt.Fprintln(stdout)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	n := float64(len(files))
+	fmt.Fprintf(stderr, "%d images, %d faces, %d errors in %.2fs: %.2f images/s on %d workers; mean ms per image:",
+		len(files), nFaces, nErr, elapsed.Seconds(), n/elapsed.Seconds(), cfg.Workers)
+	for _, k := range []string{"decode", "convert", "wait", "detect", "describe"} {
+		fmt.Fprintf(stderr, " %s %.1f", k, total[k]/n)
+	}
+	fmt.Fprintln(stderr)
+	if nErr > 0 {
+		return fmt.Errorf("%d of %d images failed", nErr, len(files))
+	}
+	return nil
+}
+
+// embedFile decodes and describes one file.
+func embedFile(ctx context.Context, d *embed.Dlib, file string) embedLine {
+	l := embedLine{File: file, Faces: []embedFace{}, Timings: map[string]float64{}}
+	t := time.Now()
+	img, err := decodeImage(file)
+	l.Timings["decode"] = ms(time.Since(t))
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	faces, st, err := d.FacesWithStats(ctx, img)
+	l.Timings["convert"] = ms(st.Convert)
+	l.Timings["wait"] = ms(st.Wait)
+	l.Timings["detect"] = ms(st.Detect)
+	l.Timings["describe"] = ms(st.Describe)
+	if err != nil {
+		l.Error = err.Error()
+		return l
+	}
+	for _, f := range faces {
+		ef := embedFace{
+			Box:        [4]int{f.Box.Min.X, f.Box.Min.Y, f.Box.Max.X, f.Box.Max.Y},
+			Descriptor: f.Descriptor[:],
+			Quality:    f.Quality,
+		}
+		for _, p := range f.Landmarks {
+			ef.Landmarks = append(ef.Landmarks, [2]int{p.X, p.Y})
+		}
+		l.Faces = append(l.Faces, ef)
+	}
+	return l
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// decodeImage decodes a JPEG or PNG file.
+func decodeImage(file string) (image.Image, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	return img, err
 }
