@@ -1,0 +1,78 @@
+// Package exclusion keeps opted-out faces and removed images out of a face
+// search engine: it holds the requests (face opt-outs and DSA image
+// removals), runs their review, stores them durably, and answers, for every
+// crawled image or search result, "may I index or show this?".
+//
+// # Basics
+//
+// A Registry holds the requests in a Store (the embedded default is
+// exclusion/boltstore). Create makes a new registry; Open opens an existing
+// one and refuses an uninitialised or inconsistent store, so an empty or
+// unreadable registry is an error, never an empty filter.
+//
+//	st, _ := boltstore.Open("registry.db", nil)
+//	reg, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())
+//
+// Submit validates a Submission (every bad field is named in a
+// *ValidationError, and nothing is stored) and enrols it at once: each photo
+// is decoded and hashed (SHA-256 and a 64-bit perceptual hash), and for a
+// face opt-out every face is found, described (128-D dlib descriptor) and put
+// through a QualityGate whose refusals carry reasons (RefusalNoFace,
+// RefusalTooSmall, RefusalTooBlurry, RefusalSeveralFaces). A photo with
+// several usable faces enrols only the face picked by box (Photo.Face at
+// submission, or Registry.Pick by a reviewer; the best IoU wins). Image bytes
+// are never stored. The request is then pending:
+//
+//	pending -> approved | rejected | withdrawn;  approved -> withdrawn
+//
+// Only approved requests block. Approve, Reject and Withdraw are durable
+// (fsync) before they return, write an audit event (who, what, when, which
+// request; no biometric data), and change the live filter at once.
+// Rejection and withdrawal delete the request's descriptors.
+//
+// A Filter (NewFilter) answers with a Decision whose Verdict is Allow,
+// Block, Review or Unchecked; callers index or show only on Allow:
+//
+//   - CheckImage / CheckImageBytes: the image's SHA-256 against every
+//     approved request's photos, its perceptual hash against image
+//     removals' files (so re-encoded and resized copies at new URLs match),
+//     then every face in it against the approved faces.
+//   - CheckFaces: descriptors a search service already has.
+//   - CheckURL: the normalised URL (NormalizeURL) against image removals.
+//   - Check and FilterResults: an Item (URL, image or faces) or a page of
+//     search results; everything not Allow is dropped and counted.
+//   - Sweep: the ids in an existing search index to purge for newly
+//     approved requests.
+//
+// # Thresholds
+//
+// Distances are Euclidean between dlib descriptors (not squared). The
+// default Policy is NewThresholdPolicy(0.6, 0.6): a face within 0.6 of an
+// approved face blocks. Evidence: on the 8 people x 5 crops of faces/bbt,
+// same-person distances are at most 0.569 and different-person distances
+// at least 0.625 with go-face's dlib models; 0.6 is also dlib's documented
+// operating point. A request may carry its own Threshold (stored with it,
+// passed to the Policy as Candidate.Threshold); the Filter widens its
+// search radius to the largest one. The evaluation harness
+// (examples/faceoptout eval) measures policies; a calibrated Policy will
+// replace the default. Perceptual hashes match at Hamming distance <= 10 of
+// 64 bits (imageutil.DefaultMatchDistance).
+//
+// # Caveats
+//
+//   - Fail closed: a check that cannot finish (decode error, limits,
+//     embedder failure, timeout, cancelled context, closed registry) answers
+//     Unchecked, the Verdict's zero value. Never treat it as Allow.
+//   - The live index is exact and in memory, rebuilt from the store on Open
+//     (about 512 bytes per approved face); the Filter stores and logs
+//     nothing about the faces it checks.
+//   - A photo with several usable faces keeps the candidates' descriptors
+//     while the request is pending, so a reviewer can pick; any decision
+//     deletes those not enrolled.
+//   - One Registry owns a store; a Registry in another process does not see
+//     its changes until reopened. Run the Filter in the process that owns
+//     the registry, or use a shared Store and reopen.
+//   - Face matching is only as good as the embedder: the default threshold
+//     misses some matches in profile, low-resolution or occluded faces, and
+//     may confuse close relatives; use Review and Sweep for safety.
+package exclusion

@@ -1,0 +1,569 @@
+package exclusion
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+)
+
+// Config configures a Registry.
+type Config struct {
+	// Quality decides which submitted faces are usable.
+	Quality QualityGate
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the default registry configuration.
+func DefaultConfig() Config { return Config{Quality: DefaultQualityGate()} }
+
+// Registry holds the requests, runs the review workflow, and keeps the live
+// set of what approved requests block: their faces in an exact in-memory
+// index, their image hashes and their URLs. Every change is written to the
+// Store (durably, with its audit event) before the call returns, and takes
+// effect in the live set, and so in every Filter over the registry, at once.
+//
+// A Registry is safe for concurrent use. Only one Registry may own a store
+// at a time (boltstore enforces this with a file lock).
+type Registry struct {
+	store Store
+	emb   embed.Embedder
+	cfg   Config
+
+	wmu sync.Mutex // serialises changes, so the live set follows the store's order
+
+	mu     sync.RWMutex // guards closed, broken and the live maps below
+	closed bool
+	broken error // set when the live set may differ from the store; checks fail closed
+	faces  *flatIndex
+	byFace map[uint64]liveFace
+	reqs   map[string]*liveReq // approved requests
+	sha    map[string][]string // image SHA-256 (hex) -> approved request ids
+	urls   map[string][]string // normalised URL -> approved request ids
+	hashes []liveHash          // perceptual hashes of approved requests' images
+
+	nextFace atomic.Uint64
+}
+
+type liveFace struct {
+	req       string
+	threshold float64
+}
+
+type liveHash struct {
+	h   uint64
+	req string
+}
+
+type liveReq struct {
+	id        string
+	decided   time.Time
+	threshold float64
+	faceIDs   []uint64
+	descs     []embed.Descriptor
+	sha       []string
+	hashes    []uint64
+	urls      []string
+}
+
+func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
+	if store == nil {
+		return nil, errors.New("exclusion: nil Store")
+	}
+	if cfg.Quality.MinSize < 0 || cfg.Quality.MinSharpness < 0 {
+		return nil, fmt.Errorf("exclusion: invalid quality gate %+v", cfg.Quality)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Registry{
+		store: store, emb: emb, cfg: cfg,
+		faces: newFlatIndex(), byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
+		sha: map[string][]string{}, urls: map[string][]string{},
+	}, nil
+}
+
+// Create initialises a fresh registry in an empty store and opens it. It
+// fails with ErrExists if the store already holds a registry, so an
+// existing registry is never mistaken for a new one. emb enrols submitted
+// face photos; it may be nil for a registry that only reviews.
+//
+// On success the Registry owns store and closes it in Close.
+func Create(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
+	r, err := newRegistry(store, emb, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Init(ctx, r.now()); err != nil {
+		return nil, fmt.Errorf("exclusion: creating registry: %w", err)
+	}
+	if err := r.load(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Open opens the registry a store holds: it reads every request, checks each
+// record's checksum and the store's counts, and rebuilds the live index of
+// approved faces, hashes and URLs. A store that was never initialised gives
+// ErrNoRegistry, and an inconsistent one ErrCorrupt: an empty or unreadable
+// registry is an error, never an empty filter.
+//
+// On success the Registry owns store and closes it in Close.
+func Open(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
+	r, err := newRegistry(store, emb, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.load(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Registry) load(ctx context.Context) error {
+	st, err := r.store.Stats(ctx)
+	if err != nil {
+		return fmt.Errorf("exclusion: opening registry: %w", err)
+	}
+	counts := map[Status]int{}
+	faces := 0
+	for req, err := range r.store.Requests(ctx) {
+		if err != nil {
+			return fmt.Errorf("exclusion: reading registry: %w", err)
+		}
+		if err := verify(req); err != nil {
+			return err
+		}
+		counts[req.Status]++
+		if req.Status == Approved {
+			faces += len(req.EnrolledFaces())
+			r.addLive(req)
+		}
+	}
+	for _, s := range statuses {
+		if counts[s] != st.Requests[s] {
+			return fmt.Errorf("%w: the store counts %d %s requests, %d were read", ErrCorrupt, st.Requests[s], s, counts[s])
+		}
+	}
+	if faces != st.Faces || faces != r.faces.len() {
+		return fmt.Errorf("%w: the store counts %d approved faces, %d were read, %d indexed", ErrCorrupt, st.Faces, faces, r.faces.len())
+	}
+	return nil
+}
+
+// checksum returns the hex SHA-256 of req's JSON encoding without its
+// checksum.
+func checksum(req *Request) string {
+	c := *req
+	c.Checksum = ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return "unencodable: " + err.Error()
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// verify checks a record read from the store.
+func verify(req *Request) error {
+	if req == nil {
+		return fmt.Errorf("%w: nil request", ErrCorrupt)
+	}
+	if got := checksum(req); got != req.Checksum {
+		return fmt.Errorf("%w: request %q fails its checksum", ErrCorrupt, req.ID)
+	}
+	if !req.Status.valid() || (req.Kind != FaceOptOut && req.Kind != ImageRemoval) {
+		return fmt.Errorf("%w: request %q has kind %q, status %q", ErrCorrupt, req.ID, req.Kind, req.Status)
+	}
+	return nil
+}
+
+func (r *Registry) now() time.Time { return r.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// usable returns why the registry cannot be used, or nil.
+func (r *Registry) usable() error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return ErrClosed
+	}
+	return r.broken
+}
+
+func checkActor(actor string) error {
+	if p := checkText(actor, MaxNameLen, false); p != "" {
+		return &ValidationError{Problems: []FieldError{{Field: "actor", Problem: p}}}
+	}
+	return nil
+}
+
+// Submit validates a submission, enrols its photos (decoding, hashing and,
+// for face opt-outs, finding and describing the faces through the quality
+// gate), and stores it as a pending request with its audit event. It returns
+// the stored request once it is durable.
+//
+// A bad submission gives a *ValidationError (errors.Is(err,
+// ErrInvalidRequest)) naming every bad field, and nothing is stored: a photo
+// that cannot be decoded, a picked box that overlaps no face, or a face
+// opt-out in which no photo has a usable face. A photo with several usable
+// faces and no pick is stored with Problem RefusalSeveralFaces and its
+// candidate faces, for a reviewer to Pick. Embedder and store failures are
+// returned as they are. Safe for concurrent use.
+func (r *Registry) Submit(ctx context.Context, sub *Submission, actor string) (*Request, error) {
+	if err := r.usable(); err != nil {
+		return nil, err
+	}
+	req, err := normalize(sub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if sub.Kind == FaceOptOut && r.emb == nil {
+		return nil, ErrNoEmbedder
+	}
+	ve := &ValidationError{}
+	candidates := 0
+	for i, p := range sub.Photos {
+		rec, problem, err := r.enrolPhoto(ctx, sub.Kind, p)
+		if err != nil {
+			return nil, err
+		}
+		if problem != "" {
+			f := fmt.Sprintf("photos[%d]", i)
+			if p.Face != nil && rec.Width > 0 {
+				f += ".face"
+			}
+			ve.add(f, problem)
+		}
+		if rec.Problem == "" || rec.Problem == RefusalSeveralFaces {
+			candidates++
+		}
+		req.Photos = append(req.Photos, rec)
+	}
+	if sub.Kind == FaceOptOut && candidates == 0 && len(ve.Problems) == 0 {
+		for i := range req.Photos {
+			ve.add(fmt.Sprintf("photos[%d]", i), describe(&req.Photos[i]))
+		}
+	}
+	if err := ve.err(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("exclusion: submit: %w", err)
+	}
+	now := r.now()
+	req.ID = rand.Text()
+	req.Version = 1
+	req.Created, req.Updated = now, now
+	req.Checksum = checksum(req)
+	ev := AuditEvent{Time: now, Actor: actor, RequestID: req.ID, Action: ActionSubmit, To: Pending}
+
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if err := r.usable(); err != nil {
+		return nil, err
+	}
+	if err := r.store.Insert(ctx, req, ev); err != nil {
+		return nil, fmt.Errorf("exclusion: storing request: %w", err)
+	}
+	return req, nil
+}
+
+// Pick enrols, in a pending face opt-out, the face of photo (0-based) whose
+// box best overlaps box, in place of any face picked before in that photo.
+// It is how a reviewer resolves RefusalSeveralFaces. Safe for concurrent use.
+func (r *Registry) Pick(ctx context.Context, id string, photo int, box image.Rectangle, actor string) (*Request, error) {
+	note := fmt.Sprintf("photo %d: face at %v", photo, box)
+	return r.change(ctx, id, actor, note, ActionPick, "", func(req *Request) error {
+		if req.Kind != FaceOptOut {
+			return fmt.Errorf("%w: pick in a %s request", ErrTransition, req.Kind)
+		}
+		if photo < 0 || photo >= len(req.Photos) {
+			return &ValidationError{Problems: []FieldError{{Field: "photo", Problem: fmt.Sprintf("%d: the request has %d photos", photo, len(req.Photos))}}}
+		}
+		rec := &req.Photos[photo]
+		i := bestOverlap(rec.Faces, box, true)
+		if i < 0 {
+			return &ValidationError{Problems: []FieldError{{Field: "box", Problem: fmt.Sprintf("%v overlaps none of the candidate faces: %s", box, boxes(rec.Faces))}}}
+		}
+		if rf := rec.Faces[i].Refusal; rf != "" && rf != RefusalNotPicked {
+			return &ValidationError{Problems: []FieldError{{Field: "box", Problem: fmt.Sprintf("the face at %v is refused: %s", rec.Faces[i].Box, rf)}}}
+		}
+		pick(rec, i)
+		return nil
+	})
+}
+
+// Approve approves a pending request: from now on its enrolled faces, image
+// hashes and URLs block, in every Filter over this registry, without a
+// rebuild. Candidate faces that were not picked are deleted. A face opt-out
+// without an enrolled face gives ErrNothingToBlock. Safe for concurrent use.
+func (r *Registry) Approve(ctx context.Context, id, actor, note string) (*Request, error) {
+	return r.change(ctx, id, actor, note, ActionApprove, Approved, func(req *Request) error {
+		if req.Kind == FaceOptOut && len(req.EnrolledFaces()) == 0 {
+			return fmt.Errorf("%w: request %s has no enrolled face; pick one first", ErrNothingToBlock, req.ID)
+		}
+		if req.Kind == ImageRemoval && len(req.URLs) == 0 && len(req.Photos) == 0 {
+			return fmt.Errorf("%w: request %s names no image", ErrNothingToBlock, req.ID)
+		}
+		forget(req, false)
+		return nil
+	})
+}
+
+// Reject rejects a pending request and deletes its descriptors. Safe for
+// concurrent use.
+func (r *Registry) Reject(ctx context.Context, id, actor, note string) (*Request, error) {
+	return r.change(ctx, id, actor, note, ActionReject, Rejected, func(req *Request) error {
+		forget(req, true)
+		return nil
+	})
+}
+
+// Withdraw withdraws a pending or approved request (the person changed their
+// mind): it stops blocking at once, and its descriptors are deleted, not
+// flagged. Safe for concurrent use.
+func (r *Registry) Withdraw(ctx context.Context, id, actor, note string) (*Request, error) {
+	return r.change(ctx, id, actor, note, ActionWithdraw, Withdrawn, func(req *Request) error {
+		forget(req, true)
+		return nil
+	})
+}
+
+// forget deletes the descriptors of faces that are not enrolled, or of all
+// faces.
+func forget(req *Request, all bool) {
+	for i := range req.Photos {
+		for j := range req.Photos[i].Faces {
+			f := &req.Photos[i].Faces[j]
+			if all || !f.Enrolled {
+				f.Descriptor = nil
+			}
+			if all {
+				f.Enrolled = false
+			}
+		}
+	}
+}
+
+// change applies one workflow step: read, check the transition, mutate,
+// store (durably, with the audit event), then update the live set.
+func (r *Registry) change(ctx context.Context, id, actor, note string, action Action, to Status, mutate func(*Request) error) (*Request, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if p := checkText(note, MaxReasonLen, true); p != "" && note != "" {
+		return nil, &ValidationError{Problems: []FieldError{{Field: "note", Problem: p}}}
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if err := r.usable(); err != nil {
+		return nil, err
+	}
+	cur, err := r.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: %s %q: %w", action, id, err)
+	}
+	if err := verify(cur); err != nil {
+		return nil, err
+	}
+	from := cur.Status
+	if to == "" {
+		to = from
+		if from != Pending {
+			return nil, fmt.Errorf("%w: %s a %s request", ErrTransition, action, from)
+		}
+	} else if !from.next(to) {
+		return nil, fmt.Errorf("%w: %s -> %s", ErrTransition, from, to)
+	}
+	next, err := r.store.Get(ctx, id) // a private copy to change
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: %s %q: %w", action, id, err)
+	}
+	if err := mutate(next); err != nil {
+		return nil, err
+	}
+	now := r.now()
+	next.Status = to
+	next.Version = cur.Version + 1
+	next.Updated = now
+	if to != from && (to == Approved || to == Rejected) {
+		next.Decided = now
+	}
+	next.Checksum = checksum(next)
+	ev := AuditEvent{Time: now, Actor: actor, RequestID: id, Action: action, From: from, To: to, Note: note}
+	if err := r.store.Update(ctx, next, ev); err != nil {
+		return nil, fmt.Errorf("exclusion: %s %q: %w", action, id, err)
+	}
+	switch {
+	case from != Approved && to == Approved:
+		r.addLive(next)
+	case from == Approved && to != Approved:
+		r.removeLive(id)
+	}
+	return next, nil
+}
+
+// addLive makes an approved request block.
+func (r *Registry) addLive(req *Request) {
+	lr := &liveReq{id: req.ID, decided: req.Decided, threshold: req.Threshold, urls: slices.Clone(req.URLs)}
+	for _, p := range req.Photos {
+		lr.sha = append(lr.sha, p.SHA256)
+		if req.Kind == ImageRemoval {
+			// Perceptual hashes of face photos would match other people's
+			// look-alike headshots; the faces themselves block those copies.
+			lr.hashes = append(lr.hashes, p.PHash)
+		}
+		for _, f := range p.Faces {
+			if f.Enrolled && f.Descriptor != nil {
+				lr.faceIDs = append(lr.faceIDs, r.nextFace.Add(1))
+				lr.descs = append(lr.descs, *f.Descriptor)
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.reqs[req.ID]; ok {
+		r.removeLiveLocked(old)
+	}
+	r.reqs[req.ID] = lr
+	for i, id := range lr.faceIDs {
+		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold}
+		r.faces.add(id, &lr.descs[i])
+	}
+	for _, s := range lr.sha {
+		r.sha[s] = append(r.sha[s], req.ID)
+	}
+	for _, u := range lr.urls {
+		r.urls[u] = append(r.urls[u], req.ID)
+	}
+	for _, h := range lr.hashes {
+		r.hashes = append(r.hashes, liveHash{h: h, req: req.ID})
+	}
+}
+
+// removeLive stops an approved request from blocking.
+func (r *Registry) removeLive(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lr, ok := r.reqs[id]; ok {
+		r.removeLiveLocked(lr)
+	}
+}
+
+func (r *Registry) removeLiveLocked(lr *liveReq) {
+	for _, id := range lr.faceIDs {
+		r.faces.delete(id)
+		delete(r.byFace, id)
+	}
+	drop := func(m map[string][]string, keys []string) {
+		for _, k := range keys {
+			m[k] = slices.DeleteFunc(m[k], func(s string) bool { return s == lr.id })
+			if len(m[k]) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	drop(r.sha, lr.sha)
+	drop(r.urls, lr.urls)
+	r.hashes = slices.DeleteFunc(r.hashes, func(h liveHash) bool { return h.req == lr.id })
+	delete(r.reqs, lr.id)
+}
+
+// Get returns the request with the given id (ErrNotFound if none), after
+// checking its checksum. Safe for concurrent use.
+func (r *Registry) Get(ctx context.Context, id string) (*Request, error) {
+	if err := r.usable(); err != nil {
+		return nil, err
+	}
+	req, err := r.store.Get(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: get %q: %w", id, err)
+	}
+	if err := verify(req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// Requests yields every request, checked, in no particular order. Safe for
+// concurrent use.
+func (r *Registry) Requests(ctx context.Context) iter.Seq2[*Request, error] {
+	return func(yield func(*Request, error) bool) {
+		if err := r.usable(); err != nil {
+			yield(nil, err)
+			return
+		}
+		for req, err := range r.store.Requests(ctx) {
+			if err == nil {
+				err = verify(req)
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(req, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Audit yields the audit log in order: all events, or one request's when id
+// is not empty. Safe for concurrent use.
+func (r *Registry) Audit(ctx context.Context, id string) iter.Seq2[AuditEvent, error] {
+	return func(yield func(AuditEvent, error) bool) {
+		if err := r.usable(); err != nil {
+			yield(AuditEvent{}, err)
+			return
+		}
+		for ev, err := range r.store.Audit(ctx, id) {
+			if !yield(ev, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Stats returns the store's counts. Safe for concurrent use.
+func (r *Registry) Stats(ctx context.Context) (Stats, error) {
+	if err := r.usable(); err != nil {
+		return Stats{}, err
+	}
+	return r.store.Stats(ctx)
+}
+
+// Len returns the number of faces that block: the enrolled faces of approved
+// requests. Safe for concurrent use.
+func (r *Registry) Len() int { return r.faces.len() }
+
+// Close closes the registry and its store. Checks in flight or made later
+// answer Unchecked. Close is idempotent and safe for concurrent use; it waits
+// for a change in flight to finish.
+func (r *Registry) Close() error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	return r.store.Close()
+}
