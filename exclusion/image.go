@@ -16,6 +16,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+
+	"github.com/disintegration/imaging"
 )
 
 // errImage wraps image decoding failures.
@@ -109,6 +111,41 @@ func phash(img image.Image) uint64 {
 		}
 	}
 	return h
+}
+
+// rotations are the turns (degrees clockwise) under which CheckImage looks
+// for faces, upright first.
+var rotations = [...]int{0, 90, 270, 180}
+
+// rotate returns img turned clockwise by deg (0, 90, 180 or 270).
+func rotate(img image.Image, deg int) image.Image {
+	switch deg {
+	case 90:
+		return imaging.Rotate270(img) // imaging turns counter-clockwise
+	case 180:
+		return imaging.Rotate180(img)
+	case 270:
+		return imaging.Rotate90(img)
+	}
+	return img
+}
+
+// unrotate maps a box found in img turned clockwise by deg back to img,
+// whose bounds are b.
+func unrotate(r image.Rectangle, b image.Rectangle, deg int) image.Rectangle {
+	w, h := b.Dx(), b.Dy()
+	var out image.Rectangle
+	switch deg {
+	case 90: // (x, y) -> (h-1-y, x)
+		out = image.Rect(r.Min.Y, h-r.Max.X, r.Max.Y, h-r.Min.X)
+	case 270: // (x, y) -> (y, w-1-x)
+		out = image.Rect(w-r.Max.Y, r.Min.X, w-r.Min.Y, r.Max.X)
+	case 180:
+		out = image.Rect(w-r.Max.X, h-r.Max.Y, w-r.Min.X, h-r.Min.Y)
+	default:
+		return r
+	}
+	return out.Add(b.Min)
 }
 
 func hashDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }
