@@ -1,0 +1,74 @@
+// Package imageutil decodes untrusted image bytes safely, applies EXIF
+// orientation, converts every colour model to opaque 8-bit RGB, resizes
+// images for face detection and computes 64-bit perceptual hashes.
+//
+// # Basics
+//
+// [Decode] (or [DecodeBytes]) turns the bytes of a JPEG, PNG, GIF (first
+// frame), WebP, BMP or TIFF file into an [Image]:
+//
+//	m, err := imageutil.Decode(r) // DefaultLimits: 20 MiB, 40 megapixels
+//	if err != nil {
+//		return err // errors.Is: ErrTooLarge, ErrFormat or ErrCorrupt
+//	}
+//	faces, err := embedder.Faces(ctx, m.RGB)
+//	hash := imageutil.PHash(m.RGB)
+//
+// The format is sniffed from the first bytes, never taken from a file name or
+// a Content-Type. [Image.RGB] is an *image.NRGBA with 8 bits per channel,
+// the EXIF orientation already applied (so a face in a photo taken with the
+// camera on its side is upright), and every alpha byte 0xff: grayscale,
+// 16-bit, paletted, YCbCr and CMYK images (including Adobe's inverted CMYK
+// JPEGs, as image/jpeg decodes them) are converted, and transparent pixels
+// are composited over white. A GIF's first frame is drawn on a white canvas
+// the size of its logical screen. [Orient] and [ToRGB] do the same conversion
+// for images from elsewhere.
+//
+// [Fit], [Scale] and [Resize] resize with disintegration/imaging's
+// Catmull-Rom filter. [PHash] computes a [Hash]; two images whose hashes
+// differ in at most [DefaultMatchDistance] bits ([Hash.Distance]) count as
+// the same picture. Hashes are stored as 16 hexadecimal digits
+// ([Hash.String], [ParseHash]).
+//
+// # Caveats
+//
+// Orientation comes from EXIF tag 0x0112 in a JPEG's APP1 segment, a TIFF's
+// IFD0, a WebP's EXIF chunk or a PNG's eXIf chunk; values outside 1 to 8 and
+// malformed EXIF count as 1 (no rotation) rather than an error, as in
+// browsers. Colour profiles (ICC) are ignored: pixels are taken as sRGB.
+// Only the first frame of an animated GIF (or WebP) is decoded.
+//
+// The perceptual hash survives re-encoding, resizing, small crops and small
+// overlays, not rotation, mirroring or large crops. Near-uniform images (all
+// white, all black) have hashes made of rounding noise: do not match on them.
+// Different photos of one person are different pictures to the hash; faces
+// are matched by [github.com/faceoptout/faceoptout/embed] descriptors.
+//
+// # Security Considerations
+//
+// The input is untrusted. Decode reads at most [Limits].MaxBytes+1 bytes (an
+// io.LimitReader), then asks the format's DecodeConfig for the dimensions and
+// refuses anything beyond Limits.MaxPixels before a single pixel is
+// allocated: a PNG that declares 100000x100000 pixels costs a few hundred
+// bytes of memory, not 40 GB. A decoder that returns an image other than the
+// one its header declared is an error, so a lying header cannot slip past
+// the pixel limit (a GIF frame larger than its logical screen is already
+// refused by image/gif). Peak memory is about MaxBytes plus 5 to 12 bytes per
+// declared pixel (the decoder's image and the NRGBA result; orientation is
+// applied band by band, without a third copy). Limits cannot be disabled:
+// zero or negative fields take their defaults.
+//
+// Errors are typed: [ErrTooLarge] (a *[LimitError] with the limit, the value
+// and the maximum), [ErrFormat] and [ErrCorrupt], always wrapped with %w.
+// A panic inside a decoder is recovered and reported as ErrCorrupt. The EXIF
+// parsers are this package's own, bounded by the input and a fixed number of
+// segments and IFD entries; they never allocate.
+//
+// Decoding is CPU-bound and bounded by the limits, so Decode takes no
+// context: a caller reading from the network bounds the time spent reading
+// with its own deadline on r. The decoders are those of the standard
+// library and golang.org/x/image, called directly by sniffed format; this
+// package registers nothing with image.RegisterFormat and has no init
+// function (importing it links x/image/webp, bmp and tiff, whose own init
+// functions do register with package image).
+package imageutil

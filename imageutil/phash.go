@@ -1,0 +1,182 @@
+package imageutil
+
+import (
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/draw"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// Hash is a 64-bit perceptual hash of an image (see [PHash]). Similar images
+// have hashes at a small Hamming distance. The zero Hash is a valid hash.
+type Hash uint64
+
+// DefaultMatchDistance is the largest [Hash.Distance] at which two images
+// count as the same picture (a re-encoded, resized, slightly cropped or
+// annotated copy). It is chosen from measurements on the shared test faces;
+// see TestPHashRobustness and the package documentation.
+const DefaultMatchDistance = 10
+
+// Distance returns the Hamming distance between h and g: the number of
+// differing bits, from 0 (identical) to 64.
+func (h Hash) Distance(g Hash) int { return bits.OnesCount64(uint64(h ^ g)) }
+
+// String returns the hash as 16 lower-case hexadecimal digits, the form
+// [ParseHash] reads and storage should use.
+func (h Hash) String() string { return fmt.Sprintf("%016x", uint64(h)) }
+
+// ParseHash parses the 16 hexadecimal digits written by [Hash.String].
+func ParseHash(s string) (Hash, error) {
+	if len(s) != 16 {
+		return 0, fmt.Errorf("imageutil: hash %q: want 16 hexadecimal digits", s)
+	}
+	var b [8]byte
+	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
+		return 0, fmt.Errorf("imageutil: hash %q: %w", s, err)
+	}
+	var h uint64
+	for _, c := range b {
+		h = h<<8 | uint64(c)
+	}
+	return Hash(h), nil
+}
+
+// MarshalText implements encoding.TextMarshaler with the String form.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseHash.
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
+}
+
+const (
+	hashGrid = 32 // side of the grey thumbnail the DCT runs on
+	hashFreq = 8  // side of the block of frequencies kept
+)
+
+// dctBasis[k][n] is the DCT-II basis cos(π(2n+1)k / 2N) for the frequencies
+// 0..hashFreq the hash reads.
+var dctBasis = func() (c [hashFreq + 1][hashGrid]float64) {
+	for k := range c {
+		for n := range c[k] {
+			c[k][n] = math.Cos(math.Pi * float64((2*n+1)*k) / (2 * hashGrid))
+		}
+	}
+	return c
+}()
+
+// PHash returns the 64-bit DCT perceptual hash of img (the pHash
+// construction): the image is converted to grey (Rec. 601 luma, transparency
+// over white), reduced to 32x32 by averaging the pixels of each cell, and
+// transformed with a 2-D DCT-II; bit i is set when the i-th of the 8x8
+// lowest frequencies (1..8 in each direction: the DC row and column are
+// left out, so brightness and contrast changes do not move the hash) is above
+// their median.
+//
+// Pass the decoded, oriented image ([Image.RGB]); any image.Image works, of
+// any size. PHash reads every pixel once and allocates one band of rows; it is
+// safe for concurrent use.
+func PHash(img image.Image) Hash {
+	g := grey32(img)
+	return hashFromGrid(&g)
+}
+
+func hashFromGrid(g *[hashGrid][hashGrid]float64) Hash {
+	// Rows first: r[y][u] = Σx g[y][x]·C[u][x], then columns.
+	var r [hashGrid][hashFreq + 1]float64
+	for y := range g {
+		for u := 1; u <= hashFreq; u++ {
+			var s float64
+			for x, v := range g[y] {
+				s += v * dctBasis[u][x]
+			}
+			r[y][u] = s
+		}
+	}
+	var coef [hashFreq * hashFreq]float64
+	for v := 1; v <= hashFreq; v++ {
+		for u := 1; u <= hashFreq; u++ {
+			var s float64
+			for y := range r {
+				s += r[y][u] * dctBasis[v][y]
+			}
+			coef[(v-1)*hashFreq+(u-1)] = s
+		}
+	}
+	sorted := coef
+	slices.Sort(sorted[:])
+	med := (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	var h uint64
+	for i, c := range coef {
+		if c > med {
+			h |= 1 << uint(i)
+		}
+	}
+	return Hash(h)
+}
+
+// grey32 averages the Rec. 601 luma of img over a 32x32 grid of cells. Cell
+// (cx, cy) covers columns [cx·W/32, (cx+1)·W/32) (at least one column) and
+// likewise rows, so images smaller than 32 pixels repeat pixels.
+func grey32(img image.Image) (g [hashGrid][hashGrid]float64) {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return g
+	}
+	span := func(c, n int) (int, int) {
+		lo := c * n / hashGrid
+		return lo, max((c+1)*n/hashGrid, lo+1)
+	}
+	var x0, x1, y0, y1 [hashGrid]int
+	for c := range hashGrid {
+		x0[c], x1[c] = span(c, w)
+		y0[c], y1[c] = span(c, h)
+	}
+	buf := image.NewRGBA(image.Rect(0, 0, w, band))
+	luma := make([]uint32, w)
+	var cols [hashGrid]uint64
+	for by := 0; by < h; by += band {
+		n := min(band, h-by)
+		bb := &image.RGBA{Pix: buf.Pix[:n*buf.Stride], Stride: buf.Stride, Rect: image.Rect(0, 0, w, n)}
+		fill(bb.Pix, 0xff)
+		draw.Draw(bb, bb.Rect, img, image.Pt(b.Min.X, b.Min.Y+by), draw.Over)
+		for j := 0; j < n; j++ {
+			y := by + j
+			p := bb.Pix[j*bb.Stride : j*bb.Stride+4*w]
+			for x := range luma {
+				q := p[4*x : 4*x+3 : 4*x+3]
+				luma[x] = 19595*uint32(q[0]) + 38470*uint32(q[1]) + 7471*uint32(q[2]) // ·2^16
+			}
+			for c := range hashGrid {
+				var s uint64
+				for _, v := range luma[x0[c]:x1[c]] {
+					s += uint64(v)
+				}
+				cols[c] = s
+			}
+			for cy := range hashGrid {
+				if y < y0[cy] || y >= y1[cy] {
+					continue
+				}
+				for cx := range hashGrid {
+					g[cy][cx] += float64(cols[cx])
+				}
+			}
+		}
+	}
+	for cy := range hashGrid {
+		for cx := range hashGrid {
+			g[cy][cx] /= float64((x1[cx]-x0[cx])*(y1[cy]-y0[cy])) * 65536
+		}
+	}
+	return g
+}
