@@ -1,0 +1,53 @@
+// Package index answers the exclusion filter's question "which enrolled
+// descriptors lie within distance r of this face?" and the usual k-nearest
+// question, over 128-D dlib face descriptors.
+//
+// # Basics
+//
+// Three types share one method set (see Searcher): Add, Delete, Len, Dim,
+// Search (k nearest), Within (every id within r, nearest first),
+// WithinBatch (many queries at once) and Exact.
+//
+//   - Flat is exact: vectors in one contiguous float32 slice, SIMD distances
+//     (github.com/viterin/vek), scans split over all cores from
+//     FlatConfig.ParallelMin vectors, and batched range queries that scan the
+//     data block by block so each cache-resident block serves every query of
+//     the batch.
+//   - HNSW is approximate: the hierarchical navigable small-world graph of
+//     Malkov & Yashunin (2018) with the neighbour-selection heuristic,
+//     M0 = 2M, and a separate EfConstruction. Its Within is a true range
+//     search: layer 0 keeps expanding every candidate within
+//     r·(1+RangeSlack), so it stops on distance rather than on a fixed k.
+//     Internal ids are uint32; neighbour lists are fixed-size arrays.
+//   - Index is what the exclusion filter uses: exact up to
+//     Config.ExactUpTo vectors (DefaultExactUpTo, about 1 M), HNSW above,
+//     and Exact reports which one answered.
+//
+// Distances are Euclidean (not squared), as in embed.Descriptor.Distance.
+// Queries do not allocate on the hot path: per-query state (heaps, a
+// visited-generation array instead of a map) lives in pooled scratch space.
+//
+// Indexes persist with WriteFile and load with Load, LoadFlat or LoadHNSW:
+// a versioned format with a magic, the dimension, counts, and a CRC32-C per
+// section, written to a temporary file, fsynced, renamed, and the directory
+// fsynced. A missing, truncated or corrupt file is an error, never an empty
+// index.
+//
+// # Caveats
+//
+// HNSW may miss neighbours: an exclusion decision taken on an answer with
+// Exact() == false is not guaranteed. BENCHMARKS.md has the measured recall.
+//
+// Deletes in HNSW leave tombstones: never returned, still used to navigate,
+// still occupying memory until the index is rebuilt (write and load do not
+// compact; build a new index from the live vectors to reclaim space).
+//
+// Writers exclude readers (one RWMutex per index), so a long HNSW insert
+// delays queries. In ModeAuto the Add that crosses ExactUpTo builds the
+// whole graph under the write lock, which at a million vectors takes
+// minutes; build the HNSW ahead of time (ModeHNSW) for such sizes. An Index
+// that switched to HNSW does not switch back when it shrinks.
+//
+// Batched and parallel scans start goroutines, which allocate a little per
+// call; single queries on one goroutine do not.
+package index

@@ -1,0 +1,331 @@
+package index
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// FlatConfig configures a Flat index. Get one from DefaultFlatConfig.
+type FlatConfig struct {
+	// Dim is the vector dimension (128 for dlib descriptors).
+	Dim int
+	// Workers is how many goroutines a large scan uses; 0 means GOMAXPROCS.
+	Workers int
+	// ParallelMin is the number of vectors from which a scan is split
+	// across Workers goroutines.
+	ParallelMin int
+	// BlockRows is how many vectors one cache-resident block of a batched
+	// scan holds; every query of a batch is compared with a block before the
+	// scan moves on.
+	BlockRows int
+}
+
+// DefaultFlatConfig returns the configuration for 128-D dlib descriptors.
+func DefaultFlatConfig() FlatConfig {
+	return FlatConfig{Dim: 128, ParallelMin: 1 << 15, BlockRows: 512}
+}
+
+func (c FlatConfig) validate() error {
+	switch {
+	case c.Dim <= 0 || c.Dim > 1<<16:
+		return fmt.Errorf("%w: Dim %d", ErrInvalidArgument, c.Dim)
+	case c.Workers < 0:
+		return fmt.Errorf("%w: Workers %d", ErrInvalidArgument, c.Workers)
+	case c.ParallelMin < 0:
+		return fmt.Errorf("%w: ParallelMin %d", ErrInvalidArgument, c.ParallelMin)
+	case c.BlockRows <= 0:
+		return fmt.Errorf("%w: BlockRows %d", ErrInvalidArgument, c.BlockRows)
+	}
+	return nil
+}
+
+// Flat is the exact index: vectors in one contiguous float32 slice, every
+// query compared with every vector. Its answers are exact by construction.
+// All methods are safe for concurrent use; writers exclude readers.
+type Flat struct {
+	cfg FlatConfig
+
+	mu   sync.RWMutex // guards data, ids and pos
+	data []float32    // row i is data[i*dim:(i+1)*dim]
+	ids  []ID         // ids[i] is the id of row i
+	pos  map[ID]int   // id -> row
+
+	heaps sync.Pool // *[]maxHeap: per-worker top-k scratch
+}
+
+// NewFlat returns an empty exact index.
+func NewFlat(cfg FlatConfig) (*Flat, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Flat{cfg: cfg, pos: make(map[ID]int)}, nil
+}
+
+// Dim returns the vector dimension. Safe for concurrent use.
+func (f *Flat) Dim() int { return f.cfg.Dim }
+
+// Exact reports true: a Flat index never misses. Safe for concurrent use.
+func (f *Flat) Exact() bool { return true }
+
+// Len returns the number of vectors. Safe for concurrent use.
+func (f *Flat) Len() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.ids)
+}
+
+// Add stores a copy of v under id. It fails with ErrDuplicate if id is
+// present, ErrDim or ErrInvalidVector for a bad vector. Safe for concurrent use.
+func (f *Flat) Add(id ID, v []float32) error {
+	if err := checkVector(v, f.cfg.Dim); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.pos[id]; ok {
+		return fmt.Errorf("%w: %d", ErrDuplicate, id)
+	}
+	if len(f.ids) >= maxNodes {
+		return ErrFull
+	}
+	f.pos[id] = len(f.ids)
+	f.ids = append(f.ids, id)
+	f.data = append(f.data, v...)
+	return nil
+}
+
+// Delete removes id and reports whether it was present. The last vector
+// takes the freed row. Safe for concurrent use.
+func (f *Flat) Delete(id ID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.pos[id]
+	if !ok {
+		return false
+	}
+	dim := f.cfg.Dim
+	last := len(f.ids) - 1
+	if i != last {
+		copy(f.data[i*dim:(i+1)*dim], f.data[last*dim:])
+		f.ids[i] = f.ids[last]
+		f.pos[f.ids[i]] = i
+	}
+	f.ids = f.ids[:last]
+	f.data = f.data[:last*dim]
+	delete(f.pos, id)
+	return true
+}
+
+// Vector appends the stored vector of id to dst. Safe for concurrent use.
+func (f *Flat) Vector(id ID, dst []float32) ([]float32, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	i, ok := f.pos[id]
+	if !ok {
+		return dst, false
+	}
+	return append(dst, f.data[i*f.cfg.Dim:(i+1)*f.cfg.Dim]...), true
+}
+
+// each calls fn for every stored vector, in storage order, under the read
+// lock. fn must not call back into f's writers.
+func (f *Flat) each(fn func(id ID, v []float32) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	dim := f.cfg.Dim
+	for i, id := range f.ids {
+		if err := fn(id, f.data[i*dim:(i+1)*dim]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Flat) workers(n int) int {
+	w := f.cfg.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	if n < f.cfg.ParallelMin || w < 1 {
+		return 1
+	}
+	return w
+}
+
+// split returns the row range [lo, hi) of worker w of nw over n rows.
+func split(n, nw, w int) (int, int) {
+	return n * w / nw, n * (w + 1) / nw
+}
+
+// Search appends to dst[:0] the k nearest vectors to q, nearest first (ties
+// by id), and returns it. Fewer than k come back when the index holds fewer.
+// Safe for concurrent use.
+func (f *Flat) Search(q []float32, k int, dst []Result) ([]Result, error) {
+	dst = dst[:0]
+	if err := checkVector(q, f.cfg.Dim); err != nil {
+		return dst, err
+	}
+	if k <= 0 {
+		return dst, fmt.Errorf("%w: k %d", ErrInvalidArgument, k)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := len(f.ids)
+	nw := f.workers(n)
+	hp, _ := f.heaps.Get().(*[]maxHeap)
+	if hp == nil {
+		hp = new([]maxHeap)
+	}
+	for len(*hp) < nw {
+		*hp = append(*hp, nil)
+	}
+	hs := (*hp)[:nw]
+	if nw == 1 {
+		hs[0] = f.topK(q, k, 0, n, hs[0][:0])
+	} else {
+		var wg sync.WaitGroup
+		for w := range nw {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lo, hi := split(n, nw, w)
+				hs[w] = f.topK(q, k, lo, hi, hs[w][:0])
+			}()
+		}
+		wg.Wait()
+	}
+	for _, h := range hs {
+		for _, c := range h {
+			dst = append(dst, Result{ID: f.ids[c.n], Distance: c.d})
+		}
+	}
+	sortResults(dst)
+	if len(dst) > k {
+		dst = dst[:k]
+	}
+	f.heaps.Put(hp)
+	return dst, nil
+}
+
+// topK scans rows [lo, hi) keeping the k nearest in h.
+func (f *Flat) topK(q []float32, k, lo, hi int, h maxHeap) maxHeap {
+	dim := f.cfg.Dim
+	data := f.data
+	for i := lo; i < hi; i++ {
+		d := dist(q, data[i*dim:(i+1)*dim])
+		if len(h) < k {
+			h.push(cand{d: d, n: uint32(i)})
+		} else if d < h[0].d {
+			h.pop()
+			h.push(cand{d: d, n: uint32(i)})
+		}
+	}
+	return h
+}
+
+// Within appends to dst[:0] every vector within distance r of q (d <= r),
+// nearest first (ties by id), and returns it. Safe for concurrent use.
+func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
+	dst = dst[:0]
+	if err := checkVector(q, f.cfg.Dim); err != nil {
+		return dst, err
+	}
+	if err := checkRadius(r); err != nil {
+		return dst, err
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := len(f.ids)
+	nw := f.workers(n)
+	if nw == 1 {
+		dst = f.within(q, r, 0, n, dst)
+	} else {
+		parts := make([][]Result, nw)
+		var wg sync.WaitGroup
+		for w := range nw {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lo, hi := split(n, nw, w)
+				parts[w] = f.within(q, r, lo, hi, nil)
+			}()
+		}
+		wg.Wait()
+		for _, p := range parts {
+			dst = append(dst, p...)
+		}
+	}
+	sortResults(dst)
+	return dst, nil
+}
+
+func (f *Flat) within(q []float32, r float32, lo, hi int, dst []Result) []Result {
+	dim := f.cfg.Dim
+	data := f.data
+	for i := lo; i < hi; i++ {
+		if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
+			dst = append(dst, Result{ID: f.ids[i], Distance: d})
+		}
+	}
+	return dst
+}
+
+// WithinBatch answers Within(q, r) for every q of qs; out[i] belongs to
+// qs[i]. The scan is blocked: each cache-resident block of BlockRows vectors
+// serves every query of the batch before the scan moves on, so the vectors
+// cross the memory bus once per batch rather than once per query. Safe for
+// concurrent use.
+func (f *Flat) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
+	for _, q := range qs {
+		if err := checkVector(q, f.cfg.Dim); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkRadius(r); err != nil {
+		return nil, err
+	}
+	out := make([][]Result, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := len(f.ids)
+	nw := f.workers(n * len(qs))
+	if nw == 1 {
+		f.withinBlocked(qs, r, 0, n, out)
+	} else {
+		parts := make([][][]Result, nw)
+		var wg sync.WaitGroup
+		for w := range nw {
+			parts[w] = make([][]Result, len(qs))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lo, hi := split(n, nw, w)
+				f.withinBlocked(qs, r, lo, hi, parts[w])
+			}()
+		}
+		wg.Wait()
+		for i := range qs {
+			for _, p := range parts {
+				out[i] = append(out[i], p[i]...)
+			}
+		}
+	}
+	for i := range out {
+		sortResults(out[i])
+	}
+	return out, nil
+}
+
+func (f *Flat) withinBlocked(qs [][]float32, r float32, lo, hi int, out [][]Result) {
+	b := f.cfg.BlockRows
+	for blo := lo; blo < hi; blo += b {
+		bhi := min(blo+b, hi)
+		for qi, q := range qs {
+			out[qi] = f.within(q, r, blo, bhi, out[qi])
+		}
+	}
+}

@@ -1,0 +1,567 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// maxNodes bounds the number of nodes so that internal ids fit in uint32.
+const maxNodes = math.MaxUint32 - 1
+
+// maxLevel caps the layer a node may be drawn on.
+const maxLevel = 15
+
+// HNSWConfig configures an HNSW index. Get one from DefaultHNSWConfig.
+type HNSWConfig struct {
+	// Dim is the vector dimension (128 for dlib descriptors).
+	Dim int
+	// M is the number of neighbours a node keeps on layers above 0; layer 0
+	// keeps M0 = 2*M (Malkov & Yashunin 2018).
+	M int
+	// EfConstruction is the candidate-list size while inserting.
+	EfConstruction int
+	// EfSearch is the candidate-list size of Search (at least k is used) and
+	// the size of the list that bounds exploration beyond the radius in Within.
+	EfSearch int
+	// RangeSlack is ε of Within: layer 0 keeps expanding every candidate
+	// within r·(1+ε) whatever ef says, so the search stops on distance, not on
+	// a fixed count.
+	RangeSlack float32
+	// Seed seeds the level generator; equal seeds and insertion orders give
+	// equal graphs.
+	Seed uint64
+	// Workers is how many goroutines WithinBatch uses; 0 means GOMAXPROCS.
+	Workers int
+}
+
+// DefaultHNSWConfig returns the configuration measured in BENCHMARKS.md for
+// 128-D face descriptors.
+func DefaultHNSWConfig() HNSWConfig {
+	return HNSWConfig{Dim: 128, M: 16, EfConstruction: 200, EfSearch: 64, RangeSlack: 0.1, Seed: 1}
+}
+
+func (c HNSWConfig) validate() error {
+	switch {
+	case c.Dim <= 0 || c.Dim > 1<<16:
+		return fmt.Errorf("%w: Dim %d", ErrInvalidArgument, c.Dim)
+	case c.M < 2 || c.M > 256:
+		return fmt.Errorf("%w: M %d (want 2..256)", ErrInvalidArgument, c.M)
+	case c.EfConstruction < 1 || c.EfConstruction > 1<<16:
+		return fmt.Errorf("%w: EfConstruction %d", ErrInvalidArgument, c.EfConstruction)
+	case c.EfSearch < 1 || c.EfSearch > 1<<16:
+		return fmt.Errorf("%w: EfSearch %d", ErrInvalidArgument, c.EfSearch)
+	case !(c.RangeSlack >= 0 && c.RangeSlack <= 10):
+		return fmt.Errorf("%w: RangeSlack %v", ErrInvalidArgument, c.RangeSlack)
+	case c.Workers < 0:
+		return fmt.Errorf("%w: Workers %d", ErrInvalidArgument, c.Workers)
+	}
+	return nil
+}
+
+// HNSW is an approximate index: a hierarchical navigable small-world graph
+// (Malkov & Yashunin 2018, algorithms 1-4 with the neighbour-selection
+// heuristic). Deleted vectors become tombstones: never returned, still used
+// to navigate. All methods are safe for concurrent use; writers exclude
+// readers.
+type HNSW struct {
+	cfg HNSWConfig
+	m0  int
+	ml  float64
+
+	mu       sync.RWMutex // guards every field below
+	vecs     []float32    // node i is vecs[i*dim:(i+1)*dim]
+	ids      []ID         // node -> id
+	node     map[ID]uint32
+	dead     []uint64 // tombstone bitset by node
+	levels   []uint8  // node -> top layer
+	links0   []uint32 // node i: links0[i*(m0+1)] = count, then m0 slots
+	upperOff []uint32 // node -> offset+1 into upper (0: no upper layers)
+	upper    []uint32 // per node with level L>0: L blocks of (M+1): count, M slots
+	entry    uint32
+	top      int // layer of entry; -1 when empty
+	live     int
+	rng      *rand.Rand
+
+	scratch sync.Pool // *hnswScratch
+}
+
+// hnswScratch is the per-query working memory, pooled so that a query does
+// not allocate: a visited-generation array instead of a map, and the heaps.
+type hnswScratch struct {
+	visited []uint16
+	gen     uint16
+	cands   minHeap
+	res     maxHeap
+	sorted  []cand
+	sel     []cand
+	eps     []cand
+}
+
+// NewHNSW returns an empty HNSW index.
+func NewHNSW(cfg HNSWConfig) (*HNSW, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &HNSW{
+		cfg:  cfg,
+		m0:   2 * cfg.M,
+		ml:   1 / math.Log(float64(cfg.M)),
+		node: make(map[ID]uint32),
+		top:  -1,
+		rng:  rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+	}, nil
+}
+
+// Dim returns the vector dimension. Safe for concurrent use.
+func (h *HNSW) Dim() int { return h.cfg.Dim }
+
+// Exact reports false: an HNSW answer may miss neighbours. Safe for
+// concurrent use.
+func (h *HNSW) Exact() bool { return false }
+
+// Config returns the configuration. Safe for concurrent use.
+func (h *HNSW) Config() HNSWConfig { return h.cfg }
+
+// Len returns the number of live (not deleted) vectors. Safe for concurrent use.
+func (h *HNSW) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.live
+}
+
+// Nodes returns the number of graph nodes, tombstones included. Safe for
+// concurrent use.
+func (h *HNSW) Nodes() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.ids)
+}
+
+func (h *HNSW) vec(n uint32) []float32 {
+	d := h.cfg.Dim
+	return h.vecs[int(n)*d : int(n+1)*d]
+}
+
+func (h *HNSW) isDead(n uint32) bool { return h.dead[n>>6]&(1<<(n&63)) != 0 }
+
+// links returns node n's neighbour list on layer l (its count slot first).
+func (h *HNSW) links(n uint32, l int) []uint32 {
+	if l == 0 {
+		s := h.links0[int(n)*(h.m0+1):]
+		return s[1 : 1+s[0]]
+	}
+	off := int(h.upperOff[n]-1) + (l-1)*(h.cfg.M+1)
+	s := h.upper[off:]
+	return s[1 : 1+s[0]]
+}
+
+// setLinks replaces node n's neighbour list on layer l.
+func (h *HNSW) setLinks(n uint32, l int, cs []cand) {
+	var s []uint32
+	if l == 0 {
+		s = h.links0[int(n)*(h.m0+1) : int(n+1)*(h.m0+1)]
+	} else {
+		off := int(h.upperOff[n]-1) + (l-1)*(h.cfg.M+1)
+		s = h.upper[off : off+h.cfg.M+1]
+	}
+	s[0] = uint32(len(cs))
+	for i, c := range cs {
+		s[1+i] = c.n
+	}
+}
+
+func (h *HNSW) getScratch() *hnswScratch {
+	sc, _ := h.scratch.Get().(*hnswScratch)
+	if sc == nil {
+		sc = &hnswScratch{}
+	}
+	if n := len(h.ids); len(sc.visited) < n {
+		sc.visited = make([]uint16, n+n/4+64)
+		sc.gen = 0
+	}
+	sc.gen++
+	if sc.gen == 0 {
+		clear(sc.visited)
+		sc.gen = 1
+	}
+	return sc
+}
+
+func (sc *hnswScratch) nextGen() {
+	sc.gen++
+	if sc.gen == 0 {
+		clear(sc.visited)
+		sc.gen = 1
+	}
+}
+
+// Add inserts a copy of v under id (algorithm 1). It fails with ErrDuplicate
+// if id is live, ErrDim or ErrInvalidVector for a bad vector. Re-adding a
+// deleted id creates a new node. Safe for concurrent use.
+func (h *HNSW) Add(id ID, v []float32) error {
+	if err := checkVector(v, h.cfg.Dim); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.node[id]; ok {
+		return fmt.Errorf("%w: %d", ErrDuplicate, id)
+	}
+	if len(h.ids) >= maxNodes {
+		return ErrFull
+	}
+	l := min(int(-math.Log(1-h.rng.Float64())*h.ml), maxLevel)
+	n := h.newNode(id, v, l)
+	h.connect(n, l)
+	return nil
+}
+
+// newNode appends the storage of a node; its links are empty.
+func (h *HNSW) newNode(id ID, v []float32, l int) uint32 {
+	n := uint32(len(h.ids))
+	h.ids = append(h.ids, id)
+	h.vecs = append(h.vecs, v...)
+	h.levels = append(h.levels, uint8(l))
+	h.links0 = append(h.links0, make([]uint32, h.m0+1)...)
+	if int(n)>>6 >= len(h.dead) {
+		h.dead = append(h.dead, 0)
+	}
+	if l > 0 {
+		h.upperOff = append(h.upperOff, uint32(len(h.upper)+1))
+		h.upper = append(h.upper, make([]uint32, l*(h.cfg.M+1))...)
+	} else {
+		h.upperOff = append(h.upperOff, 0)
+	}
+	h.node[id] = n
+	h.live++
+	return n
+}
+
+// connect links a freshly stored node n of level l into the graph.
+func (h *HNSW) connect(n uint32, l int) {
+	if h.top < 0 {
+		h.entry, h.top = n, l
+		return
+	}
+	q := h.vec(n)
+	sc := h.getScratch()
+	defer h.scratch.Put(sc)
+	ep := cand{d: dist(q, h.vec(h.entry)), n: h.entry}
+	for lc := h.top; lc > l; lc-- {
+		ep = h.greedy(q, ep, lc)
+	}
+	sc.eps = append(sc.eps[:0], ep)
+	for lc := min(h.top, l); lc >= 0; lc-- {
+		sc.nextGen()
+		h.searchLayer(q, sc.eps, h.cfg.EfConstruction, lc, sc)
+		// W sorted nearest first.
+		sc.sorted = sc.sorted[:0]
+		for len(sc.res) > 0 {
+			sc.sorted = append(sc.sorted, sc.res.pop())
+		}
+		slices.Reverse(sc.sorted)
+		sc.eps = append(sc.eps[:0], sc.sorted...)
+		sel := h.selectNeighbours(sc.sorted, h.cfg.M, sc.sel[:0])
+		sc.sel = sel
+		h.setLinks(n, lc, sel)
+		mmax := h.cfg.M
+		if lc == 0 {
+			mmax = h.m0
+		}
+		for _, e := range sel {
+			h.addLink(e.n, n, e.d, lc, mmax, sc)
+		}
+	}
+	if l > h.top {
+		h.entry, h.top = n, l
+	}
+}
+
+// addLink adds n (at distance d) to e's list on layer l, shrinking the list
+// with the heuristic when it overflows mmax.
+func (h *HNSW) addLink(e, n uint32, d float32, l, mmax int, sc *hnswScratch) {
+	ls := h.links(e, l)
+	if len(ls) < mmax {
+		if l == 0 {
+			base := int(e) * (h.m0 + 1)
+			h.links0[base+1+len(ls)] = n
+			h.links0[base]++
+		} else {
+			off := int(h.upperOff[e]-1) + (l-1)*(h.cfg.M+1)
+			h.upper[off+1+len(ls)] = n
+			h.upper[off]++
+		}
+		return
+	}
+	ev := h.vec(e)
+	cs := make([]cand, 0, len(ls)+1) // rare path: only on overflow
+	cs = append(cs, cand{d: d, n: n})
+	for _, x := range ls {
+		cs = append(cs, cand{d: dist(ev, h.vec(x)), n: x})
+	}
+	sortCands(cs)
+	h.setLinks(e, l, h.selectNeighbours(cs, mmax, nil))
+}
+
+func sortCands(cs []cand) {
+	slices.SortFunc(cs, func(a, b cand) int {
+		switch {
+		case a.d < b.d:
+			return -1
+		case a.d > b.d:
+			return 1
+		case a.n < b.n:
+			return -1
+		case a.n > b.n:
+			return 1
+		}
+		return 0
+	})
+}
+
+// selectNeighbours is algorithm 4 (heuristic) without candidate extension:
+// cs sorted nearest first; a candidate is kept when it is nearer to the base
+// than to every neighbour kept so far.
+func (h *HNSW) selectNeighbours(cs []cand, m int, dst []cand) []cand {
+	dst = dst[:0]
+	if len(cs) <= m {
+		return append(dst, cs...)
+	}
+	for _, c := range cs {
+		if len(dst) >= m {
+			break
+		}
+		cv := h.vec(c.n)
+		good := true
+		for _, r := range dst {
+			if dist(cv, h.vec(r.n)) < c.d {
+				good = false
+				break
+			}
+		}
+		if good {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// greedy walks layer l from ep towards q, one nearest step at a time (ef=1).
+func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
+	for changed := true; changed; {
+		changed = false
+		for _, x := range h.links(ep.n, l) {
+			if d := dist(q, h.vec(x)); d < ep.d {
+				ep = cand{d: d, n: x}
+				changed = true
+			}
+		}
+	}
+	return ep
+}
+
+// searchLayer is algorithm 2: the ef nearest nodes to q on layer l reachable
+// from eps, left in sc.res (a max-heap). Tombstones take part.
+func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, sc *hnswScratch) {
+	sc.cands = sc.cands[:0]
+	sc.res = sc.res[:0]
+	for _, e := range eps {
+		if sc.visited[e.n] == sc.gen {
+			continue
+		}
+		sc.visited[e.n] = sc.gen
+		sc.cands.push(e)
+		sc.res.push(e)
+	}
+	for len(sc.res) > ef {
+		sc.res.pop()
+	}
+	for len(sc.cands) > 0 {
+		c := sc.cands.pop()
+		if c.d > sc.res.top().d {
+			break
+		}
+		for _, x := range h.links(c.n, l) {
+			if sc.visited[x] == sc.gen {
+				continue
+			}
+			sc.visited[x] = sc.gen
+			d := dist(q, h.vec(x))
+			if len(sc.res) < ef || d < sc.res.top().d {
+				sc.cands.push(cand{d: d, n: x})
+				sc.res.push(cand{d: d, n: x})
+				if len(sc.res) > ef {
+					sc.res.pop()
+				}
+			}
+		}
+	}
+}
+
+// descend runs the greedy search from the entry point down to layer 1 and
+// returns the entry for layer 0.
+func (h *HNSW) descend(q []float32) cand {
+	ep := cand{d: dist(q, h.vec(h.entry)), n: h.entry}
+	for lc := h.top; lc > 0; lc-- {
+		ep = h.greedy(q, ep, lc)
+	}
+	return ep
+}
+
+// Delete marks id deleted and reports whether it was live. The node stays
+// in the graph as a tombstone: never returned, still navigated through.
+// Safe for concurrent use.
+func (h *HNSW) Delete(id ID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, ok := h.node[id]
+	if !ok {
+		return false
+	}
+	delete(h.node, id)
+	h.dead[n>>6] |= 1 << (n & 63)
+	h.live--
+	return true
+}
+
+// Search appends to dst[:0] up to k approximate nearest neighbours of q,
+// nearest first, and returns it. It searches layer 0 with a candidate list
+// of max(EfSearch, k). Safe for concurrent use.
+func (h *HNSW) Search(q []float32, k int, dst []Result) ([]Result, error) {
+	dst = dst[:0]
+	if err := checkVector(q, h.cfg.Dim); err != nil {
+		return dst, err
+	}
+	if k <= 0 {
+		return dst, fmt.Errorf("%w: k %d", ErrInvalidArgument, k)
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.live == 0 {
+		return dst, nil
+	}
+	sc := h.getScratch()
+	defer h.scratch.Put(sc)
+	ep := h.descend(q)
+	sc.eps = append(sc.eps[:0], ep)
+	h.searchLayer(q, sc.eps, max(h.cfg.EfSearch, k), 0, sc)
+	for _, c := range sc.res {
+		if !h.isDead(c.n) {
+			dst = append(dst, Result{ID: h.ids[c.n], Distance: c.d})
+		}
+	}
+	sortResults(dst)
+	if len(dst) > k {
+		dst = dst[:k]
+	}
+	return dst, nil
+}
+
+// Within appends to dst[:0] the vectors within distance r of q that the
+// graph search reaches, nearest first, and returns it. Layer 0 is searched
+// with a candidate list that keeps expanding every node within
+// r·(1+RangeSlack) and, beyond that, until EfSearch candidates are
+// exhausted; the search stops on distance, not on a count. Safe for
+// concurrent use.
+func (h *HNSW) Within(q []float32, r float32, dst []Result) ([]Result, error) {
+	dst = dst[:0]
+	if err := checkVector(q, h.cfg.Dim); err != nil {
+		return dst, err
+	}
+	if err := checkRadius(r); err != nil {
+		return dst, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.live == 0 {
+		return dst, nil
+	}
+	sc := h.getScratch()
+	defer h.scratch.Put(sc)
+	dst = h.within(q, r, h.cfg.EfSearch, sc, dst)
+	sortResults(dst)
+	return dst, nil
+}
+
+func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Result) []Result {
+	bound := r * (1 + h.cfg.RangeSlack)
+	ep := h.descend(q)
+	sc.cands = append(sc.cands[:0], ep)
+	sc.res = append(sc.res[:0], ep)
+	sc.visited[ep.n] = sc.gen
+	if ep.d <= r && !h.isDead(ep.n) {
+		dst = append(dst, Result{ID: h.ids[ep.n], Distance: ep.d})
+	}
+	for len(sc.cands) > 0 {
+		c := sc.cands.pop()
+		if c.d > bound && c.d > sc.res.top().d {
+			break
+		}
+		for _, x := range h.links(c.n, 0) {
+			if sc.visited[x] == sc.gen {
+				continue
+			}
+			sc.visited[x] = sc.gen
+			d := dist(q, h.vec(x))
+			better := len(sc.res) < ef || d < sc.res.top().d
+			if d <= bound || better {
+				sc.cands.push(cand{d: d, n: x})
+			}
+			if better {
+				sc.res.push(cand{d: d, n: x})
+				if len(sc.res) > ef {
+					sc.res.pop()
+				}
+			}
+			if d <= r && !h.isDead(x) {
+				dst = append(dst, Result{ID: h.ids[x], Distance: d})
+			}
+		}
+	}
+	return dst
+}
+
+// WithinBatch answers Within(q, r) for every q of qs, spreading the queries
+// over Workers goroutines; out[i] belongs to qs[i]. Safe for concurrent use.
+func (h *HNSW) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
+	for _, q := range qs {
+		if err := checkVector(q, h.cfg.Dim); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkRadius(r); err != nil {
+		return nil, err
+	}
+	out := make([][]Result, len(qs))
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.live == 0 {
+		return out, nil
+	}
+	nw := h.cfg.Workers
+	if nw == 0 {
+		nw = runtime.GOMAXPROCS(0)
+	}
+	nw = max(1, min(nw, len(qs)/8))
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := h.getScratch()
+			defer h.scratch.Put(sc)
+			lo, hi := split(len(qs), nw, w)
+			for i := lo; i < hi; i++ {
+				sc.nextGen()
+				out[i] = h.within(qs[i], r, h.cfg.EfSearch, sc, nil)
+				sortResults(out[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
