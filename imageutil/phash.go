@@ -59,12 +59,14 @@ func (h *Hash) UnmarshalText(b []byte) error {
 
 const (
 	hashGrid = 32 // side of the grey thumbnail the DCT runs on
-	hashFreq = 8  // side of the block of frequencies kept
+	hashFreq = 8  // side of the block of lowest frequencies kept
 )
 
 // dctBasis[k][n] is the DCT-II basis cos(π(2n+1)k / 2N) for the frequencies
-// 0..hashFreq the hash reads.
-var dctBasis = func() (c [hashFreq + 1][hashGrid]float64) {
+// the hash reads. (gonum's fourier.DCT is the DCT-I of FFTPACK's COST, with
+// a different basis; the hash needs only 8 of the 32 frequencies per axis,
+// which this table computes directly in about 10k multiply-adds.)
+var dctBasis = func() (c [hashFreq][hashGrid]float64) {
 	for k := range c {
 		for n := range c[k] {
 			c[k][n] = math.Cos(math.Pi * float64((2*n+1)*k) / (2 * hashGrid))
@@ -73,13 +75,34 @@ var dctBasis = func() (c [hashFreq + 1][hashGrid]float64) {
 	return c
 }()
 
-// PHash returns the 64-bit DCT perceptual hash of img (the pHash
-// construction): the image is converted to grey (Rec. 601 luma, transparency
-// over white), reduced to 32x32 by averaging the pixels of each cell, and
-// transformed with a 2-D DCT-II; bit i is set when the i-th of the 8x8
-// lowest frequencies (1..8 in each direction: the DC row and column are
-// left out, so brightness and contrast changes do not move the hash) is above
-// their median.
+// hashWindow tapers the grey thumbnail towards its edges before the DCT (a
+// Tukey window: flat over the central half, a raised cosine over the outer
+// quarter on each side). Crops, borders, captions and watermarks live at the
+// edges; on the shared test photos the window cuts the largest change a 5 %
+// crop makes from 14 to 10 bits and a corner caption's from 10 to 2, and
+// leaves the smallest distance between different photos at 12 (see
+// TestPHashRobustness).
+var hashWindow = func() (w [hashGrid]float64) {
+	for n := range w {
+		x := (float64(n) + 0.5) / hashGrid
+		x = min(x, 1-x) // distance to the nearer edge, 0 to 0.5
+		w[n] = 1
+		if x < 0.25 {
+			w[n] = 0.5 * (1 - math.Cos(math.Pi*x/0.25))
+		}
+	}
+	return w
+}()
+
+// PHash returns the 64-bit DCT perceptual hash of img, a variant of the pHash
+// construction: the image is converted to grey (Rec. 601 luma, transparency
+// over white) and reduced to 32x32 by averaging the pixels of each cell; the
+// mean is subtracted, the edges are tapered (a Tukey window, see below), and
+// a 2-D DCT-II is taken. Of the 8x8 lowest frequencies, the 63 other than DC
+// are compared with their median: bit 8·v+u is set when coefficient (u, v)
+// is above it. Bit 0, DC's place, is always 0, so a hash has 63 informative
+// bits, 31 of them set (fewer only for near-uniform images, whose
+// coefficients tie) and the distance between two hashes is even.
 //
 // Pass the decoded, oriented image ([Image.RGB]); any image.Image works, of
 // any size. PHash reads every pixel once and allocates one band of rows; it is
@@ -90,33 +113,45 @@ func PHash(img image.Image) Hash {
 }
 
 func hashFromGrid(g *[hashGrid][hashGrid]float64) Hash {
-	// Rows first: r[y][u] = Σx g[y][x]·C[u][x], then columns.
-	var r [hashGrid][hashFreq + 1]float64
+	var mean float64
 	for y := range g {
-		for u := 1; u <= hashFreq; u++ {
+		for _, v := range g[y] {
+			mean += v
+		}
+	}
+	mean /= hashGrid * hashGrid
+	// Rows first: r[y][u] = Σx w(x)w(y)(g[y][x]-mean)·C[u][x], then columns.
+	var r [hashGrid][hashFreq]float64
+	for y := range g {
+		var row [hashGrid]float64
+		for x, v := range g[y] {
+			row[x] = (v - mean) * hashWindow[x] * hashWindow[y]
+		}
+		for u := range hashFreq {
 			var s float64
-			for x, v := range g[y] {
+			for x, v := range row {
 				s += v * dctBasis[u][x]
 			}
 			r[y][u] = s
 		}
 	}
 	var coef [hashFreq * hashFreq]float64
-	for v := 1; v <= hashFreq; v++ {
-		for u := 1; u <= hashFreq; u++ {
+	for v := range hashFreq {
+		for u := range hashFreq {
 			var s float64
 			for y := range r {
 				s += r[y][u] * dctBasis[v][y]
 			}
-			coef[(v-1)*hashFreq+(u-1)] = s
+			coef[v*hashFreq+u] = s
 		}
 	}
-	sorted := coef
-	slices.Sort(sorted[:])
-	med := (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	ac := coef
+	sorted := ac[1:]
+	slices.Sort(sorted)
+	med := sorted[len(sorted)/2]
 	var h uint64
-	for i, c := range coef {
-		if c > med {
+	for i := 1; i < len(coef); i++ {
+		if coef[i] > med {
 			h |= 1 << uint(i)
 		}
 	}
