@@ -1,0 +1,178 @@
+// Package registrydir keeps a faceoptout registry in a directory, for the
+// example programs: DIR/registry.db is the boltstore file and
+// DIR/embedder.json names the embedder (face model) the registry's faces were
+// enrolled with, so that a registry is never checked with another model's
+// descriptors (they would never match: a silent fail-open).
+//
+// # Basics
+//
+//	dir, err := registrydir.Resolve(flagValue) // --registry or $FACEOPTOUT_REGISTRY
+//	emb, err := registrydir.NewDlib(registrydir.ModelsDir(""), 2)
+//	reg, err := registrydir.Open(ctx, dir, emb)
+//
+// # Caveats
+//
+// One process at a time owns a registry (boltstore's file lock): a second
+// process waits up to two seconds, then fails. Approvals made by one process
+// are seen by another only when it reopens the registry.
+package registrydir
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/boltstore"
+)
+
+// Env is the environment variable naming the registry directory when no
+// --registry flag is given.
+const Env = "FACEOPTOUT_REGISTRY"
+
+// File names inside a registry directory.
+const (
+	DBFile       = "registry.db"
+	EmbedderFile = "embedder.json"
+)
+
+// DlibModel names the dlib ResNet face model, the embedder of real registries.
+const DlibModel = "dlib_face_recognition_resnet_model_v1"
+
+// ErrNoDir means neither --registry nor $FACEOPTOUT_REGISTRY names a directory.
+var ErrNoDir = errors.New("registrydir: no registry directory: use --registry DIR or set " + Env)
+
+// ErrModelMismatch means a registry was opened with another embedder than
+// the one its faces were enrolled with.
+var ErrModelMismatch = errors.New("registrydir: embedder does not match the registry's")
+
+// Embedder is an embed.Embedder with the name of its face model.
+type Embedder struct {
+	embed.Embedder
+	// Model names the descriptor model; registries record it.
+	Model string
+}
+
+// Resolve returns flagValue, else $FACEOPTOUT_REGISTRY, else ErrNoDir.
+func Resolve(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if v := os.Getenv(Env); v != "" {
+		return v, nil
+	}
+	return "", ErrNoDir
+}
+
+// ModelsDir returns flagValue, else $FACEOPTOUT_MODELS, else "models".
+func ModelsDir(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := os.Getenv("FACEOPTOUT_MODELS"); v != "" {
+		return v
+	}
+	return "models"
+}
+
+// NewDlib loads the dlib models from dir with the given number of workers
+// (at least 1). Close the returned *embed.Dlib when done.
+func NewDlib(dir string, workers int) (*embed.Dlib, Embedder, error) {
+	cfg := embed.DefaultDlibConfig()
+	cfg.ModelsDir = dir
+	cfg.Workers = max(1, workers)
+	d, err := embed.NewDlib(cfg)
+	if err != nil {
+		return nil, Embedder{}, err
+	}
+	return d, Embedder{Embedder: d, Model: DlibModel}, nil
+}
+
+type meta struct {
+	Model   string    `json:"model"`
+	Created time.Time `json:"created"`
+}
+
+// Create makes dir (if needed) and a new registry in it, enrolling faces
+// with emb. It fails if dir already holds a registry.
+func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
+	if emb.Model == "" {
+		return nil, errors.New("registrydir: embedder without a model name")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("registrydir: %w", err)
+	}
+	b, err := json.Marshal(meta{Model: emb.Model, Created: time.Now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	mp := filepath.Join(dir, EmbedderFile)
+	f, err := os.OpenFile(mp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("registrydir: %s holds a registry already? %w", dir, err)
+	}
+	_, werr := f.Write(append(b, '\n'))
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		_ = os.Remove(mp)
+		return nil, fmt.Errorf("registrydir: %w", err)
+	}
+	st, err := boltstore.Create(filepath.Join(dir, DBFile), nil)
+	if err != nil {
+		_ = os.Remove(mp)
+		return nil, err
+	}
+	reg, err := exclusion.Create(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return reg, nil
+}
+
+// Open opens the registry in dir. emb.Embedder may be nil for a registry
+// that is only listed and reviewed (then emb.Model is not checked); a
+// non-nil embedder must be the model the registry was created with.
+func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
+	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
+	if err != nil {
+		return nil, fmt.Errorf("registrydir: %s is not a registry (run init first): %w", dir, err)
+	}
+	var m meta
+	if err := json.Unmarshal(b, &m); err != nil || m.Model == "" {
+		return nil, fmt.Errorf("registrydir: %s: unreadable %s: %w", dir, EmbedderFile, errors.Join(err, exclusion.ErrCorrupt))
+	}
+	if emb.Embedder != nil && emb.Model != m.Model {
+		return nil, fmt.Errorf("%w: registry %s was enrolled with %q, not %q", ErrModelMismatch, dir, m.Model, emb.Model)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, DBFile), nil)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := exclusion.Open(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return reg, nil
+}
+
+// Model returns the model name recorded in dir.
+func Model(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
+	if err != nil {
+		return "", fmt.Errorf("registrydir: %w", err)
+	}
+	var m meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("registrydir: %w", err)
+	}
+	return m.Model, nil
+}
+
+var _ io.Closer = (*embed.Dlib)(nil)
