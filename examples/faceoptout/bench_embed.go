@@ -3,10 +3,280 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"image"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
 )
 
-// benchEmbed is being written; see the issue tracker.
+// benchRun is what one pipeline found in every photo, and how fast.
+type benchRun struct {
+	name    string
+	faces   [][]benchFace // per photo
+	elapsed time.Duration
+	errs    int
+}
+
+type benchFace struct {
+	box image.Rectangle
+	d   embed.Descriptor
+}
+
+// errNoBaseline is returned by goFaceBaseline when the command was built
+// without the gofacebaseline tag.
+var errNoBaseline = errors.New("go-face baseline not compiled in: build with -tags gofacebaseline")
+
+// benchEmbed measures photos/s, faces found and descriptor agreement of the
+// embed pipeline by MinFaceSize, against a full-size scan, face_recognition's
+// default pipeline (HOG with one upsampling at full size, emulated with the
+// same wrapper) and, when built with -tags gofacebaseline, plain go-face.
+//
+//	faceoptout bench embed [--dir DIR] [--min-faces 40,80,120,160] [--workers N] [--fr]
 func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("bench embed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	facesDir := os.Getenv("FACEOPTOUT_FACES")
+	if facesDir == "" {
+		facesDir = filepath.Join("..", "shared", "faces")
+	}
+	dir := fs.String("dir", filepath.Join(facesDir, "idols"), "directory of JPEG photos")
+	minFaces := fs.String("min-faces", "40,80,120,160", "comma-separated MinFaceSize values to measure")
+	fr := fs.Bool("fr", true, "also measure face_recognition's default pipeline (HOG, one upsampling, full size)")
+	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
+	cfg := embedFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(*dir, "*.jpg"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no *.jpg in %s (%v)", *dir, err)
+	}
+	sort.Strings(files)
+	var sizes []int
+	for _, s := range strings.Split(*minFaces, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("--min-faces: %w", err)
+		}
+		sizes = append(sizes, n)
+	}
+
+	// Decode once, to report decoding apart from the pipeline.
+	t := time.Now()
+	imgs := make([]image.Image, len(files))
+	for i, f := range files {
+		if imgs[i], err = decodeImage(f); err != nil {
+			return err
+		}
+	}
+	decode := time.Since(t)
+	fmt.Fprintf(stdout, "%d photos from %s; Go decoding alone: %.1f ms/photo on one core\n",
+		len(files), *dir, ms(decode)/float64(len(files)))
+	fmt.Fprintf(stdout, "embed workers: %d; times below include decoding (files to descriptors)\n\n", cfg.Workers)
+
+	run := func(name string, c embed.DlibConfig) (*benchRun, error) {
+		fmt.Fprintf(stderr, "running %s...\n", name)
+		d, err := embed.NewDlib(c)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		return runPipeline(ctx, name, files, c.Workers, func(ctx context.Context, file string) ([]benchFace, error) {
+			img, err := decodeImage(file)
+			if err != nil {
+				return nil, err
+			}
+			faces, err := d.Faces(ctx, img)
+			out := make([]benchFace, len(faces))
+			for i, f := range faces {
+				out[i] = benchFace{f.Box, f.Descriptor}
+			}
+			return out, err
+		})
+	}
+
+	// Full-size reference: the HOG at its native scale, no upsampling, no
+	// retries: what go-face computes.
+	full := *cfg
+	full.Detector, full.MinFaceSize, full.CropRetry = embed.HOG, 80, false
+	ref, err := run("full size (HOG, scale 1)", full)
+	if err != nil {
+		return err
+	}
+	runs := []*benchRun{ref}
+	base := ref
+	if gf, err := goFaceBaseline(ctx, files, cfg.ModelsDir, *gofaceWorkers); err == nil {
+		runs = append(runs, gf)
+		base = gf
+	} else if !errors.Is(err, errNoBaseline) {
+		return err
+	} else {
+		fmt.Fprintf(stdout, "(%v; the full-size scan with this wrapper stands in for it)\n\n", err)
+	}
+	var frRun *benchRun
+	if *fr {
+		c := *cfg
+		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 0, false
+		if frRun, err = run("face_recognition default (HOG, upsample 1, full size)", c); err != nil {
+			return err
+		}
+		runs = append(runs, frRun)
+	}
+	for _, s := range sizes {
+		c := *cfg
+		c.MinFaceSize = s
+		r, err := run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "pipeline\tphotos/s\tvs %s\tvs face_rec\tfaces\tfound of %s\tdist p50\tdist p95\tdist max\terrors\t\n", short(base.name), short(base.name))
+	for _, r := range runs {
+		ps := float64(len(files)) / r.elapsed.Seconds()
+		vsFR := "-"
+		if frRun != nil {
+			vsFR = fmt.Sprintf("%.2fx", ps/(float64(len(files))/frRun.elapsed.Seconds()))
+		}
+		found, total, dists := agree(base, r)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2fx\t%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%d\t\n", r.name, ps,
+			ps/(float64(len(files))/base.elapsed.Seconds()), vsFR, count(r), found, total,
+			quantile(dists, 0.5), quantile(dists, 0.95), quantile(dists, 1), r.errs)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range runs[1:] {
+		if missed := missedFaces(base, r, files); len(missed) > 0 {
+			fmt.Fprintf(stdout, "%s misses: %s\n", r.name, strings.Join(missed, ", "))
+		}
+	}
+	return nil
+}
+
+// runPipeline runs fn over files with workers goroutines.
+func runPipeline(ctx context.Context, name string, files []string, workers int,
+	fn func(context.Context, string) ([]benchFace, error)) (*benchRun, error) {
+	r := &benchRun{name: name, faces: make([][]benchFace, len(files))}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards r.errs
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				faces, err := fn(ctx, files[i])
+				if err != nil {
+					mu.Lock()
+					r.errs++
+					mu.Unlock()
+				}
+				r.faces[i] = faces
+			}
+		}()
+	}
+	for i := range files {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	r.elapsed = time.Since(start)
+	return r, ctx.Err()
+}
+
+func short(name string) string {
+	if i := strings.Index(name, " ("); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+func count(r *benchRun) int {
+	n := 0
+	for _, f := range r.faces {
+		n += len(f)
+	}
+	return n
+}
+
+// agree matches every face of ref to the face of r with the largest box
+// overlap (IoU >= 0.4) and returns how many were found and the descriptor
+// distances of the matched pairs.
+func agree(ref, r *benchRun) (found, total int, dists []float64) {
+	for i := range ref.faces {
+		for _, a := range ref.faces[i] {
+			total++
+			if b, ok := match(a, r.faces[i]); ok {
+				found++
+				dists = append(dists, a.d.Distance(&b.d))
+			}
+		}
+	}
+	return found, total, dists
+}
+
+func missedFaces(ref, r *benchRun, files []string) []string {
+	var out []string
+	for i := range ref.faces {
+		for _, a := range ref.faces[i] {
+			if _, ok := match(a, r.faces[i]); !ok {
+				out = append(out, fmt.Sprintf("%s%v", filepath.Base(files[i]), a.box))
+			}
+		}
+	}
+	return out
+}
+
+func match(a benchFace, faces []benchFace) (benchFace, bool) {
+	best, bestIoU := benchFace{}, 0.4
+	ok := false
+	for _, b := range faces {
+		if v := iou(a.box, b.box); v >= bestIoU {
+			best, bestIoU, ok = b, v, true
+		}
+	}
+	return best, ok
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ai := float64(in.Dx() * in.Dy())
+	return ai / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ai)
+}
+
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[int(math.Ceil(q*float64(len(s))))-1+boolInt(q == 0)]
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,6 +4,7 @@
 // dlib_face_recognition_resnet_model_v1.dat (dnn_face_recognition_ex.cpp)
 // and mmod_human_face_detector.dat (dnn_mmod_face_detection_ex.cpp).
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -82,58 +83,117 @@ struct fo_worker {
 
 namespace {
 
-// Area-average downsampling by an integer factor k (anti-aliasing before
-// the final bilinear resize).
-void box_down(const image_t& in, image_t& out, long k) {
-	const long h = in.nr() / k, w = in.nc() / k;
-	out.set_size(h, w);
-	const unsigned area = unsigned(k * k);
-	std::vector<unsigned> acc(size_t(w) * 3);
-	for (long y = 0; y < h; ++y) {
-		std::fill(acc.begin(), acc.end(), 0u);
-		for (long dy = 0; dy < k; ++dy) {
-			const rgb_pixel* row = &in(y * k + dy, 0);
-			for (long x = 0; x < w; ++x) {
-				unsigned* a = &acc[size_t(x) * 3];
-				const rgb_pixel* p = row + x * k;
-				for (long dx = 0; dx < k; ++dx) {
-					a[0] += p[dx].red;
-					a[1] += p[dx].green;
-					a[2] += p[dx].blue;
-				}
+// taps are the source pixels and weights of each output pixel of a 1-D
+// resampling: area averaging when shrinking, linear interpolation when
+// enlarging. Every output pixel has n taps (unused ones weigh 0).
+struct taps {
+	long n = 0;
+	std::vector<long> start;
+	std::vector<float> w;  // n per output pixel
+};
+
+taps make_taps(long in, long out) {
+	taps t;
+	const double s = double(out) / double(in);  // output pixels per input pixel
+	t.n = s < 1 ? long(std::ceil(1.0 / s)) + 1 : 2;
+	t.start.resize(size_t(out));
+	t.w.assign(size_t(out * t.n), 0.0f);
+	for (long o = 0; o < out; ++o) {
+		float* w = &t.w[size_t(o * t.n)];
+		if (s < 1) {
+			const double a = o / s, b = std::min(double(in), (o + 1) / s);
+			long i0 = std::min(long(a), in - 1);
+			long i1 = std::min(in, long(std::ceil(b)));
+			i1 = std::min(i1, i0 + t.n);
+			double sum = 0;
+			for (long i = i0; i < i1; ++i) {
+				double v = std::min(b, double(i + 1)) - std::max(a, double(i));
+				if (v < 0) v = 0;
+				w[i - i0] = float(v);
+				sum += v;
 			}
+			for (long k = 0; k < t.n; ++k) w[k] = sum > 0 ? float(w[k] / sum) : 0.0f;
+			if (sum <= 0) w[0] = 1;
+			t.start[size_t(o)] = i0;
+		} else {
+			double c = (o + 0.5) / s - 0.5;
+			long i0 = long(std::floor(c));
+			float f = float(c - double(i0));
+			if (i0 < 0) {
+				i0 = 0;
+				f = 0;
+			}
+			if (i0 >= in - 1) {
+				i0 = std::max(0L, in - 2);
+				f = in > 1 ? 1.0f : 0.0f;
+			}
+			if (in == 1) {
+				w[0] = 1;
+			} else {
+				w[0] = 1 - f;
+				w[1] = f;
+			}
+			t.start[size_t(o)] = i0;
 		}
-		for (long x = 0; x < w; ++x) {
-			const unsigned* a = &acc[size_t(x) * 3];
-			out(y, x) = rgb_pixel((a[0] + area / 2) / area, (a[1] + area / 2) / area, (a[2] + area / 2) / area);
+		// Keep every tap inside the source.
+		if (t.start[size_t(o)] + t.n > in) {
+			long shift = t.start[size_t(o)] + t.n - in;
+			long ns = std::max(0L, t.start[size_t(o)] - shift);
+			shift = t.start[size_t(o)] - ns;
+			for (long k = t.n - 1; k >= 0; --k) {
+				float v = w[k];
+				w[k] = 0;
+				if (k + shift < t.n) w[k + shift] = v;
+			}
+			t.start[size_t(o)] = ns;
+		}
+	}
+	return t;
+}
+
+// resample resizes img to nw x nh with a separable filter (see taps),
+// one output row at a time (memory: one float row of the source).
+void resample(const image_t& img, long nw, long nh, image_t& out) {
+	const long w = img.nc(), h = img.nr();
+	const taps tx = make_taps(w, nw), ty = make_taps(h, nh);
+	out.set_size(nh, nw);
+	std::vector<float> row(size_t(w) * 3);
+	for (long y = 0; y < nh; ++y) {
+		std::fill(row.begin(), row.end(), 0.0f);
+		const float* wy = &ty.w[size_t(y * ty.n)];
+		for (long k = 0; k < ty.n; ++k) {
+			const float wk = wy[k];
+			if (wk == 0) continue;
+			const unsigned char* src = reinterpret_cast<const unsigned char*>(&img(ty.start[size_t(y)] + k, 0));
+			float* r = row.data();
+			for (long i = 0; i < w * 3; ++i) r[i] += wk * float(src[i]);
+		}
+		rgb_pixel* dst = &out(y, 0);
+		for (long x = 0; x < nw; ++x) {
+			const float* wx = &tx.w[size_t(x * tx.n)];
+			const float* p = &row[size_t(tx.start[size_t(x)]) * 3];
+			float r = 0, g = 0, b = 0;
+			for (long k = 0; k < tx.n; ++k, p += 3) {
+				r += wx[k] * p[0];
+				g += wx[k] * p[1];
+				b += wx[k] * p[2];
+			}
+			auto c = [](float v) { return (unsigned char)(v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5f); };
+			dst[x] = rgb_pixel(c(r), c(g), c(b));
 		}
 	}
 }
 
-// scaled returns img resized by scale (bilinear, with area averaging first
-// when shrinking by 2 or more, pyramid_up for an exact 2x).
+// scaled returns img resized by scale: pyramid_up for an exact 2x (as
+// face_recognition's upsampling does), resample otherwise.
 void scaled(const image_t& img, double scale, image_t& out) {
 	long nw = std::max(1L, long(img.nc() * scale + 0.5));
 	long nh = std::max(1L, long(img.nr() * scale + 0.5));
-	if (scale < 1) {
-		long k = long(1.0 / scale);
-		if (k >= 2) {
-			image_t tmp;
-			box_down(img, tmp, k);
-			if (tmp.nc() == nw && tmp.nr() == nh) {
-				out.swap(tmp);
-				return;
-			}
-			out.set_size(nh, nw);
-			resize_image(tmp, out, interpolate_bilinear());
-			return;
-		}
-	} else if (scale == 2.0) {
+	if (scale == 2.0) {
 		pyramid_up(img, out, pyramid_down<2>());
 		return;
 	}
-	out.set_size(nh, nw);
-	resize_image(img, out, interpolate_bilinear());
+	resample(img, nw, nh, out);
 }
 
 // padded copies img into a larger image with a border of pad pixels
