@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -328,4 +329,13 @@ func (f *Flat) withinBlocked(qs [][]float32, r float32, lo, hi int, out [][]Resu
 			out[qi] = f.within(q, r, blo, bhi, out[qi])
 		}
 	}
+}
+
+// Reserve makes room for n more vectors so that a bulk load does not regrow
+// the data slice. Safe for concurrent use.
+func (f *Flat) Reserve(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids = slices.Grow(f.ids, n)
+	f.data = slices.Grow(f.data, n*f.cfg.Dim)
 }

@@ -565,3 +565,30 @@ func (h *HNSW) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
 	wg.Wait()
 	return out, nil
 }
+
+// SetSearch changes the query-time parameters EfSearch and RangeSlack
+// (validated as in HNSWConfig) without rebuilding. Safe for concurrent use.
+func (h *HNSW) SetSearch(ef int, slack float32) error {
+	c := h.cfg
+	c.EfSearch, c.RangeSlack = ef, slack
+	if err := c.validate(); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cfg = c
+	return nil
+}
+
+// Reserve makes room for n more nodes so that a bulk load does not regrow
+// its arrays. Safe for concurrent use.
+func (h *HNSW) Reserve(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ids = slices.Grow(h.ids, n)
+	h.vecs = slices.Grow(h.vecs, n*h.cfg.Dim)
+	h.levels = slices.Grow(h.levels, n)
+	h.links0 = slices.Grow(h.links0, n*(h.m0+1))
+	h.upperOff = slices.Grow(h.upperOff, n)
+	h.dead = slices.Grow(h.dead, n/64+1)
+}

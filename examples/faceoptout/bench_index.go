@@ -2,11 +2,611 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"math"
+	mrand "math/rand"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/hnsw"
+
+	"github.com/faceoptout/faceoptout/index"
+	"github.com/faceoptout/faceoptout/internal/facesim"
+	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
-// benchIndex is being written; see the issue tracker.
+// benchIndex compares, on face-like data, the exact index, our HNSW,
+// coder/hnsw v0.6.1 and hnswlib (through scripts/hnswlib_bench.py) in one
+// run: build rate, memory per vector, query latency, queries/s on two
+// cores, recall@1 and radius recall at two radii.
+//
+//	faceoptout bench index -n 100000 -queries 1000
 func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("bench index", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		n        = fs.Int("n", 100_000, "enrolled faces")
+		perID    = fs.Int("per-identity", 4, "samples per enrolled person")
+		nq       = fs.Int("queries", 1000, "queries: half new samples of enrolled people, half people never enrolled")
+		exactQ   = fs.Int("exact-queries", 1000, "queries timed for the exact index (at most -queries)")
+		widen    = fs.Float64("widen", 7, "between-person covariance factor")
+		seed     = fs.Uint64("seed", 1, "sampling seed")
+		idols    = fs.String("idols", filepath.Join(testenv.FacesDir(), "idols", "idols.json"), "idols.json to fit the face model on")
+		radii    = fs.String("radii", "0.45,0.6", "radii for range search")
+		systems  = fs.String("systems", "exact,hnsw,coder,hnswlib", "what to measure")
+		m        = fs.String("m", "16", "our HNSW: M values (comma separated)")
+		efc      = fs.Int("efc", 200, "efConstruction for every HNSW")
+		efs      = fs.String("ef", "16,32,64", "our HNSW: EfSearch values for Within (beyond-radius exploration)")
+		slack    = fs.Float64("slack", 0.1, "our HNSW: RangeSlack")
+		coderMax = fs.Int("coder-max", 100_000, "skip coder/hnsw above this size")
+		coderEf  = fs.Int("coder-ef", 100, "coder/hnsw EfSearch")
+		libM     = fs.String("hnswlib-m", "16,32", "hnswlib M values")
+		libEf    = fs.String("hnswlib-ef", "64,128,400", "hnswlib ef values")
+		python   = fs.String("python", "/usr/bin/python3", "python with hnswlib and numpy")
+		script   = fs.String("script", filepath.Join(testenv.RepoRoot(), "scripts", "hnswlib_bench.py"), "hnswlib driver")
+		dataDir  = fs.String("data", "", "directory for the data file shared with hnswlib (default: temporary)")
+		save     = fs.String("save", "", "also write our HNSW to this file and time Load")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rs, err := parseFloats(*radii)
+	if err != nil {
+		return err
+	}
+	ms, err := parseInts(*m)
+	if err != nil {
+		return err
+	}
+	efList, err := parseInts(*efs)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*systems, ",") {
+		want[strings.TrimSpace(s)] = true
+	}
+
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	}
+	d, err := facesim.LoadIdols(*idols)
+	if err != nil {
+		return err
+	}
+	base, err := facesim.Fit(d.Descriptors, d.Labels)
+	if err != nil {
+		return err
+	}
+	model, err := base.Widen(*widen)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(*seed, 2026))
+	vs, _, centres := model.Sample(rng, (*n+*perID-1) / *perID, *perID)
+	vs = vs[:*n]
+	centres = centres[:(*n+*perID-1) / *perID]
+	qs := make([][]float32, *nq)
+	for i := range qs {
+		if i%2 == 0 {
+			qs[i] = model.SampleOf(rng, centres[rng.IntN(len(centres))])
+		} else {
+			qs[i] = model.SampleOf(rng, model.Identity(rng))
+		}
+	}
+	logf("data: %d enrolled (%d per person), %d queries, between-person covariance x%g", *n, *perID, *nq, *widen)
+
+	// Ground truth with the exact index.
+	truth, err := groundTruth(vs, qs, rs)
+	if err != nil {
+		return err
+	}
+	for ri, r := range rs {
+		tot := 0
+		for _, g := range truth.within[ri] {
+			tot += len(g)
+		}
+		logf("ground truth: r=%.2f: %.1f ids in radius per query", r, float64(tot)/float64(len(qs)))
+	}
+
+	tw := &table{radii: rs, n: *n}
+	tw.header(stdout)
+
+	if want["exact"] {
+		if err := benchExact(ctx, tw, stdout, vs, qs[:min(*exactQ, len(qs))], truth, logf); err != nil {
+			return err
+		}
+	}
+	if want["hnsw"] {
+		for _, mm := range ms {
+			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, float32(*slack), *save, logf); err != nil {
+				return err
+			}
+		}
+	}
+	if want["coder"] && *n <= *coderMax {
+		if err := benchCoder(ctx, tw, stdout, vs, qs, truth, *efc, *coderEf, logf); err != nil {
+			return err
+		}
+	}
+	if want["hnswlib"] {
+		if err := benchHnswlib(ctx, stdout, stderr, vs, qs, truth, rs, *dataDir, *python, *script, *libM, *libEf, *efc, logf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseFloats(s string) ([]float32, error) {
+	var out []float32
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 32)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, float32(v))
+	}
+	return out, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+type truthSet struct {
+	nn     []index.ID
+	within [][][]index.ID // [radius][query] ids, sorted
+}
+
+func groundTruth(vs, qs [][]float32, rs []float32) (*truthSet, error) {
+	f, err := index.NewFlat(index.DefaultFlatConfig())
+	if err != nil {
+		return nil, err
+	}
+	f.Reserve(len(vs))
+	for i, v := range vs {
+		if err := f.Add(index.ID(i), v); err != nil {
+			return nil, err
+		}
+	}
+	t := &truthSet{}
+	for _, r := range rs {
+		b, err := f.WithinBatch(qs, r)
+		if err != nil {
+			return nil, err
+		}
+		var per [][]index.ID
+		for _, res := range b {
+			ids := make([]index.ID, len(res))
+			for i, x := range res {
+				ids[i] = x.ID
+			}
+			slices.Sort(ids)
+			per = append(per, ids)
+		}
+		t.within = append(t.within, per)
+	}
+	for _, q := range qs {
+		res, err := f.Search(q, 1, nil)
+		if err != nil {
+			return nil, err
+		}
+		t.nn = append(t.nn, res[0].ID)
+	}
+	return t, nil
+}
+
+// row is one line of the result table.
+type row struct {
+	system, params string
+	buildRate      float64 // vectors/s; 0: not applicable
+	bytesPerVec    float64
+	recall1        float64
+	rr             []float64 // radius recall per radius
+	p50, p99       []time.Duration
+	qps2           float64 // queries/s on two goroutines at the largest radius
+	note           string
+}
+
+type table struct {
+	radii []float32
+	n     int
+}
+
+func (t *table) header(w io.Writer) {
+	fmt.Fprintf(w, "| N | index | parameters | build (vectors/s) | bytes/vector | recall@1 |")
+	for _, r := range t.radii {
+		fmt.Fprintf(w, " radius recall r=%.2f | p50 / p99 r=%.2f |", r, r)
+	}
+	fmt.Fprintf(w, " queries/s, 2 cores (r=%.2f) | notes |\n|", t.radii[len(t.radii)-1])
+	for range 7 + 2*len(t.radii) {
+		fmt.Fprint(w, " --- |")
+	}
+	fmt.Fprintln(w)
+}
+
+func (t *table) print(w io.Writer, r row) {
+	build := "-"
+	if r.buildRate > 0 {
+		build = fmt.Sprintf("%.0f", r.buildRate)
+	}
+	fmt.Fprintf(w, "| %d | %s | %s | %s | %.0f | %.4f |", t.n, r.system, r.params, build, r.bytesPerVec, r.recall1)
+	for i := range t.radii {
+		fmt.Fprintf(w, " %.4f | %s / %s |", r.rr[i], fmtDur(r.p50[i]), fmtDur(r.p99[i]))
+	}
+	fmt.Fprintf(w, " %.0f | %s |\n", r.qps2, r.note)
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+	}
+}
+
+// rangeFunc answers one range query.
+type rangeFunc func(q []float32, r float32, dst []index.Result) ([]index.Result, error)
+
+// measure times fn over qs at every radius (one goroutine), checks radius
+// recall against the truth, and measures queries/s on two goroutines at
+// the largest radius.
+func measure(ctx context.Context, fn rangeFunc, nearest func(q []float32) (index.ID, error), qs [][]float32, truth *truthSet, rs []float32, r *row) error {
+	lat := make([]time.Duration, len(qs))
+	var dst []index.Result
+	for ri, rad := range rs {
+		ok := 0
+		for i, q := range qs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			var err error
+			dst, err = fn(q, rad, dst)
+			lat[i] = time.Since(t0)
+			if err != nil {
+				return err
+			}
+			if covers(dst, truth.within[ri][i]) {
+				ok++
+			}
+		}
+		slices.Sort(lat)
+		r.rr = append(r.rr, float64(ok)/float64(len(qs)))
+		r.p50 = append(r.p50, lat[len(lat)/2])
+		r.p99 = append(r.p99, lat[len(lat)*99/100])
+	}
+	hit := 0
+	for i, q := range qs {
+		id, err := nearest(q)
+		if err != nil {
+			return err
+		}
+		if id == truth.nn[i] {
+			hit++
+		}
+	}
+	r.recall1 = float64(hit) / float64(len(qs))
+	rad := rs[len(rs)-1]
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var dst []index.Result
+			for i := w; i < len(qs); i += 2 {
+				var err error
+				if dst, err = fn(qs[i], rad, dst); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.qps2 = float64(len(qs)) / time.Since(t0).Seconds()
+	return errors.Join(errs...)
+}
+
+// covers reports whether got holds every id of want.
+func covers(got []index.Result, want []index.ID) bool {
+	if len(want) == 0 {
+		return true
+	}
+	ids := make([]index.ID, len(got))
+	for i, x := range got {
+		ids[i] = x.ID
+	}
+	slices.Sort(ids)
+	for _, id := range want {
+		if _, ok := slices.BinarySearch(ids, id); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func heapNow() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, logf func(string, ...any)) error {
+	h0 := heapNow()
+	c := index.DefaultFlatConfig()
+	c.Workers = 1 // single-query latency on one core
+	f, err := index.NewFlat(c)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	f.Reserve(len(vs))
+	for i, v := range vs {
+		if err := f.Add(index.ID(i), v); err != nil {
+			return err
+		}
+	}
+	rate := float64(len(vs)) / time.Since(t0).Seconds()
+	bpv := float64(heapNow()-h0) / float64(len(vs))
+	r := row{system: "exact (Flat)", params: "1 core per query", buildRate: rate, bytesPerVec: bpv}
+	nearest := func(q []float32) (index.ID, error) {
+		res, err := f.Search(q, 1, nil)
+		if err != nil || len(res) == 0 {
+			return 0, err
+		}
+		return res[0].ID, nil
+	}
+	logf("exact: timing %d queries", len(qs))
+	if err := measure(ctx, f.Within, nearest, qs, truth, tw.radii, &r); err != nil {
+		return err
+	}
+	tw.print(w, r)
+	// Batched: WithinBatch over batches of 64 queries, one core, then two.
+	for _, workers := range []int{1, 2} {
+		c.Workers, c.ParallelMin = workers, 0
+		fb, err := index.NewFlat(c)
+		if err != nil {
+			return err
+		}
+		fb.Reserve(len(vs))
+		for i, v := range vs {
+			if err := fb.Add(index.ID(i), v); err != nil {
+				return err
+			}
+		}
+		br := row{system: "exact (Flat), WithinBatch", params: fmt.Sprintf("batches of 64, %d core(s)", workers), bytesPerVec: bpv, recall1: 1}
+		for ri, rad := range tw.radii {
+			ok := 0
+			t0 := time.Now()
+			for lo := 0; lo < len(qs); lo += 64 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				b, err := fb.WithinBatch(qs[lo:min(lo+64, len(qs))], rad)
+				if err != nil {
+					return err
+				}
+				for i, res := range b {
+					if covers(res, truth.within[ri][lo+i]) {
+						ok++
+					}
+				}
+			}
+			per := time.Since(t0) / time.Duration(len(qs))
+			br.rr = append(br.rr, float64(ok)/float64(len(qs)))
+			br.p50 = append(br.p50, per)
+			br.p99 = append(br.p99, per)
+			if ri == len(tw.radii)-1 {
+				br.qps2 = float64(time.Second) / float64(per)
+			}
+		}
+		br.note = "latency = batch time / queries (mean); queries/s with " + strconv.Itoa(workers) + " core(s)"
+		tw.print(w, br)
+	}
+	return nil
+}
+
+func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slack float32, save string, logf func(string, ...any)) error {
+	h0 := heapNow()
+	c := index.DefaultHNSWConfig()
+	c.M, c.EfConstruction, c.RangeSlack = m, efc, slack
+	h, err := index.NewHNSW(c)
+	if err != nil {
+		return err
+	}
+	h.Reserve(len(vs))
+	t0 := time.Now()
+	for i, v := range vs {
+		if i%100_000 == 0 && i > 0 {
+			logf("our HNSW M=%d: %d added", m, i)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := h.Add(index.ID(i), v); err != nil {
+			return err
+		}
+	}
+	rate := float64(len(vs)) / time.Since(t0).Seconds()
+	bpv := float64(heapNow()-h0) / float64(len(vs))
+	logf("our HNSW M=%d efC=%d: built at %.0f vectors/s, %.0f B/vector", m, efc, rate, bpv)
+	note := ""
+	if save != "" {
+		if err := h.WriteFile(save); err != nil {
+			return err
+		}
+		t1 := time.Now()
+		if _, err := index.LoadHNSW(save, index.DefaultHNSWConfig()); err != nil {
+			return err
+		}
+		note = fmt.Sprintf("Load from disk %.2f s", time.Since(t1).Seconds())
+	}
+	for _, ef := range efs {
+		if err := h.SetSearch(ef, slack); err != nil {
+			return err
+		}
+		r := row{system: "our HNSW", params: fmt.Sprintf("M=%d efC=%d ef=%d ε=%.2f", m, efc, ef, slack), buildRate: rate, bytesPerVec: bpv, note: note}
+		nearest := func(q []float32) (index.ID, error) {
+			res, err := h.Search(q, 1, nil)
+			if err != nil || len(res) == 0 {
+				return 0, err
+			}
+			return res[0].ID, nil
+		}
+		if err := measure(ctx, h.Within, nearest, qs, truth, tw.radii, &r); err != nil {
+			return err
+		}
+		tw.print(w, r)
+	}
+	return nil
+}
+
+// benchCoder measures coder/hnsw v0.6.1. It has no range search: Within is
+// emulated with Search at k = 16, doubled while the k-th result is still
+// inside the radius.
+func benchCoder(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, efc, ef int, logf func(string, ...any)) error {
+	h0 := heapNow()
+	g := hnsw.NewGraph[uint64]()
+	g.M, g.Ml, g.Distance, g.EfSearch = 16, 1/math.Log(16), hnsw.EuclideanDistance, ef
+	g.Rng = mrand.New(mrand.NewSource(1))
+	t0 := time.Now()
+	for i, v := range vs {
+		if i%20_000 == 0 && i > 0 {
+			logf("coder/hnsw: %d added", i)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		g.Add(hnsw.MakeNode(uint64(i), v))
+	}
+	rate := float64(len(vs)) / time.Since(t0).Seconds()
+	bpv := float64(heapNow()-h0) / float64(len(vs))
+	logf("coder/hnsw: built at %.0f vectors/s", rate)
+	var mu sync.Mutex // coder/hnsw's Search is not documented as safe for concurrent use
+	within := func(q []float32, r float32, dst []index.Result) ([]index.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for k := 16; ; k *= 2 {
+			dst = dst[:0]
+			ns := g.Search(q, k)
+			far := float32(0)
+			for _, n := range ns {
+				d := hnsw.EuclideanDistance(q, n.Value)
+				far = max(far, d)
+				if d <= r {
+					dst = append(dst, index.Result{ID: index.ID(n.Key), Distance: d})
+				}
+			}
+			if far > r || len(ns) < k || k >= len(vs) {
+				return dst, nil
+			}
+		}
+	}
+	nearest := func(q []float32) (index.ID, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		ns := g.Search(q, 1)
+		if len(ns) == 0 {
+			return 0, nil
+		}
+		return index.ID(ns[0].Key), nil
+	}
+	r := row{system: "coder/hnsw v0.6.1", params: fmt.Sprintf("M=16 ef=%d", ef), buildRate: rate, bytesPerVec: bpv,
+		note: "range emulated: Search at k=16, doubled while the k-th is inside r; Search serialised (mutex)"}
+	if err := measure(ctx, within, nearest, qs, truth, tw.radii, &r); err != nil {
+		return err
+	}
+	tw.print(w, r)
+	return nil
+}
+
+// benchHnswlib writes the data and ground truth, runs the hnswlib driver
+// and copies its table rows.
+func benchHnswlib(ctx context.Context, stdout, stderr io.Writer, vs, qs [][]float32, truth *truthSet, radii []float32, dir, python, script, ms, efs string, efc int, logf func(string, ...any)) error {
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "faceoptout-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	if err := writeF32(filepath.Join(dir, "base.f32"), vs); err != nil {
+		return err
+	}
+	if err := writeF32(filepath.Join(dir, "queries.f32"), qs); err != nil {
+		return err
+	}
+	type gt struct {
+		N      int            `json:"n"`
+		Dim    int            `json:"dim"`
+		Radii  []float32      `json:"radii"`
+		NN     []index.ID     `json:"nn"`
+		Within [][][]index.ID `json:"within"`
+	}
+	b, err := json.Marshal(gt{N: len(vs), Dim: len(vs[0]), Radii: radii, NN: truth.nn, Within: truth.within})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "truth.json"), b, 0o600); err != nil {
+		return err
+	}
+	logf("hnswlib: %s %s --data %s", python, script, dir)
+	cmd := exec.CommandContext(ctx, python, script, "--data", dir, "--m", ms, "--ef", efs, "--efc", strconv.Itoa(efc))
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("hnswlib driver: %w", err)
+	}
+	return nil
+}
+
+func writeF32(path string, vs [][]float32) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 1<<20)
+	for _, v := range vs {
+		for _, x := range v {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+		}
+		if len(buf) > 1<<20-4096 {
+			if _, err := f.Write(buf); err != nil {
+				f.Close()
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if _, err := f.Write(buf); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
