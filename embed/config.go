@@ -36,7 +36,7 @@ type DlibConfig struct {
 	// MinFaceSize is the side, in pixels of the full-resolution image, of
 	// the smallest face that must be found. The image is scanned at the
 	// scale where such a face has the detector's native size (80 px for the
-	// HOG, 40 px for the CNN): large photos are scanned downscaled, which
+	// HOG and the CNN): large photos are scanned downscaled, which
 	// is what makes the detector fast; a MinFaceSize below the native size
 	// upsamples, within MaxUpsamplePixels.
 	MinFaceSize int

@@ -20,7 +20,7 @@
 // Detection runs on a resized copy of the image: DlibConfig.MinFaceSize is
 // the smallest face (in full-resolution pixels) that must be found, and the
 // copy is scaled so that such a face has the detector's native size (80 px
-// for HOG, 40 px for the CNN). Large photos are thus scanned downscaled,
+// for both detectors). Large photos are thus scanned downscaled,
 // which is where most of the speed comes from. Landmarks and descriptors are
 // always computed on the full-resolution image, so they agree with a
 // full-size scan. FacesWithStats reports the time spent in each stage.

@@ -2,30 +2,29 @@ package embed_test
 
 import (
 	"image"
-	_ "image/jpeg"
-	_ "image/png"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
-// decodeFile decodes a JPEG or PNG test image.
-func decodeFile(t testing.TB, path string) image.Image {
+// decodeFile decodes a test image with imageutil, as callers must.
+func decodeFile(t testing.TB, path string) *image.NRGBA {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := imageutil.Decode(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return img
+	return img.RGB
 }
 
 var (
@@ -58,3 +57,5 @@ func newDlib(t testing.TB, minFace int) *embed.Dlib {
 func facesPath(t testing.TB, parts ...string) string {
 	return filepath.Join(append([]string{testenv.Faces(t)}, parts...)...)
 }
+
+func modelsForBench(b *testing.B) string { return testenv.Models(b) }

@@ -14,6 +14,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // TestVariants checks that re-encoded, converted and resized copies of a
@@ -46,6 +47,22 @@ func TestVariants(t *testing.T) {
 		}},
 		{"gray", func(m image.Image) (image.Image, error) { return convert(m, image.NewGray(m.Bounds())), nil }},
 		{"cmyk", func(m image.Image) (image.Image, error) { return convert(m, image.NewCMYK(m.Bounds())), nil }},
+		{"exif-rotated", func(m image.Image) (image.Image, error) {
+			// Stored turned a quarter counter-clockwise, with EXIF
+			// orientation 6 ("rotate 90 CW to display").
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, imaging.Rotate90(m), &jpeg.Options{Quality: 95}); err != nil {
+				return nil, err
+			}
+			out, err := imageutil.Decode(bytes.NewReader(withEXIFOrientation(buf.Bytes(), 6)))
+			if err != nil {
+				return nil, err
+			}
+			if out.Orientation != 6 {
+				return nil, fmt.Errorf("orientation %d, want 6", out.Orientation)
+			}
+			return out.RGB, nil
+		}},
 		{"half", func(m image.Image) (image.Image, error) {
 			return imaging.Resize(m, m.Bounds().Dx()/2, 0, imaging.Lanczos), nil
 		}},
@@ -94,11 +111,11 @@ func reencode(m image.Image, enc func(io.Writer, image.Image) error) (image.Imag
 	if err := enc(&buf, m); err != nil {
 		return nil, err
 	}
-	out, _, err := image.Decode(&buf)
+	out, err := imageutil.Decode(&buf)
 	if err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	return out, nil
+	return out.RGB, nil
 }
 
 func convert(m image.Image, dst draw.Image) image.Image {
@@ -109,4 +126,19 @@ func convert(m image.Image, dst draw.Image) image.Image {
 		}
 	}
 	return dst
+}
+
+// withEXIFOrientation inserts an APP1 EXIF segment holding only the
+// orientation tag after a JPEG's SOI marker.
+func withEXIFOrientation(jpg []byte, o uint16) []byte {
+	tiff := []byte{'I', 'I', 42, 0, 8, 0, 0, 0, // header, IFD0 at 8
+		1, 0, // one entry
+		0x12, 0x01, 3, 0, 1, 0, 0, 0, byte(o), byte(o >> 8), 0, 0, // Orientation, SHORT, 1
+		0, 0, 0, 0} // no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	n := len(payload) + 2
+	seg := append([]byte{0xFF, 0xE1, byte(n >> 8), byte(n)}, payload...)
+	out := append([]byte{}, jpg[:2]...)
+	out = append(out, seg...)
+	return append(out, jpg[2:]...)
 }

@@ -81,7 +81,7 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	decode := time.Since(t)
-	fmt.Fprintf(stdout, "%d photos from %s; Go decoding alone: %.1f ms/photo on one core\n",
+	fmt.Fprintf(stdout, "%d photos from %s; decoding alone (imageutil.Decode): %.1f ms/photo on one core\n",
 		len(files), *dir, ms(decode)/float64(len(files)))
 	fmt.Fprintf(stdout, "embed workers: %d; times below include decoding (files to descriptors)\n\n", cfg.Workers)
 

@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	_ "image/jpeg" // decoders for decodeImage
-	_ "image/png"
 	"io"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // embedFace is one face of cmdEmbed's JSON output.
@@ -182,13 +181,17 @@ func embedFile(ctx context.Context, d *embed.Dlib, file string) embedLine {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// decodeImage decodes a JPEG or PNG file.
+// decodeImage decodes an image file with imageutil's limits, orientation
+// applied.
 func decodeImage(file string) (image.Image, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
-	return img, err
+	img, err := imageutil.Decode(f)
+	if err != nil {
+		return nil, err
+	}
+	return img.RGB, nil
 }
