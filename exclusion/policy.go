@@ -3,6 +3,7 @@ package exclusion
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/faceoptout/faceoptout/embed"
 )
@@ -18,6 +19,32 @@ type Candidate struct {
 	// Threshold is the enrolled face's own blocking threshold (a per-request
 	// override or a calibrated value); 0 means "use the policy's default".
 	Threshold float64
+	// Calibration is the value the Policy's Calibrate (see Calibrator)
+	// returned for the enrolled face when it was enrolled, stored with the
+	// face; 0 means "not calibrated", and the policy then uses its
+	// population default.
+	Calibration float64
+}
+
+// Calibrator is implemented by policies that compute a per-face value once,
+// at enrolment (CohortPolicy: the face's mean distance to its nearest
+// cohort faces). The registry calls Calibrate for every enrolled face, stores
+// the result with the face and passes it back as Candidate.Calibration; it
+// recalibrates when the policy (its cohort) changes. Calibrate must be safe
+// for concurrent use and return a positive value.
+type Calibrator interface {
+	Calibrate(face *embed.Descriptor) float64
+}
+
+// Scorer is implemented by policies whose Decide thresholds one number per
+// probe face: Score returns it (lower means closer to an enrolled face;
+// +Inf without candidates), and Decide blocks at Score <= BlockScore and
+// sends to review at Score <= ReviewScore. The evaluation harness sweeps it
+// to draw DET curves.
+type Scorer interface {
+	Score(probe *embed.Descriptor, cands []Candidate) float64
+	BlockScore() float64
+	ReviewScore() float64
 }
 
 // Policy turns the enrolled faces near a probe face into a verdict.
@@ -56,6 +83,22 @@ func NewThresholdPolicy(block, review float64) (*ThresholdPolicy, error) {
 // Radius returns the review threshold, or the largest per-face threshold the
 // caller may set (2, the largest distance between unit descriptors) if that is larger.
 func (p *ThresholdPolicy) Radius() float64 { return p.Review }
+
+// Score implements Scorer: the distance to the nearest candidate, ignoring
+// per-face Threshold overrides. It is safe for concurrent use.
+func (p *ThresholdPolicy) Score(_ *embed.Descriptor, cands []Candidate) float64 {
+	best := math.Inf(1)
+	for _, c := range cands {
+		best = math.Min(best, c.Distance)
+	}
+	return best
+}
+
+// BlockScore implements Scorer.
+func (p *ThresholdPolicy) BlockScore() float64 { return p.Block }
+
+// ReviewScore implements Scorer.
+func (p *ThresholdPolicy) ReviewScore() float64 { return p.Review }
 
 // Decide implements Policy. It is safe for concurrent use.
 func (p *ThresholdPolicy) Decide(_ *embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {

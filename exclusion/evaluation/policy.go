@@ -1,0 +1,124 @@
+package evaluation
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/exclusion"
+)
+
+// PolicyMethod evaluates an exclusion.Policy exactly as the Filter runs it:
+// New builds the policy from the split's cohort; every enrolled face is
+// calibrated at enrolment when the policy is an exclusion.Calibrator; each
+// probe gets the enrolled faces within Radius as candidates (a brute-force
+// scan, nearest first) and the policy's Score (it must implement
+// exclusion.Scorer) and Decide.
+type PolicyMethod struct {
+	Label string
+	New   func(cohort []embed.Descriptor) (exclusion.Policy, error)
+	// Verdicts, when not nil, receives Decide's verdict for every probe.
+	Verdicts *VerdictCounts
+}
+
+// VerdictCounts counts Decide's verdicts for mated and stranger probes.
+type VerdictCounts struct {
+	Mated, Strangers map[exclusion.Verdict]int
+}
+
+// Name implements Method.
+func (m *PolicyMethod) Name() string { return m.Label }
+
+// Prepare implements Method.
+func (m *PolicyMethod) Prepare(sp *Split) (func(*embed.Descriptor) float64, error) {
+	pol, err := m.New(sp.Cohort)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := pol.(exclusion.Scorer)
+	if !ok {
+		return nil, fmt.Errorf("evaluation: policy %T does not implement exclusion.Scorer", pol)
+	}
+	cal, _ := pol.(exclusion.Calibrator)
+	type enrolled struct {
+		d    embed.Descriptor
+		req  string
+		cal  float64
+		face uint64
+	}
+	var faces []enrolled
+	for _, e := range sp.Enrolled {
+		for i := range e.Faces {
+			f := enrolled{d: e.Faces[i], req: e.Person, face: uint64(len(faces) + 1)}
+			if cal != nil {
+				f.cal = cal.Calibrate(&f.d)
+			}
+			faces = append(faces, f)
+		}
+	}
+	mated := make(map[embed.Descriptor]bool)
+	if m.Verdicts != nil {
+		if m.Verdicts.Mated == nil {
+			m.Verdicts.Mated = map[exclusion.Verdict]int{}
+			m.Verdicts.Strangers = map[exclusion.Verdict]int{}
+		}
+		for _, p := range sp.Probes {
+			if p.Mated {
+				mated[p.Descriptor] = true
+			}
+		}
+	}
+	r := pol.Radius()
+	return func(p *embed.Descriptor) float64 {
+		var cands []exclusion.Candidate
+		for _, f := range faces {
+			if d := p.Distance(&f.d); d <= r {
+				cands = append(cands, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: d, Calibration: f.cal})
+			}
+		}
+		sortCandidates(cands)
+		if m.Verdicts != nil {
+			v, _ := pol.Decide(p, cands)
+			if mated[*p] {
+				m.Verdicts.Mated[v]++
+			} else {
+				m.Verdicts.Strangers[v]++
+			}
+		}
+		s := sc.Score(p, cands)
+		if math.IsNaN(s) {
+			return math.Inf(1)
+		}
+		return s
+	}, nil
+}
+
+func sortCandidates(c []exclusion.Candidate) {
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && c[j].Distance < c[j-1].Distance; j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// ThresholdMethod is the global-threshold baseline as a PolicyMethod.
+func ThresholdMethod(block, review float64, v *VerdictCounts) *PolicyMethod {
+	return &PolicyMethod{
+		Label: fmt.Sprintf("global threshold %.2f", block),
+		New: func([]embed.Descriptor) (exclusion.Policy, error) {
+			return exclusion.NewThresholdPolicy(block, review)
+		},
+		Verdicts: v,
+	}
+}
+
+// CohortMethod is exclusion.CohortPolicy with cfg as a PolicyMethod.
+func CohortMethod(cfg exclusion.CohortConfig, v *VerdictCounts) *PolicyMethod {
+	return &PolicyMethod{
+		Label: fmt.Sprintf("cohort policy (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review),
+		New: func(c []embed.Descriptor) (exclusion.Policy, error) {
+			return exclusion.NewCohortPolicy(c, cfg)
+		},
+		Verdicts: v,
+	}
+}
