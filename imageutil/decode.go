@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -58,7 +59,7 @@ func (m *Image) Bounds() image.Rectangle { return m.RGB.Bounds() }
 func Decode(r io.Reader, opts ...Option) (*Image, error) {
 	o := newOptions(opts)
 	limit := o.limits.MaxBytes
-	data, err := readAll(io.LimitReader(r, limit+1), sizeHint(r, limit))
+	data, err := readAll(io.LimitReader(r, min(limit, math.MaxInt64-1)+1), sizeHint(r, limit))
 	if err != nil {
 		return nil, fmt.Errorf("imageutil: read: %w", err)
 	}
@@ -84,7 +85,7 @@ func sizeHint(r io.Reader, limit int64) int {
 	if !ok {
 		return 0
 	}
-	return int(min(int64(v.Len()), limit) + 1)
+	return int(min(int64(v.Len()), limit, 1<<30) + 1)
 }
 
 // readAll is io.ReadAll with an initial capacity.

@@ -38,11 +38,20 @@
 // browsers. Colour profiles (ICC) are ignored: pixels are taken as sRGB.
 // Only the first frame of an animated GIF (or WebP) is decoded.
 //
-// The perceptual hash survives re-encoding, resizing, small crops and small
-// overlays, not rotation, mirroring or large crops. Near-uniform images (all
-// white, all black) have hashes made of rounding noise: do not match on them.
-// Different photos of one person are different pictures to the hash; faces
-// are matched by [github.com/faceoptout/faceoptout/embed] descriptors.
+// The perceptual hash survives re-encoding, resizing, small centred crops
+// and small captions, not rotation, mirroring, larger or one-sided crops.
+// Measured on the 79 shared test photos (TestPHashRobustness): resizing to
+// 50 % moves a hash by at most 6 bits, JPEG quality 60 by 2, a 5 % crop
+// (2.5 % off each edge) by 10, a corner caption by 2, while different photos
+// are at least 12 bits apart (1 % of pairs within 16, median 30). A 5 % crop
+// off one side moves a hash by up to 20 bits and is not matched at
+// [DefaultMatchDistance]. The margin is thin: the closest different photos
+// are tight face crops of different people at 12 bits, so callers that match
+// on hashes alone should keep the default rather than raise it.
+// Near-uniform images (all white, all black) have hashes made of rounding
+// noise: do not match on them. Different photos of one person are different
+// pictures to the hash; faces are matched by
+// [github.com/faceoptout/faceoptout/embed] descriptors.
 //
 // # Security Considerations
 //
