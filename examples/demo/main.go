@@ -95,4 +95,3 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "\ndemo finished in %v\n", time.Since(start).Round(100*time.Millisecond))
 	return err
 }
-
