@@ -8,6 +8,22 @@
 //	faceoptout <command> [flags] [args]
 //
 // Run "faceoptout help" for the list of commands.
+//
+// The registry commands work on a registry directory given by --registry DIR
+// or $FACEOPTOUT_REGISTRY, made with "faceoptout init"; commands that look
+// at faces (submit --kind face, check) load the dlib models from --models
+// DIR, $FACEOPTOUT_MODELS or models/:
+//
+//	faceoptout init --registry DIR
+//	faceoptout submit --kind face --country DE --reason TEXT --name NAME --email E --phone +49... --photo FILE [--box x0,y0,x1,y1]
+//	faceoptout submit --kind removal --country DE --reason TEXT --name NAME --email E --phone +49... --url URL [--photo FILE]
+//	faceoptout list [--status pending]
+//	faceoptout show ID
+//	faceoptout pick ID --photo N --box x0,y0,x1,y1 --by REVIEWER
+//	faceoptout approve|reject|withdraw ID --by REVIEWER [--note TEXT]
+//	faceoptout check FILE|URL...          (one JSON object per image; only "allow" may be indexed)
+//	faceoptout sweep FILE                 (JSON lines {"id":..., "descriptor":[128 numbers]}; prints ids to purge)
+//	faceoptout audit [ID]
 package main
 
 import (
@@ -28,11 +44,17 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file of its own.
 func commands() map[string]command {
-	return map[string]command{
+	cmds := map[string]command{
 		"embed": {"print the faces and descriptors of images as JSON lines, with per-stage timings", cmdEmbed},
 		"bench": {"run a benchmark: bench index | bench embed", cmdBench},
 		"eval":  {"measure FNMR/FPIR of the decision policy on labelled faces", cmdEval},
 	}
+	// The registry commands (operator.go): init, submit, list, show, pick,
+	// approve, reject, withdraw, check, sweep, audit.
+	for name, c := range (operator{}).commands() {
+		cmds[name] = c
+	}
+	return cmds
 }
 
 func main() {

@@ -1,0 +1,243 @@
+package main
+
+// The operator's commands over a registry directory: init, submit, list,
+// show, pick, approve, reject, withdraw, check, sweep, audit.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
+	"github.com/faceoptout/faceoptout/exclusion"
+)
+
+// operator builds the registry commands. Its zero value uses the dlib
+// models; tests set newEmbedder to a fake.
+type operator struct {
+	// newEmbedder loads the embedder from a models directory; nil means
+	// the dlib models. close releases it.
+	newEmbedder func(modelsDir string) (emb registrydir.Embedder, close func() error, err error)
+	// model is the model name init records; "" means registrydir.DlibModel.
+	model string
+}
+
+// commands returns the operator's subcommands.
+func (o operator) commands() map[string]command {
+	return map[string]command{
+		"init":     {"create a registry: init --registry DIR", o.cmdInit},
+		"submit":   {"submit a face opt-out or DSA image removal; prints the id and the faces found/refused", o.cmdSubmit},
+		"list":     {"list requests: list [--status S] [--kind face|removal]", o.cmdList},
+		"show":     {"show a request (no descriptors) and its audit trail: show ID", o.cmdShow},
+		"pick":     {"pick the face to enrol in a pending request: pick ID --photo N --box x0,y0,x1,y1 --by WHO", o.cmdPick},
+		"approve":  {"approve a pending request: approve ID --by WHO [--note TEXT]", o.decide("approve")},
+		"reject":   {"reject a pending request: reject ID --by WHO [--note TEXT]", o.decide("reject")},
+		"withdraw": {"withdraw a pending or approved request: withdraw ID --by WHO [--note TEXT]", o.decide("withdraw")},
+		"check":    {"check an image file or URL; prints the verdict as JSON: check FILE|URL", o.cmdCheck},
+		"sweep":    {"print the ids of an index to purge: sweep FILE (JSON lines {\"id\":..., \"descriptor\":[...]})", o.cmdSweep},
+		"audit":    {"print the audit log: audit [ID]", o.cmdAudit},
+	}
+}
+
+// regFlags adds --registry and --models to fs.
+type regFlags struct {
+	registry, models *string
+}
+
+func addRegFlags(fs *flag.FlagSet) regFlags {
+	return regFlags{
+		registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")"),
+		models:   fs.String("models", "", "dlib models directory (default $FACEOPTOUT_MODELS, else models)"),
+	}
+}
+
+// parse parses flags and positional arguments in any order.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// embedder returns the embedder, loading the models.
+func (o operator) embedder(models string) (registrydir.Embedder, func() error, error) {
+	if o.newEmbedder != nil {
+		return o.newEmbedder(models)
+	}
+	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(models), 2)
+	if err != nil {
+		return registrydir.Embedder{}, nil, err
+	}
+	return emb, d.Close, nil
+}
+
+// open opens the registry; withEmbedder loads the embedder too (closed by
+// the returned function along with the registry).
+func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*exclusion.Registry, registrydir.Embedder, func(), error) {
+	dir, err := registrydir.Resolve(*rf.registry)
+	if err != nil {
+		return nil, registrydir.Embedder{}, nil, err
+	}
+	var emb registrydir.Embedder
+	closeEmb := func() error { return nil }
+	if withEmbedder {
+		if emb, closeEmb, err = o.embedder(*rf.models); err != nil {
+			return nil, emb, nil, err
+		}
+	}
+	reg, err := registrydir.Open(ctx, dir, emb)
+	if err != nil {
+		_ = closeEmb()
+		return nil, emb, nil, err
+	}
+	return reg, emb, func() { _ = reg.Close(); _ = closeEmb() }, nil
+}
+
+func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", stderr)
+	rf := addRegFlags(fs)
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q", pos)
+	}
+	dir, err := registrydir.Resolve(*rf.registry)
+	if err != nil {
+		return err
+	}
+	model := o.model
+	if model == "" {
+		model = registrydir.DlibModel
+	}
+	// Creating needs no embedder: the registry records the model name only.
+	reg, err := registrydir.Create(ctx, dir, registrydir.Embedder{Model: model})
+	if err != nil {
+		return err
+	}
+	if err := reg.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created registry %s (faces enrolled with %s)\n", dir, model)
+	return nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// parseBox parses "x0,y0,x1,y1".
+func parseBox(s string) (image.Rectangle, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return image.Rectangle{}, fmt.Errorf("box %q: want x0,y0,x1,y1", s)
+	}
+	var v [4]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return image.Rectangle{}, fmt.Errorf("box %q: %w", s, err)
+		}
+		v[i] = n
+	}
+	r := image.Rect(v[0], v[1], v[2], v[3])
+	if r.Empty() {
+		return r, fmt.Errorf("box %q is empty", s)
+	}
+	return r, nil
+}
+
+// kindOf maps the CLI's kind names to exclusion kinds.
+func kindOf(s string) (exclusion.Kind, error) {
+	switch s {
+	case "face", "optout", "opt-out":
+		return exclusion.FaceOptOut, nil
+	case "removal", "image", "dsa":
+		return exclusion.ImageRemoval, nil
+	}
+	return "", fmt.Errorf("--kind %q: want face or removal", s)
+}
+
+func kindName(k exclusion.Kind) string {
+	if k == exclusion.ImageRemoval {
+		return "removal"
+	}
+	return string(k)
+}
+
+// printValidation prints a validation error's problems, one per line.
+func printValidation(w io.Writer, err error) {
+	var ve *exclusion.ValidationError
+	if errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			fmt.Fprintf(w, "  %s: %s\n", p.Field, p.Problem)
+		}
+	}
+}
+
+// printRequest prints a request's summary and its photos' faces.
+func printRequest(w io.Writer, req *exclusion.Request) {
+	fmt.Fprintf(w, "request %s\n  kind %s, status %s, country %s, created %s\n", req.ID, kindName(req.Kind), req.Status, req.Country, req.Created.Format("2006-01-02 15:04:05Z07:00"))
+	for _, u := range req.URLs {
+		fmt.Fprintf(w, "  url %s\n", u)
+	}
+	for i, p := range req.Photos {
+		fmt.Fprintf(w, "  photo %d: %dx%d %s, sha256 %.16s..., phash %016x", i, p.Width, p.Height, p.Format, p.SHA256, p.PHash)
+		if p.Problem != "" {
+			fmt.Fprintf(w, ", problem: %s", p.Problem)
+		}
+		fmt.Fprintln(w)
+		for _, f := range p.Faces {
+			state := "enrolled"
+			if !f.Enrolled {
+				state = "refused: " + string(f.Refusal)
+			}
+			b := f.Box
+			fmt.Fprintf(w, "    face box %d,%d,%d,%d size %d px, sharpness %.0f, score %.2f: %s\n", b.Min.X, b.Min.Y, b.Max.X, b.Max.Y, f.Quality.Size, f.Quality.Sharpness, f.Quality.Score, state)
+		}
+	}
+}
+
+// redacted returns req without descriptors, for display.
+func redacted(req *exclusion.Request) *exclusion.Request {
+	c := *req
+	c.Photos = make([]exclusion.PhotoRecord, len(req.Photos))
+	for i, p := range req.Photos {
+		p.Faces = append([]exclusion.FaceRecord(nil), p.Faces...)
+		for j := range p.Faces {
+			p.Faces[j].Descriptor = nil
+		}
+		c.Photos[i] = p
+	}
+	return &c
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
