@@ -1,12 +1,214 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/evaluation"
+	"github.com/faceoptout/faceoptout/internal/facesim"
 )
 
-// cmdEval is being written; see the issue tracker.
+// cmdEval measures FNMR and FPIR of the global-threshold policy and of
+// exclusion.CohortPolicy on labelled faces, and FPIR against the number of
+// enrolled faces on facesim data. It writes a Markdown report (stdout and
+// OUT/eval.md) and DET curves (OUT/det.png).
+//
+//	faceoptout eval --descriptors ../shared/faces/idols/idols.json
+//	faceoptout eval --images ../shared/faces/bbt --label-from dir --enrol 4 --per-person 1 --cohort-people 0 --cohort ../shared/faces/idols/idols.json
+//	faceoptout eval --images ../shared/faces/idols --label-from filename ...
+//	faceoptout eval --scale --idols ../shared/faces/idols/idols.json
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	descs := fs.String("descriptors", "", "descriptor file (idols.json layout) of labelled faces")
+	images := fs.String("images", "", "folder of labelled images, embedded with embed.NewDlib")
+	labelFrom := fs.String("label-from", "dir", "with --images: dir (one folder per person) or filename (person + digits)")
+	cohortFile := fs.String("cohort", "", "descriptor file used as the cohort instead of in-set cohort people")
+	p := evaluation.IdolsProtocol()
+	fs.IntVar(&p.Enrolled, "enrol", p.Enrolled, "people enrolled per split")
+	fs.IntVar(&p.PerPerson, "per-person", p.PerPerson, "photos enrolled per person")
+	fs.IntVar(&p.Cohort, "cohort-people", p.Cohort, "people per split held out as the cohort")
+	fs.IntVar(&p.Strangers, "strangers", p.Strangers, "stranger people per split (0: all the rest)")
+	fs.IntVar(&p.Splits, "splits", p.Splits, "random splits")
+	fs.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the splits")
+	global := fs.Float64("threshold", exclusion.DefaultBlockThreshold, "global threshold of the baseline policy")
+	ccfg := exclusion.DefaultCohortConfig()
+	fs.IntVar(&ccfg.K, "k", ccfg.K, "cohort policy: nearest cohort faces averaged")
+	fs.Float64Var(&ccfg.Block, "block", ccfg.Block, "cohort policy: block score")
+	fs.Float64Var(&ccfg.Review, "review", ccfg.Review, "cohort policy: review score")
+	fs.Float64Var(&ccfg.MaxDistance, "max-distance", ccfg.MaxDistance, "cohort policy: radius")
+	reps := fs.Int("bootstrap", 500, "bootstrap resamples of splits")
+	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
+	scale := fs.Bool("scale", false, "measure FPIR against enrolled faces on facesim data")
+	idols := fs.String("idols", filepath.Join("..", "shared", "faces", "idols", "idols.json"), "with --scale: descriptors facesim is fitted to")
+	widen := fs.Float64("widen", 7, "with --scale: facesim between-person widening")
+	sizes := fs.String("sizes", "10000,100000,1000000", "with --scale: enrolled faces")
+	probes := fs.Int("probes", 2000, "with --scale: stranger probes per size")
+	thresholds := fs.String("thresholds", "0.4,0.5,0.55,0.6", "with --scale: global thresholds")
+	ecfg := embedFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	w := io.MultiWriter(stdout, &md)
+	if *scale {
+		if err := evalScale(w, *idols, *widen, *sizes, *thresholds, *probes, p.Seed); err != nil {
+			return err
+		}
+	}
+	if *descs == "" && *images == "" {
+		if !*scale {
+			return errors.New("usage: faceoptout eval (--descriptors FILE | --images DIR [--label-from dir|filename]) [--cohort FILE] [--scale] [--out DIR]")
+		}
+		return writeOut(*out, md.Bytes(), nil)
+	}
+	var set *evaluation.Set
+	var err error
+	if *descs != "" {
+		set, err = evaluation.LoadDescriptorFile(*descs)
+	} else {
+		var d *embed.Dlib
+		d, err = embed.NewDlib(*ecfg)
+		if err != nil {
+			return err
+		}
+		var skipped []evaluation.Skipped
+		set, skipped, err = evaluation.EmbedFolder(ctx, d, *images, evaluation.LabelMode(*labelFrom))
+		d.Close()
+		for _, s := range skipped {
+			fmt.Fprintf(stderr, "skipped %s: %s\n", s.File, s.Reason)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var cohort []embed.Descriptor
+	if *cohortFile != "" {
+		c, err := evaluation.LoadDescriptorFile(*cohortFile)
+		if err != nil {
+			return err
+		}
+		for _, f := range c.Faces {
+			cohort = append(cohort, f.Descriptor)
+		}
+	}
+	splits, err := p.Partition(set, cohort)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var results []evaluation.Result
+	tv, cv := &evaluation.VerdictCounts{}, &evaluation.VerdictCounts{}
+	for _, m := range []struct {
+		m             *evaluation.PolicyMethod
+		block, review float64
+	}{
+		{evaluation.ThresholdMethod(*global, *global, tv), *global, *global},
+		{evaluation.CohortMethod(ccfg, cv), ccfg.Block, ccfg.Review},
+	} {
+		sc, err := evaluation.Run(m.m, splits)
+		if err != nil {
+			return err
+		}
+		results = append(results, evaluation.Result{Method: m.m.Name(), Scores: sc, Block: m.block, Review: m.review, Verdicts: m.m.Verdicts})
+	}
+	people, _ := set.People()
+	title := fmt.Sprintf("%s: %d faces of %d people; protocol %d enrolled x %d photos, %d cohort people, strangers %s, seed %d",
+		set.Name, len(set.Faces), len(people), p.Enrolled, p.PerPerson, p.Cohort, strangers(p.Strangers), p.Seed)
+	if *cohortFile != "" {
+		title += fmt.Sprintf("; cohort %s (%d faces)", *cohortFile, len(cohort))
+	}
+	if err := evaluation.WriteMarkdown(w, title, results, *reps); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "evaluated in %v\n", time.Since(start).Round(time.Millisecond))
+	var png bytes.Buffer
+	if *out != "" {
+		if err := evaluation.WriteDET(&png, filepath.Base(set.Name), results); err != nil {
+			return err
+		}
+	}
+	return writeOut(*out, md.Bytes(), png.Bytes())
+}
+
+func strangers(n int) string {
+	if n == 0 {
+		return "all the rest"
+	}
+	return strconv.Itoa(n)
+}
+
+func writeOut(dir string, md, png []byte) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "eval.md"), md, 0o644); err != nil {
+		return err
+	}
+	if png != nil {
+		return os.WriteFile(filepath.Join(dir, "det.png"), png, 0o644)
+	}
+	return nil
+}
+
+func floats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func evalScale(w io.Writer, idols string, widen float64, sizes, thresholds string, probes int, seed uint64) error {
+	ts, err := floats(thresholds)
+	if err != nil {
+		return fmt.Errorf("--thresholds: %w", err)
+	}
+	fsz, err := floats(sizes)
+	if err != nil {
+		return fmt.Errorf("--sizes: %w", err)
+	}
+	var ns []int
+	for _, f := range fsz {
+		ns = append(ns, int(f))
+	}
+	d, err := facesim.LoadIdols(idols)
+	if err != nil {
+		return err
+	}
+	base, err := facesim.Fit(d.Descriptors, d.Labels)
+	if err != nil {
+		return err
+	}
+	m, err := base.Widen(widen)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	pts, err := evaluation.FPIRAtScale(m, evaluation.ScaleConfig{Sizes: ns, Thresholds: ts, Probes: probes, Seed: seed})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "### FPIR against enrolled faces (facesim fitted to %s, between-person covariance x%g; %d stranger probes; exact index; %v)\n\n",
+		filepath.Base(idols), widen, probes, time.Since(start).Round(time.Second))
+	evaluation.WriteScaleMarkdown(w, pts)
+	return nil
 }

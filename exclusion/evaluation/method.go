@@ -2,8 +2,6 @@ package evaluation
 
 import (
 	"math"
-
-	"github.com/faceoptout/faceoptout/embed"
 )
 
 // Method is a decision rule under evaluation. Prepare sees one split's
@@ -12,7 +10,7 @@ import (
 // method's threshold, so sweeping the threshold traces the DET curve.
 type Method interface {
 	Name() string
-	Prepare(sp *Split) (func(probe *embed.Descriptor) float64, error)
+	Prepare(sp *Split) (func(probe *Probe) float64, error)
 }
 
 // Global is the single global threshold: the score is the distance to the
@@ -23,8 +21,9 @@ type Global struct{}
 func (Global) Name() string { return "global threshold (nearest enrolled face)" }
 
 // Prepare implements Method.
-func (Global) Prepare(sp *Split) (func(*embed.Descriptor) float64, error) {
-	return func(p *embed.Descriptor) float64 {
+func (Global) Prepare(sp *Split) (func(*Probe) float64, error) {
+	return func(pr *Probe) float64 {
+		p := &pr.Descriptor
 		best := math.Inf(1)
 		for _, e := range sp.Enrolled {
 			for i := range e.Faces {
@@ -46,7 +45,7 @@ func Run(m Method, splits []Split) (*Scores, error) {
 		}
 		for j := range sp.Probes {
 			p := &sp.Probes[j]
-			v := score(&p.Descriptor)
+			v := score(p)
 			if p.Mated {
 				s.Mated = append(s.Mated, v)
 				s.MatedSplit = append(s.MatedSplit, i)

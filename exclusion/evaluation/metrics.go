@@ -42,7 +42,7 @@ func Wilson(k, n int, z float64) Rate {
 // out (blocked or sent to review) when its score is at or below the
 // threshold. Split says which split each score came from, for the bootstrap.
 type Scores struct {
-	Mated, Strangers         []float64
+	Mated, Strangers          []float64
 	MatedSplit, StrangerSplit []int
 	Splits                    int
 }

@@ -30,7 +30,7 @@ type VerdictCounts struct {
 func (m *PolicyMethod) Name() string { return m.Label }
 
 // Prepare implements Method.
-func (m *PolicyMethod) Prepare(sp *Split) (func(*embed.Descriptor) float64, error) {
+func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	pol, err := m.New(sp.Cohort)
 	if err != nil {
 		return nil, err
@@ -56,20 +56,13 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*embed.Descriptor) float64, erro
 			faces = append(faces, f)
 		}
 	}
-	mated := make(map[embed.Descriptor]bool)
-	if m.Verdicts != nil {
-		if m.Verdicts.Mated == nil {
-			m.Verdicts.Mated = map[exclusion.Verdict]int{}
-			m.Verdicts.Strangers = map[exclusion.Verdict]int{}
-		}
-		for _, p := range sp.Probes {
-			if p.Mated {
-				mated[p.Descriptor] = true
-			}
-		}
+	if m.Verdicts != nil && m.Verdicts.Mated == nil {
+		m.Verdicts.Mated = map[exclusion.Verdict]int{}
+		m.Verdicts.Strangers = map[exclusion.Verdict]int{}
 	}
 	r := pol.Radius()
-	return func(p *embed.Descriptor) float64 {
+	return func(pr *Probe) float64 {
+		p := &pr.Descriptor
 		var cands []exclusion.Candidate
 		for _, f := range faces {
 			if d := p.Distance(&f.d); d <= r {
@@ -79,7 +72,7 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*embed.Descriptor) float64, erro
 		sortCandidates(cands)
 		if m.Verdicts != nil {
 			v, _ := pol.Decide(p, cands)
-			if mated[*p] {
+			if pr.Mated {
 				m.Verdicts.Mated[v]++
 			} else {
 				m.Verdicts.Strangers[v]++
