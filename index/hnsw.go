@@ -488,17 +488,24 @@ func (h *HNSW) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 }
 
 func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Result) []Result {
+	// Every node within bound is expanded. Beyond it, res holds the ef
+	// nearest nodes seen outside the bound, and a node outside is expanded
+	// only while it is among them: exploration goes ef nodes past the shell
+	// of the radius, however many nodes lie inside it.
 	bound := r * (1 + h.cfg.RangeSlack)
 	ep := h.descend(q)
 	sc.cands = append(sc.cands[:0], ep)
-	sc.res = append(sc.res[:0], ep)
+	sc.res = sc.res[:0]
+	if ep.d > bound {
+		sc.res = append(sc.res, ep)
+	}
 	sc.visited[ep.n] = sc.gen
 	if ep.d <= r && !h.isDead(ep.n) {
 		dst = append(dst, Result{ID: h.ids[ep.n], Distance: ep.d})
 	}
 	for len(sc.cands) > 0 {
 		c := sc.cands.pop()
-		if c.d > bound && c.d > sc.res.top().d {
+		if c.d > bound && len(sc.res) >= ef && c.d > sc.res.top().d {
 			break
 		}
 		for _, x := range h.links(c.n, 0) {
@@ -507,18 +514,19 @@ func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Res
 			}
 			sc.visited[x] = sc.gen
 			d := dist(q, h.vec(x))
-			better := len(sc.res) < ef || d < sc.res.top().d
-			if d <= bound || better {
+			if d <= bound {
 				sc.cands.push(cand{d: d, n: x})
+				if d <= r && !h.isDead(x) {
+					dst = append(dst, Result{ID: h.ids[x], Distance: d})
+				}
+				continue
 			}
-			if better {
+			if len(sc.res) < ef || d < sc.res.top().d {
+				sc.cands.push(cand{d: d, n: x})
 				sc.res.push(cand{d: d, n: x})
 				if len(sc.res) > ef {
 					sc.res.pop()
 				}
-			}
-			if d <= r && !h.isDead(x) {
-				dst = append(dst, Result{ID: h.ids[x], Distance: d})
 			}
 		}
 	}

@@ -278,8 +278,8 @@ func radiusRecall(t *testing.T, s index.Searcher, vs, qs [][]float32, live func(
 }
 
 func TestHNSWRecallAndDeletes(t *testing.T) {
-	vs, qs := faces(t, 4000, 150, 3)
-	h := newHNSW(t, func(c *index.HNSWConfig) { c.EfConstruction = 100 })
+	vs, qs := faces(t, 2500, 120, 3)
+	h := newHNSW(t, func(c *index.HNSWConfig) { c.EfConstruction = 64 })
 	fill(t, h, vs)
 	deleted := map[int]bool{}
 	live := func(i int) bool { return !deleted[i] }

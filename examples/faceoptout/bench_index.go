@@ -59,6 +59,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		script   = fs.String("script", filepath.Join(testenv.RepoRoot(), "scripts", "hnswlib_bench.py"), "hnswlib driver")
 		dataDir  = fs.String("data", "", "directory for the data file shared with hnswlib (default: temporary)")
 		save     = fs.String("save", "", "also write our HNSW to this file and time Load")
+		load     = fs.String("load", "", "load our HNSW from this file (written by -save on the same data) instead of building it")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -132,7 +133,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if want["hnsw"] {
 		for _, mm := range ms {
-			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, float32(*slack), *save, logf); err != nil {
+			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, float32(*slack), *save, *load, logf); err != nil {
 				return err
 			}
 		}
@@ -433,28 +434,43 @@ func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 	return nil
 }
 
-func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slack float32, save string, logf func(string, ...any)) error {
+func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slack float32, save, load string, logf func(string, ...any)) error {
 	h0 := heapNow()
 	c := index.DefaultHNSWConfig()
 	c.M, c.EfConstruction, c.RangeSlack = m, efc, slack
-	h, err := index.NewHNSW(c)
-	if err != nil {
-		return err
-	}
-	h.Reserve(len(vs))
-	t0 := time.Now()
-	for i, v := range vs {
-		if i%100_000 == 0 && i > 0 {
-			logf("our HNSW M=%d: %d added", m, i)
-			if err := ctx.Err(); err != nil {
+	var h *index.HNSW
+	var rate float64
+	if load != "" {
+		t1 := time.Now()
+		var err error
+		if h, err = index.LoadHNSW(load, c); err != nil {
+			return err
+		}
+		if h.Len() != len(vs) {
+			return fmt.Errorf("%s holds %d vectors, want %d", load, h.Len(), len(vs))
+		}
+		m, efc = h.Config().M, h.Config().EfConstruction
+		logf("our HNSW loaded from %s in %.2f s", load, time.Since(t1).Seconds())
+	} else {
+		var err error
+		if h, err = index.NewHNSW(c); err != nil {
+			return err
+		}
+		h.Reserve(len(vs))
+		t0 := time.Now()
+		for i, v := range vs {
+			if i%100_000 == 0 && i > 0 {
+				logf("our HNSW M=%d: %d added", m, i)
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := h.Add(index.ID(i), v); err != nil {
 				return err
 			}
 		}
-		if err := h.Add(index.ID(i), v); err != nil {
-			return err
-		}
+		rate = float64(len(vs)) / time.Since(t0).Seconds()
 	}
-	rate := float64(len(vs)) / time.Since(t0).Seconds()
 	bpv := float64(heapNow()-h0) / float64(len(vs))
 	logf("our HNSW M=%d efC=%d: built at %.0f vectors/s, %.0f B/vector", m, efc, rate, bpv)
 	note := ""
