@@ -335,6 +335,14 @@ func reason(d exclusion.Decision) string {
 	return strings.Join(parts, "; ")
 }
 
+// Read fetches a URL or reads a file within Config.MaxBytes, without
+// checking it. A redirect to a URL the Filter does not allow is an error.
+// Safe for concurrent use.
+func (c *Crawler) Read(ctx context.Context, src Source) ([]byte, error) {
+	b, _, err := c.read(ctx, src)
+	return b, err
+}
+
 // read fetches a URL or reads a file, within the size limit. final is the
 // URL after redirects.
 func (c *Crawler) read(ctx context.Context, src Source) (data []byte, final string, err error) {
