@@ -1,19 +1,18 @@
 package exclusion
 
 import (
-	"slices"
-	"sync"
+	"fmt"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/index"
 )
 
-// flatIndex is the registry's exact in-memory index of approved faces: a
-// linear scan answers "every face within r". It is safe for concurrent use.
+// flatIndex holds approved faces in an exact index.Flat: a range search
+// answers "every face within r" without ever missing one, which an opt-out
+// filter needs (an approximate index could let an opted-out face through).
+// It is safe for concurrent use.
 type flatIndex struct {
-	mu   sync.RWMutex // guards ids, vecs, pos
-	ids  []uint64
-	vecs []embed.Descriptor
-	pos  map[uint64]int // id -> position in ids and vecs
+	x *index.Flat
 }
 
 type hit struct {
@@ -21,67 +20,34 @@ type hit struct {
 	dist float64
 }
 
-func newFlatIndex() *flatIndex { return &flatIndex{pos: map[uint64]int{}} }
-
-func (x *flatIndex) add(id uint64, d *embed.Descriptor) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if i, ok := x.pos[id]; ok {
-		x.vecs[i] = *d
-		return
+func newFlatIndex() (*flatIndex, error) {
+	x, err := index.NewFlat(index.DefaultFlatConfig())
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: face index: %w", err)
 	}
-	x.pos[id] = len(x.ids)
-	x.ids = append(x.ids, id)
-	x.vecs = append(x.vecs, *d)
+	return &flatIndex{x: x}, nil
 }
 
-func (x *flatIndex) delete(id uint64) bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	i, ok := x.pos[id]
-	if !ok {
-		return false
+func (f *flatIndex) add(id uint64, d *embed.Descriptor) error {
+	if err := f.x.Add(index.ID(id), d[:]); err != nil {
+		return fmt.Errorf("exclusion: indexing face %d: %w", id, err)
 	}
-	last := len(x.ids) - 1
-	x.ids[i], x.vecs[i] = x.ids[last], x.vecs[last]
-	x.pos[x.ids[i]] = i
-	x.ids, x.vecs = x.ids[:last], x.vecs[:last]
-	delete(x.pos, id)
-	return true
+	return nil
 }
 
-func (x *flatIndex) len() int {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return len(x.ids)
-}
+func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }
+
+func (f *flatIndex) len() int { return f.x.Len() }
 
 // within returns every face within r of q, nearest first.
-func (x *flatIndex) within(q *embed.Descriptor, r float64) []hit {
-	r2 := float32(r * r)
-	x.mu.RLock()
-	var out []hit
-	for i := range x.vecs {
-		v := &x.vecs[i]
-		var s float32
-		for j := range v {
-			d := v[j] - q[j]
-			s += d * d
-		}
-		if s <= r2*1.0001 {
-			out = append(out, hit{x.ids[i], q.Distance(v)})
-		}
+func (f *flatIndex) within(q *embed.Descriptor, r float64) ([]hit, error) {
+	res, err := f.x.Within(q[:], float32(r), nil)
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: searching faces: %w", err)
 	}
-	x.mu.RUnlock()
-	out = slices.DeleteFunc(out, func(h hit) bool { return h.dist > r })
-	slices.SortFunc(out, func(a, b hit) int {
-		switch {
-		case a.dist < b.dist:
-			return -1
-		case a.dist > b.dist:
-			return 1
-		}
-		return 0
-	})
-	return out
+	out := make([]hit, len(res))
+	for i, h := range res {
+		out[i] = hit{id: uint64(h.ID), dist: float64(h.Distance)}
+	}
+	return out, nil
 }

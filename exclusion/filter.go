@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // Default thresholds, Euclidean distances between dlib descriptors. On the
@@ -268,7 +269,7 @@ func (f *Filter) CheckImageBytes(ctx context.Context, data []byte) Decision {
 
 func (f *Filter) checkBytes(ctx context.Context, data []byte) Decision {
 	if len(data) > maxImageBytes {
-		return unchecked(fmt.Errorf("%w: image larger than %d bytes", ErrUnchecked, maxImageBytes))
+		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, &imageutil.LimitError{Limit: imageutil.LimitBytes, Value: int64(len(data)), Max: maxImageBytes}))
 	}
 	var d Decision
 	sum := sha256.Sum256(data)
@@ -362,7 +363,10 @@ func (f *Filter) checkFace(q *embed.Descriptor) FaceCheck {
 			return FaceCheck{Verdict: Unchecked}
 		}
 	}
-	cands := f.reg.candidates(q, f.policy.Radius())
+	cands, err := f.reg.candidates(q, f.policy.Radius())
+	if err != nil {
+		return FaceCheck{Verdict: Unchecked}
+	}
 	v, why := f.policy.Decide(q, cands)
 	fc := FaceCheck{Verdict: v}
 	if v == Block || v == Review {
@@ -394,13 +398,16 @@ func (f *Filter) threshold(v Verdict, c Candidate) float64 {
 
 // candidates returns the approved faces within radius of q (widened to the
 // largest per-request threshold), nearest first.
-func (r *Registry) candidates(q *embed.Descriptor, radius float64) []Candidate {
+func (r *Registry) candidates(q *embed.Descriptor, radius float64) ([]Candidate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, lr := range r.reqs {
 		radius = max(radius, lr.threshold)
 	}
-	hits := r.faces.within(q, radius)
+	hits, err := r.faces.within(q, radius)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Candidate, 0, len(hits))
 	for _, h := range hits {
 		lf, ok := r.byFace[h.id]
@@ -409,7 +416,7 @@ func (r *Registry) candidates(q *embed.Descriptor, radius float64) []Candidate {
 		}
 		out = append(out, Candidate{RequestID: lf.req, FaceID: h.id, Distance: h.dist, Threshold: lf.threshold})
 	}
-	return out
+	return out, nil
 }
 
 func (r *Registry) matchSHA(sum string) []ImageMatch {

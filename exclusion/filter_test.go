@@ -14,6 +14,7 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 type failingReader struct{}
@@ -41,7 +42,8 @@ func TestUnchecked(t *testing.T) {
 		{name: "truncated PNG", in: strings.NewReader(string(good[:len(good)/2]))},
 		{name: "reader fails", in: failingReader{}},
 		{name: "nil reader", in: nil},
-		{name: "too large", in: io.LimitReader(zeros{}, 21<<20)},
+		{name: "too large", in: io.LimitReader(zeros{}, 21<<20), want: imageutil.ErrTooLarge},
+		{name: "not an image format", in: strings.NewReader("plain text, not an image at all"), want: imageutil.ErrFormat},
 		{name: "embedder fails", emb: &exclusiontest.Embedder{Err: embed.ErrDlib}, want: embed.ErrDlib},
 		{name: "cancelled context", ctx: cancelled, want: context.Canceled},
 		{name: "timeout", emb: &exclusiontest.Embedder{Delay: time.Second}, cfg: func(c *exclusion.FilterConfig) { c.Timeout = 20 * time.Millisecond }, want: context.DeadlineExceeded},

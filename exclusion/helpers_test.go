@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"reflect"
 	"testing"
@@ -129,17 +128,3 @@ func jpegOf(t *testing.T, img image.Image, q int) []byte {
 	}
 	return b.Bytes()
 }
-
-// scaled returns img resized by nearest neighbour.
-func scaled(img image.Image, w, h int) *image.NRGBA {
-	b := img.Bounds()
-	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			out.Set(x, y, img.At(b.Min.X+x*b.Dx()/w, b.Min.Y+y*b.Dy()/h))
-		}
-	}
-	return out
-}
-
-var white = color.RGBA{255, 255, 255, 255}

@@ -1,117 +1,42 @@
 package exclusion
 
-// This file is the only place that decodes and hashes images.
-// TODO(imageutil): replace the stand-ins below with imageutil.Decode
-// (limits, EXIF orientation) and imageutil.PHash once imageutil lands.
+// This file is the only place that decodes, hashes and turns images; it
+// does so with imageutil.
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	_ "image/gif" // stand-in decoders
-	_ "image/jpeg"
-	_ "image/png"
-	"math"
-	"math/bits"
-	"sort"
 
-	"github.com/disintegration/imaging"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
-// errImage wraps image decoding failures.
-var errImage = errors.New("exclusion: cannot decode image")
-
 const (
-	maxImageBytes  = 20 << 20
-	maxImagePixels = 40_000_000
+	// maxImageBytes is imageutil's default input limit: the largest image
+	// CheckImage reads.
+	maxImageBytes = 20 << 20
 	// phashMatchDistance is the largest Hamming distance between perceptual
-	// hashes that counts as the same image (imageutil.DefaultMatchDistance).
-	phashMatchDistance = 10
+	// hashes that counts as the same image.
+	phashMatchDistance = imageutil.DefaultMatchDistance
 )
 
 type decoded struct {
-	img    image.Image
+	img    *image.NRGBA
 	format string
 }
 
-func decodeImage(data []byte) (d decoded, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: decoder panic: %v", errImage, p)
-		}
-	}()
-	if len(data) > maxImageBytes {
-		return d, fmt.Errorf("%w: %d bytes: at most %d", errImage, len(data), maxImageBytes)
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+// decodeImage decodes within imageutil's default limits, applying EXIF
+// orientation. Errors wrap imageutil.ErrTooLarge, ErrFormat or ErrCorrupt.
+func decodeImage(data []byte) (decoded, error) {
+	m, err := imageutil.DecodeBytes(data, imageutil.WithLimits(imageutil.DefaultLimits()))
 	if err != nil {
-		return d, fmt.Errorf("%w: %w", errImage, err)
+		return decoded{}, fmt.Errorf("exclusion: decoding image: %w", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
-		return d, fmt.Errorf("%w: %dx%d pixels", errImage, cfg.Width, cfg.Height)
-	}
-	img, f, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return d, fmt.Errorf("%w: %w", errImage, err)
-	}
-	return decoded{img: img, format: f}, nil
+	return decoded{img: m.RGB, format: m.Format}, nil
 }
 
-// phash is a 64-bit DCT perceptual hash: 32x32 grey, DCT, the 8x8 lowest
-// frequencies compared with their median.
-func phash(img image.Image) uint64 {
-	const n = 32
-	b := img.Bounds()
-	var g [n][n]float64
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			// box-average the source pixels that fall into cell (x, y)
-			x0 := b.Min.X + x*b.Dx()/n
-			x1 := max(b.Min.X+(x+1)*b.Dx()/n, x0+1)
-			y0 := b.Min.Y + y*b.Dy()/n
-			y1 := max(b.Min.Y+(y+1)*b.Dy()/n, y0+1)
-			var s float64
-			var c int
-			for yy := y0; yy < y1; yy += max(1, (y1-y0)/4) {
-				for xx := x0; xx < x1; xx += max(1, (x1-x0)/4) {
-					s += float64(color.GrayModel.Convert(img.At(xx, yy)).(color.Gray).Y)
-					c++
-				}
-			}
-			g[y][x] = s / float64(c)
-		}
-	}
-	var d [8][8]float64
-	for u := 0; u < 8; u++ {
-		for v := 0; v < 8; v++ {
-			var s float64
-			for y := 0; y < n; y++ {
-				for x := 0; x < n; x++ {
-					s += g[y][x] * math.Cos(float64(2*x+1)*float64(u)*math.Pi/(2*n)) * math.Cos(float64(2*y+1)*float64(v)*math.Pi/(2*n))
-				}
-			}
-			d[v][u] = s
-		}
-	}
-	vals := make([]float64, 0, 64)
-	for v := 0; v < 8; v++ {
-		for u := 0; u < 8; u++ {
-			vals = append(vals, d[v][u])
-		}
-	}
-	sorted := append([]float64(nil), vals...)
-	sort.Float64s(sorted)
-	med := (sorted[31] + sorted[32]) / 2
-	var h uint64
-	for i, v := range vals {
-		if v > med {
-			h |= 1 << uint(i)
-		}
-	}
-	return h
-}
+func phash(img image.Image) uint64 { return uint64(imageutil.PHash(img)) }
+
+func hashDistance(a, b uint64) int { return imageutil.Hash(a).Distance(imageutil.Hash(b)) }
 
 // rotations are the turns (degrees clockwise) under which CheckImage looks
 // for faces, upright first.
@@ -121,11 +46,11 @@ var rotations = [...]int{0, 90, 270, 180}
 func rotate(img image.Image, deg int) image.Image {
 	switch deg {
 	case 90:
-		return imaging.Rotate270(img) // imaging turns counter-clockwise
+		return imageutil.Orient(img, 6) // EXIF 6: turn 90° clockwise
 	case 180:
-		return imaging.Rotate180(img)
+		return imageutil.Orient(img, 3)
 	case 270:
-		return imaging.Rotate90(img)
+		return imageutil.Orient(img, 8)
 	}
 	return img
 }
@@ -147,5 +72,3 @@ func unrotate(r image.Rectangle, b image.Rectangle, deg int) image.Rectangle {
 	}
 	return out.Add(b.Min)
 }
-
-func hashDistance(a, b uint64) int { return bits.OnesCount64(a ^ b) }

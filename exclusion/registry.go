@@ -88,9 +88,13 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	faces, err := newFlatIndex()
+	if err != nil {
+		return nil, err
+	}
 	return &Registry{
 		store: store, emb: emb, cfg: cfg,
-		faces: newFlatIndex(), byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
+		faces: faces, byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
 		sha: map[string][]string{}, urls: map[string][]string{},
 	}, nil
 }
@@ -150,7 +154,9 @@ func (r *Registry) load(ctx context.Context) error {
 		counts[req.Status]++
 		if req.Status == Approved {
 			faces += len(req.EnrolledFaces())
-			r.addLive(req)
+			if err := r.addLive(req); err != nil {
+				return fmt.Errorf("%w: request %q: %w", ErrCorrupt, req.ID, err)
+			}
 		}
 	}
 	for _, s := range statuses {
@@ -412,7 +418,13 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 	}
 	switch {
 	case from != Approved && to == Approved:
-		r.addLive(next)
+		if err := r.addLive(next); err != nil {
+			// Stored but not live: fail every check closed until reopened.
+			r.mu.Lock()
+			r.broken = fmt.Errorf("exclusion: approved request %q is not live, reopen the registry: %w", id, err)
+			r.mu.Unlock()
+			return nil, err
+		}
 	case from == Approved && to != Approved:
 		r.removeLive(id)
 	}
@@ -420,7 +432,7 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 }
 
 // addLive makes an approved request block.
-func (r *Registry) addLive(req *Request) {
+func (r *Registry) addLive(req *Request) error {
 	lr := &liveReq{id: req.ID, decided: req.Decided, threshold: req.Threshold, urls: slices.Clone(req.URLs)}
 	for _, p := range req.Photos {
 		lr.sha = append(lr.sha, p.SHA256)
@@ -444,7 +456,10 @@ func (r *Registry) addLive(req *Request) {
 	r.reqs[req.ID] = lr
 	for i, id := range lr.faceIDs {
 		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold}
-		r.faces.add(id, &lr.descs[i])
+		if err := r.faces.add(id, &lr.descs[i]); err != nil {
+			r.removeLiveLocked(lr)
+			return err
+		}
 	}
 	for _, s := range lr.sha {
 		r.sha[s] = append(r.sha[s], req.ID)
@@ -455,6 +470,7 @@ func (r *Registry) addLive(req *Request) {
 	for _, h := range lr.hashes {
 		r.hashes = append(r.hashes, liveHash{h: h, req: req.ID})
 	}
+	return nil
 }
 
 // removeLive stops an approved request from blocking.

@@ -31,7 +31,10 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 	if err := f.reg.usable(); err != nil {
 		return nil, fmt.Errorf("exclusion: sweep: %w", err)
 	}
-	set := f.reg.sweepSet(sel)
+	set, err := f.reg.sweepSet(sel)
+	if err != nil {
+		return nil, err
+	}
 	var out []K
 	if set.faces.len() == 0 {
 		return out, ctx.Err()
@@ -47,7 +50,10 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 				return out, fmt.Errorf("exclusion: sweep: %w", err)
 			}
 		}
-		hits := set.faces.within(&d, radius)
+		hits, err := set.faces.within(&d, radius)
+		if err != nil {
+			return out, fmt.Errorf("exclusion: sweep: %w", err)
+		}
 		if len(hits) == 0 {
 			continue
 		}
@@ -72,8 +78,12 @@ type sweepSet struct {
 }
 
 // sweepSet copies the selected approved requests' faces into a private index.
-func (r *Registry) sweepSet(sel SweepSelect) sweepSet {
-	s := sweepSet{faces: newFlatIndex(), req: map[uint64]string{}, thresholds: map[string]float64{}}
+func (r *Registry) sweepSet(sel SweepSelect) (sweepSet, error) {
+	faces, err := newFlatIndex()
+	if err != nil {
+		return sweepSet{}, err
+	}
+	s := sweepSet{faces: faces, req: map[uint64]string{}, thresholds: map[string]float64{}}
 	all := sel.Since.IsZero() && len(sel.RequestIDs) == 0
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -83,9 +93,11 @@ func (r *Registry) sweepSet(sel SweepSelect) sweepSet {
 		}
 		s.thresholds[id] = lr.threshold
 		for i, fid := range lr.faceIDs {
-			s.faces.add(fid, &lr.descs[i])
+			if err := s.faces.add(fid, &lr.descs[i]); err != nil {
+				return s, err
+			}
 			s.req[fid] = id
 		}
 	}
-	return s
+	return s, nil
 }
