@@ -58,8 +58,9 @@
 // The input is untrusted. Decode reads at most [Limits].MaxBytes+1 bytes (an
 // io.LimitReader), then asks the format's DecodeConfig for the dimensions and
 // refuses anything beyond Limits.MaxPixels before a single pixel is
-// allocated: a PNG that declares 100000x100000 pixels costs a few hundred
-// bytes of memory, not 40 GB. A decoder that returns an image other than the
+// allocated: a PNG that declares 100000x100000 pixels costs about 1 KiB of
+// memory, not 40 GB (TestDecodeBomb measures every format: 0.2 to 14 KiB
+// per refused file). A decoder that returns an image other than the
 // one its header declared is an error, so a lying header cannot slip past
 // the pixel limit (a GIF frame larger than its logical screen is already
 // refused by image/gif). Peak memory is about MaxBytes plus 5 to 12 bytes per
