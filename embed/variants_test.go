@@ -23,7 +23,7 @@ import (
 func TestVariants(t *testing.T) {
 	d := newDlib(t, 80)
 	ctx := context.Background()
-	files := []string{"elkie.jpg", "joy.jpg", "nayoung.jpg", "meiqi.jpg", "sejeong.jpg", "tzuyu2.jpg"}
+	files := []string{"elkie.jpg", "joy.jpg", "nayoung.jpg", "meiqi.jpg", "chaeyoung.jpg"}
 	origs := make([]embed.Descriptor, len(files))
 	imgs := make([]image.Image, len(files))
 	for i, f := range files {
