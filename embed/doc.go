@@ -34,7 +34,21 @@
 // near-profile faces, not strongly turned, tilted or occluded ones; the CNN
 // finds more but is many times slower on a CPU. Tight face crops, where the
 // face fills the image, may need a smaller MinFaceSize (the crop is then
-// upsampled) to be found. Descriptors are not comparable across models.
+// upsampled) to be found; CropRetry (on by default) rescans small images
+// that gave nothing with a wide border, then upsampled. Descriptors are not
+// comparable across models.
+//
+// Context cancellation is checked before and between the stages (convert,
+// detect, describe): a stage running in C++ is not interrupted, so a CNN
+// scan of a large photo can outlive its context by seconds. With Jitter > 0
+// descriptors vary slightly from call to call (random jitter per worker).
+//
+// The C++ code is compiled without -march=native, so dlib's HOG scan uses
+// SSE2 only: a build with AVX2 scans about 1.3-1.5x faster (measured, not
+// used, since the binary must run on any x86-64). "faceoptout bench embed"
+// and "go test -bench Faces ./embed/" measure throughput, faces found and
+// descriptor agreement by MinFaceSize; add -tags gofacebaseline to the
+// former to compare with plain go-face.
 //
 // # Security Considerations
 //
