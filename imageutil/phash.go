@@ -176,20 +176,36 @@ func grey32(img image.Image) (g [hashGrid][hashGrid]float64) {
 		x0[c], x1[c] = span(c, w)
 		y0[c], y1[c] = span(c, h)
 	}
-	buf := image.NewRGBA(image.Rect(0, 0, w, band))
+	var buf []uint8 // one band of rows drawn over white, allocated on demand
 	luma := make([]uint32, w)
+	nrgba, _ := img.(*image.NRGBA)
+	lumaOf := func(p []uint8) (alpha uint8) {
+		alpha = 0xff
+		for x := range luma {
+			q := p[4*x : 4*x+4 : 4*x+4]
+			luma[x] = 19595*uint32(q[0]) + 38470*uint32(q[1]) + 7471*uint32(q[2]) // ·2^16
+			alpha &= q[3]
+		}
+		return alpha
+	}
 	var cols [hashGrid]uint64
 	for by := 0; by < h; by += band {
 		n := min(band, h-by)
-		bb := &image.RGBA{Pix: buf.Pix[:n*buf.Stride], Stride: buf.Stride, Rect: image.Rect(0, 0, w, n)}
-		fill(bb.Pix, 0xff)
-		draw.Draw(bb, bb.Rect, img, image.Pt(b.Min.X, b.Min.Y+by), draw.Over)
+		var bb *image.RGBA // the band converted over white, made on demand
 		for j := 0; j < n; j++ {
 			y := by + j
-			p := bb.Pix[j*bb.Stride : j*bb.Stride+4*w]
-			for x := range luma {
-				q := p[4*x : 4*x+3 : 4*x+3]
-				luma[x] = 19595*uint32(q[0]) + 38470*uint32(q[1]) + 7471*uint32(q[2]) // ·2^16
+			// An opaque row of an *image.NRGBA (every row of Image.RGB) is
+			// read in place; anything else is drawn over white first.
+			if nrgba == nil || lumaOf(nrgba.Pix[nrgba.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]) != 0xff {
+				if bb == nil {
+					if buf == nil {
+						buf = make([]uint8, 4*w*band)
+					}
+					bb = &image.RGBA{Pix: buf[:4*w*n], Stride: 4 * w, Rect: image.Rect(0, 0, w, n)}
+					fill(bb.Pix, 0xff)
+					draw.Draw(bb, bb.Rect, img, image.Pt(b.Min.X, b.Min.Y+by), draw.Over)
+				}
+				lumaOf(bb.Pix[j*bb.Stride : j*bb.Stride+4*w])
 			}
 			for c := range hashGrid {
 				var s uint64

@@ -3,7 +3,11 @@ package imageutil
 import (
 	"encoding/json"
 	"image"
+	"image/color"
+	"image/draw"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 func TestHashText(t *testing.T) {
@@ -66,4 +70,31 @@ func TestPHashSmallAndOffset(t *testing.T) {
 	b := a.SubImage(a.Rect).(*image.NRGBA)
 	shifted := &image.NRGBA{Pix: b.Pix, Stride: b.Stride, Rect: b.Rect.Add(image.Pt(100, -50))}
 	equal(t, PHash(a), PHash(shifted), "hash depends on bounds origin")
+}
+
+// TestPHashPaths: an *image.NRGBA read in place (opaque rows) and any other
+// image drawn over white give the same hash for the same pixels.
+func TestPHashPaths(t *testing.T) {
+	src := photo(96, 80)
+	rgba := image.NewRGBA(src.Rect)
+	draw.Draw(rgba, rgba.Rect, src, image.Point{}, draw.Src)
+	equal(t, PHash(src), PHash(rgba), "NRGBA in place vs RGBA drawn")
+
+	holes := imaging.Clone(src)
+	for i := 3; i < len(holes.Pix); i += 4 * 7 {
+		holes.Pix[i] = uint8(i % 256) // some rows now have transparency
+	}
+	equal(t, PHash(ToRGB(holes)), PHash(holes), "transparent NRGBA vs its opaque conversion")
+}
+
+// photo is a deterministic image with structure at several scales.
+func photo(w, h int) *image.NRGBA {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			v := uint8((x*x/7 + y*3 + (x/9^y/11)*40) & 0xff)
+			m.SetNRGBA(x, y, color.NRGBA{v, uint8(x * 255 / w), uint8(y * 255 / h), 255})
+		}
+	}
+	return m
 }
