@@ -112,7 +112,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reg.Close()
-	f, err := exclusion.NewFilter(reg, emb, exclusion.DefaultFilterConfig())
+	fcfg := exclusion.DefaultFilterConfig()
+	fcfg.Timeout = 0 // the machine may be busy (-race, shared cores); timeouts have their own test
+	f, err := exclusion.NewFilter(reg, emb, fcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +173,17 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	var maxBlocked, minAllowed float64 = 0, 2
 	t.Run("blocked", func(t *testing.T) {
 		for _, pr := range blocked {
 			d := f.CheckImageBytes(ctx, pr.data)
+			for _, fc := range d.Faces {
+				for _, m := range fc.Matches {
+					if m.RequestID == ids[pr.want] {
+						maxBlocked = max(maxBlocked, m.Distance)
+					}
+				}
+			}
 			if d.Verdict != exclusion.Block {
 				t.Errorf("%s: %v (err %v), want block; faces %+v", pr.name, d.Verdict, d.Err, d.Faces)
 				continue
@@ -211,11 +221,16 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("others allowed", func(t *testing.T) {
 		for _, pr := range allowed {
 			d := f.CheckImageBytes(ctx, pr.data)
+			if nearest, ok := nearestEnrolled(t, emb, reg, pr.data); ok {
+				minAllowed = min(minAllowed, nearest)
+			}
 			if d.Verdict != exclusion.Allow {
 				t.Errorf("%s: %v (err %v), want allow; faces %+v", pr.name, d.Verdict, d.Err, d.Faces)
 			}
 		}
 	})
+	t.Logf("largest distance of a blocked photo to its person's enrolled face: %.3f; smallest distance of another person's crop to an enrolled face: %.3f; threshold %.2f",
+		maxBlocked, minAllowed, exclusion.DefaultBlockThreshold)
 	t.Run("withdrawn allowed again", func(t *testing.T) {
 		for _, p := range enrolled {
 			if _, err := reg.Withdraw(ctx, ids[p], p, "changed my mind"); err != nil {
@@ -234,4 +249,26 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// nearestEnrolled returns the distance from the first face of an image to
+// the nearest approved face, through a Filter whose policy blocks at any
+// distance.
+func nearestEnrolled(t *testing.T, emb embed.Embedder, reg *exclusion.Registry, data []byte) (float64, bool) {
+	t.Helper()
+	pol, err := exclusion.NewThresholdPolicy(2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := exclusion.DefaultFilterConfig()
+	cfg.Policy, cfg.UprightOnly, cfg.Timeout = pol, true, 0
+	f, err := exclusion.NewFilter(reg, emb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.CheckImageBytes(ctx, data)
+	if len(d.Faces) == 0 || len(d.Faces[0].Matches) == 0 {
+		return 0, false
+	}
+	return d.Faces[0].Matches[0].Distance, true
 }
