@@ -105,7 +105,8 @@ var hashWindow = func() (w [hashGrid]float64) {
 // coefficients tie) and the distance between two hashes is even.
 //
 // Pass the decoded, oriented image ([Image.RGB]); any image.Image works, of
-// any size. PHash reads every pixel once and allocates one band of rows; it is
+// any size. PHash reads every pixel once; it allocates one row of luma (and
+// one band of rows unless img is an opaque *image.NRGBA). It is
 // safe for concurrent use.
 func PHash(img image.Image) Hash {
 	g := grey32(img)
