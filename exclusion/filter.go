@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -157,6 +158,19 @@ type Decision struct {
 	Faces []FaceCheck `json:"faces,omitempty"`
 	// Err says why the verdict is Unchecked; nil otherwise.
 	Err error `json:"-"`
+}
+
+// MarshalJSON encodes the decision with Err as the string "error".
+func (d Decision) MarshalJSON() ([]byte, error) {
+	type plain Decision
+	out := struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain: plain(d)}
+	if d.Err != nil {
+		out.Error = d.Err.Error()
+	}
+	return json.Marshal(out)
 }
 
 // unchecked returns an Unchecked decision wrapping err.
@@ -401,9 +415,7 @@ func (f *Filter) threshold(v Verdict, c Candidate) float64 {
 func (r *Registry) candidates(q *embed.Descriptor, radius float64) ([]Candidate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for _, lr := range r.reqs {
-		radius = max(radius, lr.threshold)
-	}
+	radius = max(radius, r.maxThr)
 	hits, err := r.faces.within(q, radius)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package exclusion_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +97,16 @@ func TestUnchecked(t *testing.T) {
 		d[0] = float32(nanf())
 		if got := f.CheckFaces(ctx, []embed.Descriptor{d}); got.Verdict != exclusion.Unchecked {
 			t.Fatalf("NaN descriptor: %v", got.Verdict)
+		}
+	})
+	t.Run("JSON", func(t *testing.T) {
+		f := newFilter(t, reg, emb)
+		b, err := json.Marshal(f.CheckImageBytes(ctx, []byte("junk")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"verdict":"unchecked"`) || !strings.Contains(string(b), `"error":"exclusion: not checked: `) {
+			t.Fatalf("JSON %s", b)
 		}
 	})
 	t.Run("zero Decision", func(t *testing.T) {

@@ -53,6 +53,7 @@ type Registry struct {
 	sha    map[string][]string // image SHA-256 (hex) -> approved request ids
 	urls   map[string][]string // normalised URL -> approved request ids
 	hashes []liveHash          // perceptual hashes of approved requests' images
+	maxThr float64             // largest per-request threshold of approved requests
 
 	nextFace atomic.Uint64
 }
@@ -454,6 +455,7 @@ func (r *Registry) addLive(req *Request) error {
 		r.removeLiveLocked(old)
 	}
 	r.reqs[req.ID] = lr
+	r.maxThr = max(r.maxThr, lr.threshold)
 	for i, id := range lr.faceIDs {
 		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold}
 		if err := r.faces.add(id, &lr.descs[i]); err != nil {
@@ -499,6 +501,12 @@ func (r *Registry) removeLiveLocked(lr *liveReq) {
 	drop(r.urls, lr.urls)
 	r.hashes = slices.DeleteFunc(r.hashes, func(h liveHash) bool { return h.req == lr.id })
 	delete(r.reqs, lr.id)
+	if lr.threshold >= r.maxThr {
+		r.maxThr = 0
+		for _, o := range r.reqs {
+			r.maxThr = max(r.maxThr, o.threshold)
+		}
+	}
 }
 
 // Get returns the request with the given id (ErrNotFound if none), after

@@ -24,6 +24,9 @@ import (
 //     machines never lose each other's changes.
 //   - Copies: requests passed in and returned are never retained or shared;
 //     callers may modify them.
+//   - Fidelity: a request reads back exactly as written (its JSON encoding
+//     is unchanged: times are already truncated to microseconds), since the
+//     Registry checks each record against its Checksum.
 //   - Errors: ErrNoRegistry before Init, ErrExists, ErrNotFound, ErrConflict,
 //     ErrClosed after Close, a wrapped ctx.Err() when ctx is done; any other
 //     error (I/O, decoding) means the store is unreadable.
