@@ -25,6 +25,10 @@
 // sequence number to a JSON audit event; "audit_by_request" indexes the log
 // by request id.
 //
+// A corrupt file is an error, never a panic (bbolt's panics on corrupt
+// pages are recovered as exclusion.ErrCorrupt), and exclusion.Open checks
+// every record's checksum and the counts on top.
+//
 // # Caveats
 //
 // One process at a time: Open takes an exclusive file lock (waiting up to

@@ -92,7 +92,12 @@ func open(path string, opts *Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+	var db *bolt.DB
+	err := guard(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
@@ -109,6 +114,25 @@ func syncDir(dir string) error {
 		return fmt.Errorf("boltstore: sync dir: %w", err)
 	}
 	return nil
+}
+
+// guard runs fn, turning a panic (bbolt panics on some corrupt pages) into
+// an error wrapping exclusion.ErrCorrupt.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: boltstore: %v", exclusion.ErrCorrupt, p)
+		}
+	}()
+	return fn()
+}
+
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	return guard(func() error { return s.db.View(fn) })
+}
+
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	return guard(func() error { return s.db.Update(fn) })
 }
 
 // Path returns the store's file.
@@ -173,7 +197,7 @@ func (s *Store) Init(ctx context.Context, created time.Time) error {
 		return err
 	}
 	defer leave()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) != nil {
 			return exclusion.ErrExists
 		}
@@ -212,7 +236,7 @@ func (s *Store) Stats(ctx context.Context) (exclusion.Stats, error) {
 	}
 	defer leave()
 	var st exclusion.Stats
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		m, err := meta(tx)
 		if err != nil {
 			return err
@@ -297,7 +321,7 @@ func (s *Store) Insert(ctx context.Context, req *exclusion.Request, ev exclusion
 		return err
 	}
 	defer leave()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		m, err := meta(tx)
 		if err != nil {
 			return err
@@ -325,7 +349,7 @@ func (s *Store) Update(ctx context.Context, req *exclusion.Request, ev exclusion
 		return err
 	}
 	defer leave()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		m, err := meta(tx)
 		if err != nil {
 			return err
@@ -356,7 +380,7 @@ func (s *Store) Get(ctx context.Context, id string) (*exclusion.Request, error) 
 	}
 	defer leave()
 	var r *exclusion.Request
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		if _, err := meta(tx); err != nil {
 			return err
 		}
@@ -388,7 +412,7 @@ func (s *Store) Requests(ctx context.Context) iter.Seq2[*exclusion.Request, erro
 			var page []*exclusion.Request
 			leave, err := s.enter(ctx)
 			if err == nil {
-				err = s.db.View(func(tx *bolt.Tx) error {
+				err = s.view(func(tx *bolt.Tx) error {
 					if _, err := meta(tx); err != nil {
 						return err
 					}
@@ -436,7 +460,7 @@ func (s *Store) Audit(ctx context.Context, requestID string) iter.Seq2[exclusion
 			var page []exclusion.AuditEvent
 			leave, err := s.enter(ctx)
 			if err == nil {
-				err = s.db.View(func(tx *bolt.Tx) error {
+				err = s.view(func(tx *bolt.Tx) error {
 					if _, err := meta(tx); err != nil {
 						return err
 					}
@@ -502,7 +526,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	if err := s.db.Close(); err != nil {
+	if err := guard(s.db.Close); err != nil {
 		return fmt.Errorf("boltstore: close: %w", err)
 	}
 	return nil
