@@ -22,6 +22,10 @@ type CohortConfig struct {
 	// MaxDistance is the Radius: a candidate farther than this Euclidean
 	// distance never blocks nor goes to review, whatever its score.
 	MaxDistance float64
+	// SkipWithin leaves out of a face's cohort distance the cohort faces
+	// closer than this: probably the same person, who may well be in the
+	// operator's sample of their own index. 0 keeps them all.
+	SkipWithin float64
 }
 
 // DefaultCohortConfig returns the defaults measured by the evaluation
@@ -118,6 +122,9 @@ func (p *CohortPolicy) cohortDistance(f *embed.Descriptor, skip int) float64 {
 			continue
 		}
 		d := f.Distance(&p.cohort[i])
+		if d < p.cfg.SkipWithin {
+			continue
+		}
 		if len(best) < k {
 			best = append(best, d)
 			if len(best) == k {
@@ -135,6 +142,9 @@ func (p *CohortPolicy) cohortDistance(f *embed.Descriptor, skip int) float64 {
 	var s float64
 	for _, d := range best {
 		s += d
+	}
+	if len(best) == 0 {
+		return p.ref
 	}
 	return s / float64(len(best))
 }

@@ -48,6 +48,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Float64Var(&ccfg.Block, "block", ccfg.Block, "cohort policy: block score")
 	fs.Float64Var(&ccfg.Review, "review", ccfg.Review, "cohort policy: review score")
 	fs.Float64Var(&ccfg.MaxDistance, "max-distance", ccfg.MaxDistance, "cohort policy: radius")
+	fs.Float64Var(&ccfg.SkipWithin, "skip-within", ccfg.SkipWithin, "cohort policy: ignore cohort faces closer than this")
 	reps := fs.Int("bootstrap", 500, "bootstrap resamples of splits")
 	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
 	scale := fs.Bool("scale", false, "measure FPIR against enrolled faces on facesim data")

@@ -1,8 +1,10 @@
 package evaluation
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
@@ -12,11 +14,16 @@ import (
 // New builds the policy from the split's cohort; every enrolled face is
 // calibrated at enrolment when the policy is an exclusion.Calibrator; each
 // probe gets the enrolled faces within Radius as candidates (a brute-force
-// scan, nearest first) and the policy's Score (it must implement
+// scan, nearest first) for Decide; Score (of the Sweep policy) sees every
+// enrolled face (it must implement
 // exclusion.Scorer) and Decide.
 type PolicyMethod struct {
 	Label string
 	New   func(cohort []embed.Descriptor) (exclusion.Policy, error)
+	// Sweep, when not nil, builds the policy whose Score traces the DET
+	// curve: the same policy without its radius cap, so the curve goes on
+	// beyond the default radius. Scores come from New's policy otherwise.
+	Sweep func(cohort []embed.Descriptor) (exclusion.Policy, error)
 	// Verdicts, when not nil, receives Decide's verdict for every probe.
 	Verdicts *VerdictCounts
 }
@@ -35,7 +42,13 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc, ok := pol.(exclusion.Scorer)
+	swp := pol
+	if m.Sweep != nil {
+		if swp, err = m.Sweep(sp.Cohort); err != nil {
+			return nil, err
+		}
+	}
+	sc, ok := swp.(exclusion.Scorer)
 	if !ok {
 		return nil, fmt.Errorf("evaluation: policy %T does not implement exclusion.Scorer", pol)
 	}
@@ -63,13 +76,16 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	r := pol.Radius()
 	return func(pr *Probe) float64 {
 		p := &pr.Descriptor
-		var cands []exclusion.Candidate
+		var all, cands []exclusion.Candidate
 		for _, f := range faces {
-			if d := p.Distance(&f.d); d <= r {
-				cands = append(cands, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: d, Calibration: f.cal})
+			all = append(all, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: p.Distance(&f.d), Calibration: f.cal})
+		}
+		sortCandidates(all)
+		for _, c := range all {
+			if c.Distance <= r {
+				cands = append(cands, c)
 			}
 		}
-		sortCandidates(cands)
 		if m.Verdicts != nil {
 			v, _ := pol.Decide(p, cands)
 			if pr.Mated {
@@ -78,7 +94,7 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 				m.Verdicts.Strangers[v]++
 			}
 		}
-		s := sc.Score(p, cands)
+		s := sc.Score(p, all)
 		if math.IsNaN(s) {
 			return math.Inf(1)
 		}
@@ -87,11 +103,7 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 }
 
 func sortCandidates(c []exclusion.Candidate) {
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j].Distance < c[j-1].Distance; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
+	slices.SortStableFunc(c, func(a, b exclusion.Candidate) int { return cmp.Compare(a.Distance, b.Distance) })
 }
 
 // ThresholdMethod is the global-threshold baseline as a PolicyMethod.
@@ -100,6 +112,9 @@ func ThresholdMethod(block, review float64, v *VerdictCounts) *PolicyMethod {
 		Label: fmt.Sprintf("global threshold %.2f", block),
 		New: func([]embed.Descriptor) (exclusion.Policy, error) {
 			return exclusion.NewThresholdPolicy(block, review)
+		},
+		Sweep: func([]embed.Descriptor) (exclusion.Policy, error) {
+			return exclusion.NewThresholdPolicy(2, 2)
 		},
 		Verdicts: v,
 	}
@@ -111,6 +126,11 @@ func CohortMethod(cfg exclusion.CohortConfig, v *VerdictCounts) *PolicyMethod {
 		Label: fmt.Sprintf("cohort policy (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review),
 		New: func(c []embed.Descriptor) (exclusion.Policy, error) {
 			return exclusion.NewCohortPolicy(c, cfg)
+		},
+		Sweep: func(c []embed.Descriptor) (exclusion.Policy, error) {
+			u := cfg
+			u.MaxDistance = 2
+			return exclusion.NewCohortPolicy(c, u)
 		},
 		Verdicts: v,
 	}

@@ -50,6 +50,9 @@ func WriteMarkdown(w io.Writer, title string, results []Result, reps int) error 
 		mb, mr, sb, sr := "-", "-", "-", "-"
 		if v := r.Verdicts; v != nil {
 			nm, ns := len(r.Scores.Mated), len(r.Scores.Strangers)
+			// The policy's own verdicts (with its radius) are the figures.
+			f = Wilson(v.Mated[exclusion.Allow], nm, Z95)
+			p = Wilson(ns-v.Strangers[exclusion.Allow], ns, Z95)
 			mb, mr = pct(float64(v.Mated[exclusion.Block])/float64(max1(nm))), pct(float64(v.Mated[exclusion.Review])/float64(max1(nm)))
 			sb, sr = pct(float64(v.Strangers[exclusion.Block])/float64(max1(ns))), pct(float64(v.Strangers[exclusion.Review])/float64(max1(ns)))
 		}
