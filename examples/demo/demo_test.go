@@ -35,6 +35,7 @@ func TestSynthetic(t *testing.T) {
 	}{
 		{"removed URL", "/news/poster.png", "BLOCK"},
 		{"re-encoded resized copy", "/mirror/poster-small.jpg", "BLOCK"},
+		{"same bytes at another URL", "/cdn/poster-copy.png", "BLOCK"},
 		{"other image", "/blog/landscape.png", "ALLOW"},
 		{"broken image", "/broken.jpg", "UNCHECKED"},
 	}

@@ -96,6 +96,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	items = append(items,
 		item{"/news/poster.png", "the removed image at its removed URL", posterPNG},
+		item{"/cdn/poster-copy.png", "re-upload: the same file at another URL", posterPNG},
 		item{"/mirror/poster-small.jpg", "re-upload: resized to 60%, JPEG q75, other URL", encodeJPEG(imaging.Resize(poster, 288, 0, imaging.Lanczos), 75)},
 		item{"/blog/landscape.png", "another image (no faces)", encodePNG(pattern(480, 360, 4))},
 		item{"/broken.jpg", "a truncated JPEG", encodeJPEG(poster, 90)[:2000]},
@@ -280,6 +281,8 @@ func (d *demo) rows(r crawl.Result) []string {
 		switch m.By {
 		case exclusion.MatchPHash:
 			rows = append(rows, fmt.Sprintf("%s\tperceptual hash\t%d bits\t%d bits", req, m.Distance, m.Threshold))
+		case exclusion.MatchSHA256:
+			rows = append(rows, fmt.Sprintf("%s\tsame bytes (SHA-256)\t-\t-", req))
 		default:
 			rows = append(rows, fmt.Sprintf("%s\t%s\t-\t-", req, m.By))
 		}
