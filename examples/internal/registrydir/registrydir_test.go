@@ -1,0 +1,77 @@
+package registrydir_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
+	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
+	"github.com/faceoptout/faceoptout/exclusion"
+)
+
+func TestCreateOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "reg")
+	fake := exampletest.Embedder()
+	reg, err := registrydir.Create(ctx, dir, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := exampletest.OptOut(t, reg, 1)
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := registrydir.Embedder{Embedder: fake.Embedder, Model: "another-model"}
+	tests := []struct {
+		name string
+		dir  string
+		emb  registrydir.Embedder
+		err  error // nil: opens
+	}{
+		{name: "same model", dir: dir, emb: fake},
+		{name: "no embedder (review only)", dir: dir, emb: registrydir.Embedder{}},
+		{name: "another model", dir: dir, emb: other, err: registrydir.ErrModelMismatch},
+		{name: "not a registry", dir: t.TempDir(), emb: fake, err: os.ErrNotExist},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, err := registrydir.Open(ctx, tc.dir, tc.emb)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Open: %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reg.Close()
+			if r, err := reg.Get(ctx, id); err != nil || r.Status != exclusion.Approved {
+				t.Errorf("Get: %v %v", r, err)
+			}
+		})
+	}
+	if _, err := registrydir.Create(ctx, dir, fake); err == nil {
+		t.Error("Create over an existing registry succeeded")
+	}
+	if m, err := registrydir.Model(dir); err != nil || m != exampletest.FakeModel {
+		t.Errorf("Model = %q, %v", m, err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	t.Setenv(registrydir.Env, "")
+	if _, err := registrydir.Resolve(""); !errors.Is(err, registrydir.ErrNoDir) {
+		t.Errorf("Resolve: %v", err)
+	}
+	t.Setenv(registrydir.Env, "/from/env")
+	if d, _ := registrydir.Resolve(""); d != "/from/env" {
+		t.Errorf("Resolve = %q", d)
+	}
+	if d, _ := registrydir.Resolve("/flag"); d != "/flag" {
+		t.Errorf("Resolve = %q", d)
+	}
+}
