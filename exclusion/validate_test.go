@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
 
 func TestNormalizeURL(t *testing.T) {
@@ -163,6 +164,24 @@ func FuzzDecodeSubmission(f *testing.F) {
 		}
 		if _, err := json.Marshal(s); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzSubmitPhoto feeds arbitrary bytes as a photo: Submit answers with a
+// request or an error, never a panic, and stores nothing on error.
+func FuzzSubmitPhoto(f *testing.F) {
+	f.Add(photo(person(1)))
+	f.Add([]byte("\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*"))
+	f.Add([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xff\xff\xff\xff\xff\xff\xff\x08\x02"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reg, st := newRegistry(t, &exclusiontest.Embedder{})
+		_, err := reg.Submit(ctx, faceSubmission(data), "fuzz")
+		if err != nil {
+			stats, serr := st.Stats(ctx)
+			if serr != nil || stats.Total() != 0 {
+				t.Fatalf("error %v but stored %+v (%v)", err, stats, serr)
+			}
 		}
 	})
 }
