@@ -216,7 +216,7 @@ func (a *app) submit(face bool) http.HandlerFunc {
 			a.render(w, http.StatusUnprocessableEntity, "form", p)
 			return
 		}
-		req, err := a.reg.Submit(r.Context(), sub, "intake:"+sub.Email)
+		req, err := a.reg.Submit(r.Context(), sub, "intake (public form)")
 		var ve *exclusion.ValidationError
 		switch {
 		case errors.As(err, &ve):
