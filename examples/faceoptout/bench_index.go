@@ -241,7 +241,7 @@ func (t *table) header(w io.Writer) {
 		fmt.Fprintf(w, " radius recall r=%.2f | p50 / p99 r=%.2f |", r, r)
 	}
 	fmt.Fprintf(w, " queries/s, 2 cores (r=%.2f) | notes |\n|", t.radii[len(t.radii)-1])
-	for range 7 + 2*len(t.radii) {
+	for range 8 + 2*len(t.radii) {
 		fmt.Fprint(w, " --- |")
 	}
 	fmt.Fprintln(w)
