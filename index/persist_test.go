@@ -11,10 +11,11 @@ import (
 	"github.com/faceoptout/faceoptout/index"
 )
 
-// saved returns the bytes of a small saved Index of each kind.
-func savedIndexes(t testing.TB) map[string]string {
+// savedIndexes writes a small Index of each kind (n vectors, every 7th
+// deleted) and returns their paths by mode.
+func savedIndexes(t testing.TB, n int) map[string]string {
 	t.Helper()
-	vs, _ := faces(t, 300, 0, 8)
+	vs, _ := faces(t, n, 0, 8)
 	dir := t.TempDir()
 	out := map[string]string{}
 	for _, mode := range []index.Mode{index.ModeExact, index.ModeHNSW} {
@@ -26,7 +27,7 @@ func savedIndexes(t testing.TB) map[string]string {
 			t.Fatal(err)
 		}
 		fill(t, x, vs)
-		for i := 0; i < 300; i += 7 {
+		for i := 0; i < n; i += 7 {
 			x.Delete(index.ID(i))
 		}
 		p := filepath.Join(dir, mode.String()+".idx")
@@ -41,7 +42,7 @@ func savedIndexes(t testing.TB) map[string]string {
 func TestPersistRoundTrip(t *testing.T) {
 	_, qs := faces(t, 300, 30, 8)
 	vs, _ := faces(t, 300, 0, 8)
-	for mode, p := range savedIndexes(t) {
+	for mode, p := range savedIndexes(t, 300) {
 		t.Run(mode, func(t *testing.T) {
 			x, err := index.Load(p)
 			if err != nil {
@@ -84,7 +85,7 @@ func TestPersistRoundTrip(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	paths := savedIndexes(t)
+	paths := savedIndexes(t, 300)
 	good, err := os.ReadFile(paths["hnsw"])
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +180,8 @@ func TestFlatAndHNSWFiles(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	for _, p := range savedIndexes(f) {
+	// Small seeds keep the fuzzer fast.
+	for _, p := range savedIndexes(f, 12) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
