@@ -39,11 +39,12 @@ type HNSWConfig struct {
 }
 
 // DefaultHNSWConfig returns the configuration measured in BENCHMARKS.md for
-// 128-D face descriptors: M = 24 (750 B per vector with the vector itself)
-// reached radius recall 0.996 at r = 0.6 and 1.000 at r = 0.45 on 100 k
-// facesim faces with EfSearch = 64, where M = 16 reached 0.981.
+// 128-D face descriptors: M = 24 (750 B per vector with the vector itself),
+// EfSearch = 64 and RangeSlack = 0.2 returned every id within r = 0.6 and
+// r = 0.45 for all 1,000 queries on 100 k facesim faces (RangeSlack 0.1:
+// 0.996 at r = 0.6).
 func DefaultHNSWConfig() HNSWConfig {
-	return HNSWConfig{Dim: 128, M: 24, EfConstruction: 200, EfSearch: 64, RangeSlack: 0.1, Seed: 1}
+	return HNSWConfig{Dim: 128, M: 24, EfConstruction: 200, EfSearch: 64, RangeSlack: 0.2, Seed: 1}
 }
 
 func (c HNSWConfig) validate() error {
