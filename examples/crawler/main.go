@@ -99,20 +99,12 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("no sources: give folders, files or URLs")
 	}
 	cfg.Sources = srcs
-	dir, err := registrydir.Resolve(*regFlag)
+	sess, err := registrydir.OpenWithDlib(ctx, *regFlag, *models, cfg.Crawl.Workers)
 	if err != nil {
 		return err
 	}
-	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(*models), cfg.Crawl.Workers)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	reg, err := registrydir.Open(ctx, dir, emb)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	defer sess.Close()
+	reg, emb := sess.Registry, sess.Embedder
 	cfg.Filter, err = exclusion.NewFilter(reg, emb, exclusion.DefaultFilterConfig())
 	if err != nil {
 		return err

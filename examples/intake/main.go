@@ -58,20 +58,12 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir, err := registrydir.Resolve(*regFlag)
+	sess, err := registrydir.OpenWithDlib(ctx, *regFlag, *models, 2)
 	if err != nil {
 		return err
 	}
-	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(*models), 2)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	reg, err := registrydir.Open(ctx, dir, emb)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	defer sess.Close()
+	reg := sess.Registry
 	token := os.Getenv(TokenEnv)
 	if token == "" {
 		log.Printf("intake: $%s is not set: the reviewer pages are disabled", TokenEnv)

@@ -66,20 +66,12 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rdir, err := registrydir.Resolve(*regFlag)
+	sess, err := registrydir.OpenWithDlib(ctx, *regFlag, *models, 2)
 	if err != nil {
 		return err
 	}
-	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(*models), 2)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	reg, err := registrydir.Open(ctx, rdir, emb)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	defer sess.Close()
+	reg, emb := sess.Registry, sess.Embedder
 	f, err := exclusion.NewFilter(reg, emb, exclusion.DefaultFilterConfig())
 	if err != nil {
 		return err

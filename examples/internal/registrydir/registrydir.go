@@ -176,3 +176,36 @@ func Model(dir string) (string, error) {
 }
 
 var _ io.Closer = (*embed.Dlib)(nil)
+
+// Session is an open registry with the dlib embedder that checks against
+// it, as the example programs use them.
+type Session struct {
+	Registry *exclusion.Registry
+	Embedder Embedder
+	dlib     *embed.Dlib
+}
+
+// OpenWithDlib resolves the registry directory (flag value or $FACEOPTOUT_REGISTRY),
+// loads the dlib models (flag value, $FACEOPTOUT_MODELS, else models) with the
+// given number of workers, and opens the registry. Close the session when done.
+func OpenWithDlib(ctx context.Context, registryFlag, modelsFlag string, workers int) (*Session, error) {
+	dir, err := Resolve(registryFlag)
+	if err != nil {
+		return nil, err
+	}
+	d, emb, err := NewDlib(ModelsDir(modelsFlag), workers)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := Open(ctx, dir, emb)
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return &Session{Registry: reg, Embedder: emb, dlib: d}, nil
+}
+
+// Close closes the registry, then the embedder. It is idempotent.
+func (s *Session) Close() error {
+	return errors.Join(s.Registry.Close(), s.dlib.Close())
+}
