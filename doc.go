@@ -5,7 +5,9 @@
 // This root package holds no code: it is the map. The work is done by four
 // packages, in the order an image travels through them.
 //
-// # Data flow
+// # Basics
+//
+// An image travels from left to right:
 //
 //	request photo ─┐                                   ┌─> Registry (exclusion + its Store)
 //	               ├─> imageutil ─> embed ─> index ────┤
@@ -48,6 +50,20 @@
 //     about faces met while crawling.
 //   - No input makes the engine panic; hostile images give typed errors
 //     within bounded memory and time.
+//
+// # Caveats
+//
+//   - The dlib model decides what "the same face" means, and it is weak on
+//     some populations: on East-Asian faces (idols.json) a global threshold
+//     that keeps out 95 % of strangers lets 76.5 % of opted-out faces through
+//     (59.6 % with the opt-in CohortPolicy). The default threshold (0.6)
+//     blocks a growing share of strangers as the registry grows. README.md
+//     and exclusion/EVALUATION.md give the measured figures; operators who
+//     need near-zero misses at scale need a stronger embedder.
+//   - Review and Unchecked both mean "do not index": a caller that treats
+//     anything but Allow as permission breaks the promise.
+//   - One process owns a registry's store at a time; other processes see
+//     its changes when they reopen it.
 //
 // The runnable programs under examples/ show the whole loop: a crawler that
 // indexes only allowed images, a search service that filters its results,
