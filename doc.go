@@ -55,8 +55,9 @@
 //
 //   - The dlib model decides what "the same face" means, and it is weak on
 //     some populations: on East-Asian faces (idols.json) a global threshold
-//     that keeps out 95 % of strangers lets 76.5 % of opted-out faces through
-//     (59.6 % with the opt-in CohortPolicy). The default threshold (0.6)
+//     low enough to block only 5 % of strangers lets 76.5 % of opted-out
+//     faces through (59.6 % with the opt-in CohortPolicy), and the default
+//     0.6 blocks 99.9 % of strangers. The default threshold (0.6)
 //     blocks a growing share of strangers as the registry grows. README.md
 //     and exclusion/EVALUATION.md give the measured figures; operators who
 //     need near-zero misses at scale need a stronger embedder.
