@@ -6,24 +6,35 @@
 
 SHELL := /bin/bash
 DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev
+BENCH_DEBS := python3-hnswlib python3-numpy
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models
 
-.PHONY: all test demo deps models vet bench clean
+.PHONY: all test demo deps bench-deps models vet bench clean
 
 all: test
 
+# ensure_debs installs the Debian packages in $(1) that are missing (as root),
+# or prints the apt-get command to run and fails.
+define ensure_debs
+missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    echo "deps: installing$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+  else \
+    echo "deps: missing Debian packages. Run as root, then rerun make:"; \
+    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+  fi; \
+fi
+endef
+
 deps:
-	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else \
-	    echo "deps: missing Debian packages. Run as root, then rerun make:"; \
-	    echo "  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@$(call ensure_debs,$(DEBS))
+
+# The index benchmark drives hnswlib from Python beside our own indexes.
+bench-deps: deps
+	@$(call ensure_debs,$(BENCH_DEBS))
 
 models:
 	@./scripts/fetch-models.sh
@@ -37,7 +48,7 @@ test: deps models vet
 demo: deps models
 	$(GO) run ./examples/demo
 
-bench: deps models
+bench: bench-deps models
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
