@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
@@ -69,6 +70,11 @@ type Filter struct {
 	emb    embed.Embedder
 	policy Policy
 	cfg    FilterConfig
+	// cal is policy as a Calibrator, or nil. calib caches Calibrate's value
+	// per enrolled face ID (uint64 -> float64); the registry never reuses a
+	// face ID, so an entry cannot go stale. sync.Map guards itself.
+	cal   Calibrator
+	calib sync.Map
 }
 
 // NewFilter returns a Filter over reg. emb finds and describes faces in the
@@ -97,7 +103,20 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if cfg.MatchDistance == 0 {
 		cfg.MatchDistance = phashMatchDistance
 	}
-	return &Filter{reg: reg, emb: emb, policy: cfg.Policy, cfg: cfg}, nil
+	f := &Filter{reg: reg, emb: emb, policy: cfg.Policy, cfg: cfg}
+	f.cal, _ = cfg.Policy.(Calibrator)
+	return f, nil
+}
+
+// calibration returns the policy's Calibrate value for the enrolled face id
+// with descriptor d, computing it on first use. Safe for concurrent use.
+func (f *Filter) calibration(id uint64, d *embed.Descriptor) float64 {
+	if v, ok := f.calib.Load(id); ok {
+		return v.(float64)
+	}
+	v := f.cal.Calibrate(d)
+	f.calib.Store(id, v)
+	return v
 }
 
 // MatchKind says how an image matched a removed image.
@@ -377,7 +396,11 @@ func (f *Filter) checkFace(q *embed.Descriptor) FaceCheck {
 			return FaceCheck{Verdict: Unchecked}
 		}
 	}
-	cands, err := f.reg.candidates(q, f.policy.Radius())
+	var cal func(uint64, *embed.Descriptor) float64
+	if f.cal != nil {
+		cal = f.calibration
+	}
+	cands, err := f.reg.candidates(q, f.policy.Radius(), cal)
 	if err != nil {
 		return FaceCheck{Verdict: Unchecked}
 	}
@@ -411,8 +434,10 @@ func (f *Filter) threshold(v Verdict, c Candidate) float64 {
 }
 
 // candidates returns the approved faces within radius of q (widened to the
-// largest per-request threshold), nearest first.
-func (r *Registry) candidates(q *embed.Descriptor, radius float64) ([]Candidate, error) {
+// largest per-request threshold), nearest first. When cal is not nil it
+// gives each candidate's Calibration from the face's id and enrolled
+// descriptor.
+func (r *Registry) candidates(q *embed.Descriptor, radius float64, cal func(uint64, *embed.Descriptor) float64) ([]Candidate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	radius = max(radius, r.maxThr)
@@ -426,7 +451,11 @@ func (r *Registry) candidates(q *embed.Descriptor, radius float64) ([]Candidate,
 		if !ok {
 			continue
 		}
-		out = append(out, Candidate{RequestID: lf.req, FaceID: h.id, Distance: h.dist, Threshold: lf.threshold})
+		c := Candidate{RequestID: lf.req, FaceID: h.id, Distance: h.dist, Threshold: lf.threshold}
+		if cal != nil {
+			c.Calibration = cal(h.id, lf.desc)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

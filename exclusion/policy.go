@@ -28,10 +28,13 @@ type Candidate struct {
 
 // Calibrator is implemented by policies that compute a per-face value once,
 // at enrolment (CohortPolicy: the face's mean distance to its nearest
-// cohort faces). The registry calls Calibrate for every enrolled face, stores
-// the result with the face and passes it back as Candidate.Calibration; it
-// recalibrates when the policy (its cohort) changes. Calibrate must be safe
-// for concurrent use and return a positive value.
+// cohort faces). A Filter whose Policy is a Calibrator calls Calibrate once
+// per enrolled face, the first time that face is a candidate, keeps the value
+// for the Filter's lifetime (face IDs are never reused) and passes it back as
+// Candidate.Calibration; a new Filter (for a new cohort) recalibrates.
+// Calibrate is deterministic in the cohort and the face, so computing it
+// again after a restart equals storing it. Calibrate must be safe for
+// concurrent use and return a positive value.
 type Calibrator interface {
 	Calibrate(face *embed.Descriptor) float64
 }

@@ -61,6 +61,7 @@ type Registry struct {
 type liveFace struct {
 	req       string
 	threshold float64
+	desc      *embed.Descriptor // the enrolled descriptor, in its liveReq's descs
 }
 
 type liveHash struct {
@@ -457,7 +458,7 @@ func (r *Registry) addLive(req *Request) error {
 	r.reqs[req.ID] = lr
 	r.maxThr = max(r.maxThr, lr.threshold)
 	for i, id := range lr.faceIDs {
-		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold}
+		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, desc: &lr.descs[i]}
 		if err := r.faces.add(id, &lr.descs[i]); err != nil {
 			r.removeLiveLocked(lr)
 			return err
