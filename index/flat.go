@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // FlatConfig configures a Flat index. Get one from DefaultFlatConfig.
@@ -44,15 +45,26 @@ func (c FlatConfig) validate() error {
 // Flat is the exact index: vectors in one contiguous float32 slice, every
 // query compared with every vector. Its answers are exact by construction.
 // All methods are safe for concurrent use; writers exclude readers.
+//
+// Range queries (Within, WithinBatch) first scan an int8 shadow of the rows
+// (quant.go) that proves most rows out of range, and compute the float32
+// distance only for the others; the answer is the same as a float32 scan's.
 type Flat struct {
 	cfg FlatConfig
 
-	mu   sync.RWMutex // guards data, ids and pos
+	mu   sync.RWMutex // guards data, ids, pos and sh
 	data []float32    // row i is data[i*dim:(i+1)*dim]
 	ids  []ID         // ids[i] is the id of row i
 	pos  map[ID]int   // id -> row
+	sh   shadow       // int8 copy of data; fresh when sh.rows == len(ids)
 
-	heaps sync.Pool // *[]maxHeap: per-worker top-k scratch
+	heaps   sync.Pool // *[]maxHeap: per-worker top-k scratch
+	scratch sync.Pool // *probeScratch: per-query shadow scratch
+
+	scan32 atomic.Bool // range queries scan float32 only (the baseline)
+	// rechecked and scanned count rows re-checked in float32 and rows
+	// scanned by range queries through the shadow (for benchmarks).
+	rechecked, scanned atomic.Uint64
 }
 
 // NewFlat returns an empty exact index.
@@ -60,7 +72,7 @@ func NewFlat(cfg FlatConfig) (*Flat, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Flat{cfg: cfg, pos: make(map[ID]int)}, nil
+	return &Flat{cfg: cfg, pos: make(map[ID]int), sh: newShadow(cfg.Dim)}, nil
 }
 
 // Dim returns the vector dimension. Safe for concurrent use.
@@ -90,9 +102,13 @@ func (f *Flat) Add(id ID, v []float32) error {
 	if len(f.ids) >= maxNodes {
 		return ErrFull
 	}
+	fresh := f.fresh()
 	f.pos[id] = len(f.ids)
 	f.ids = append(f.ids, id)
 	f.data = append(f.data, v...)
+	if fresh && f.sh.usable() {
+		f.sh.add(v, f.data)
+	}
 	return nil
 }
 
@@ -107,6 +123,9 @@ func (f *Flat) Delete(id ID) bool {
 	}
 	dim := f.cfg.Dim
 	last := len(f.ids) - 1
+	if f.fresh() && f.sh.usable() {
+		f.sh.remove(i)
+	}
 	if i != last {
 		copy(f.data[i*dim:(i+1)*dim], f.data[last*dim:])
 		f.ids[i] = f.ids[last]
@@ -226,7 +245,9 @@ func (f *Flat) topK(q []float32, k, lo, hi int, h maxHeap) maxHeap {
 }
 
 // Within appends to dst[:0] every vector within distance r of q (d <= r),
-// nearest first (ties by id), and returns it. Safe for concurrent use.
+// nearest first (ties by id), and returns it. The set and the distances are
+// those of a float32 scan: the int8 shadow only skips rows it proves to be
+// farther than r. Safe for concurrent use.
 func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 	dst = dst[:0]
 	if err := checkVector(q, f.cfg.Dim); err != nil {
@@ -235,21 +256,52 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 	if err := checkRadius(r); err != nil {
 		return dst, err
 	}
-	f.mu.RLock()
+	shadowed := f.rlockFresh()
 	defer f.mu.RUnlock()
 	n := len(f.ids)
 	nw := f.workers(n)
+	if !shadowed {
+		if nw == 1 {
+			dst = f.within(q, r, 0, n, dst)
+		} else {
+			parts := make([][]Result, nw)
+			var wg sync.WaitGroup
+			for w := range nw {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					lo, hi := split(n, nw, w)
+					parts[w] = f.within(q, r, lo, hi, nil)
+				}()
+			}
+			wg.Wait()
+			for _, p := range parts {
+				dst = append(dst, p...)
+			}
+		}
+		sortResults(dst)
+		return dst, nil
+	}
+	sc := f.getScratch(1)
+	p := f.sh.prepare(q, r, sc.q, sc.tmp)
 	if nw == 1 {
-		dst = f.within(q, r, 0, n, dst)
+		dst = f.withinShadow(q, r, &p, sc, 0, n, dst)
 	} else {
+		pp := p // escapes to the workers; p stays on the stack
 		parts := make([][]Result, nw)
 		var wg sync.WaitGroup
 		for w := range nw {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				wsc := sc
+				if w > 0 {
+					wsc = f.getScratch(1)
+					copy(wsc.q, sc.q)
+					defer f.scratch.Put(wsc)
+				}
 				lo, hi := split(n, nw, w)
-				parts[w] = f.within(q, r, lo, hi, nil)
+				parts[w] = f.withinShadow(q, r, &pp, wsc, lo, hi, nil)
 			}()
 		}
 		wg.Wait()
@@ -257,8 +309,82 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 			dst = append(dst, p...)
 		}
 	}
+	f.scratch.Put(sc)
 	sortResults(dst)
 	return dst, nil
+}
+
+// rlockFresh takes the read lock with the shadow covering every row,
+// building it first under the write lock if rows were loaded without it
+// (LoadFlat). It reports whether range queries should use the shadow.
+func (f *Flat) rlockFresh() bool {
+	for {
+		f.mu.RLock()
+		if f.scan32.Load() || !f.sh.usable() {
+			return false
+		}
+		if f.fresh() {
+			return true
+		}
+		f.mu.RUnlock()
+		f.mu.Lock()
+		if !f.fresh() {
+			f.sh.derive(f.data, len(f.ids))
+		}
+		f.mu.Unlock()
+	}
+}
+
+// fresh reports whether the shadow covers every row. f.mu must be held.
+func (f *Flat) fresh() bool { return f.sh.rows == len(f.ids) }
+
+// probeScratch is the per-goroutine scratch of a shadow scan.
+type probeScratch struct {
+	q    []int16 // codes of up to 4 queries, stride each
+	tmp  []int8  // stride
+	dots []int32 // 4 per row of a block
+}
+
+func (f *Flat) getScratch(nq int) *probeScratch {
+	sc, _ := f.scratch.Get().(*probeScratch)
+	if sc == nil {
+		sc = new(probeScratch)
+	}
+	st := f.sh.stride
+	sc.q = growLen(sc.q, max(nq, 4)*st)
+	sc.tmp = growLen(sc.tmp, st)
+	sc.dots = growLen(sc.dots, 4*shadowBlock)
+	return sc
+}
+
+// shadowBlock is how many rows a single-query shadow scan handles per
+// kernel call.
+const shadowBlock = 1024
+
+// withinShadow scans rows [lo, hi) through the shadow with the probe of q
+// (codes in sc.q) and appends the rows within r.
+func (f *Flat) withinShadow(q []float32, r float32, p *probe, sc *probeScratch, lo, hi int, dst []Result) []Result {
+	dim, st := f.cfg.Dim, f.sh.stride
+	data, codes := f.data, f.sh.codes
+	var rechecked uint64
+	for blo := lo; blo < hi; blo += shadowBlock {
+		m := min(shadowBlock, hi-blo)
+		dots := sc.dots[:m]
+		dots1(sc.q[:st], codes[blo*st:(blo+m)*st], st, m, dots)
+		for j, dot := range dots {
+			i := blo + j
+			if !f.sh.keep(p, i, dot) {
+				continue
+			}
+			rechecked++
+			if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
+				dst = append(dst, Result{ID: f.ids[i], Distance: d})
+			}
+		}
+	}
+	f.rechecked.Add(rechecked)
+	f.scanned.Add(uint64(hi - lo))
+	return dst
 }
 
 func (f *Flat) within(q []float32, r float32, lo, hi int, dst []Result) []Result {
@@ -273,10 +399,11 @@ func (f *Flat) within(q []float32, r float32, lo, hi int, dst []Result) []Result
 }
 
 // WithinBatch answers Within(q, r) for every q of qs; out[i] belongs to
-// qs[i]. The scan is blocked: each cache-resident block of BlockRows vectors
-// serves every query of the batch before the scan moves on, so the vectors
-// cross the memory bus once per batch rather than once per query. Safe for
-// concurrent use.
+// qs[i]. The scan is blocked: each cache-resident block of BlockRows
+// vectors serves every query of the batch before the scan moves on, so the
+// vectors cross the memory bus once per batch rather than once per query;
+// through the shadow, each block of int8 codes is compared with four
+// queries at a time. Safe for concurrent use.
 func (f *Flat) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
 	for _, q := range qs {
 		if err := checkVector(q, f.cfg.Dim); err != nil {
@@ -290,12 +417,33 @@ func (f *Flat) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
 	if len(qs) == 0 {
 		return out, nil
 	}
-	f.mu.RLock()
+	shadowed := f.rlockFresh()
 	defer f.mu.RUnlock()
 	n := len(f.ids)
 	nw := f.workers(n * len(qs))
+	var (
+		codes  []int16
+		probes []probe
+	)
+	if shadowed {
+		st := f.sh.stride
+		groups := (len(qs) + 3) / 4
+		codes = make([]int16, 4*groups*st) // padding queries stay zero
+		probes = make([]probe, len(qs))
+		tmp := make([]int8, st)
+		for i, q := range qs {
+			probes[i] = f.sh.prepare(q, r, codes[i*st:(i+1)*st], tmp)
+		}
+	}
+	scan := func(lo, hi int, out [][]Result) {
+		if shadowed {
+			f.withinBatchShadow(qs, r, codes, probes, lo, hi, out)
+		} else {
+			f.withinBlocked(qs, r, lo, hi, out)
+		}
+	}
 	if nw == 1 {
-		f.withinBlocked(qs, r, 0, n, out)
+		scan(0, n, out)
 	} else {
 		parts := make([][][]Result, nw)
 		var wg sync.WaitGroup
@@ -305,7 +453,7 @@ func (f *Flat) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
 			go func() {
 				defer wg.Done()
 				lo, hi := split(n, nw, w)
-				f.withinBlocked(qs, r, lo, hi, parts[w])
+				scan(lo, hi, parts[w])
 			}()
 		}
 		wg.Wait()
@@ -331,6 +479,42 @@ func (f *Flat) withinBlocked(qs [][]float32, r float32, lo, hi int, out [][]Resu
 	}
 }
 
+// withinBatchShadow is withinBlocked through the shadow: codes holds the
+// queries' codes in groups of four (stride each), probes their bounds.
+func (f *Flat) withinBatchShadow(qs [][]float32, r float32, codes []int16, probes []probe, lo, hi int, out [][]Result) {
+	dim, st := f.cfg.Dim, f.sh.stride
+	data, rows := f.data, f.sh.codes
+	b := f.cfg.BlockRows
+	dots := make([]int32, 4*b)
+	var rechecked uint64
+	for blo := lo; blo < hi; blo += b {
+		m := min(b, hi-blo)
+		block := rows[blo*st : (blo+m)*st]
+		for g := 0; g < len(qs); g += 4 {
+			dots4(codes[g*st:(g+4)*st], block, st, m, dots)
+			for k := g; k < min(g+4, len(qs)); k++ {
+				p := &probes[k]
+				q := qs[k]
+				res := out[k]
+				for j := range m {
+					i := blo + j
+					dot := dots[4*j+k-g]
+					if !f.sh.keep(p, i, dot) {
+						continue
+					}
+					rechecked++
+					if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
+						res = append(res, Result{ID: f.ids[i], Distance: d})
+					}
+				}
+				out[k] = res
+			}
+		}
+	}
+	f.rechecked.Add(rechecked)
+	f.scanned.Add(uint64(hi-lo) * uint64(len(qs)))
+}
+
 // Reserve makes room for n more vectors so that a bulk load does not regrow
 // the data slice. Safe for concurrent use.
 func (f *Flat) Reserve(n int) {
@@ -338,4 +522,9 @@ func (f *Flat) Reserve(n int) {
 	defer f.mu.Unlock()
 	f.ids = slices.Grow(f.ids, n)
 	f.data = slices.Grow(f.data, n*f.cfg.Dim)
+	if f.fresh() && f.sh.usable() {
+		f.sh.codes = slices.Grow(f.sh.codes, n*f.sh.stride)
+		f.sh.norms = slices.Grow(f.sh.norms, n)
+		f.sh.errs = slices.Grow(f.sh.errs, n)
+	}
 }
