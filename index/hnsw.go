@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // maxNodes bounds the number of nodes so that internal ids fit in uint32.
@@ -34,7 +35,8 @@ type HNSWConfig struct {
 	// Seed seeds the level generator; equal seeds and insertion orders give
 	// equal graphs.
 	Seed uint64
-	// Workers is how many goroutines WithinBatch uses; 0 means GOMAXPROCS.
+	// Workers is how many goroutines WithinBatch and AddBatch use; 0 means
+	// GOMAXPROCS.
 	Workers int
 }
 
@@ -69,7 +71,8 @@ func (c HNSWConfig) validate() error {
 // (Malkov & Yashunin 2018, algorithms 1-4 with the neighbour-selection
 // heuristic). Deleted vectors become tombstones: never returned, still used
 // to navigate. All methods are safe for concurrent use; writers exclude
-// readers.
+// readers. AddBatch inserts on several goroutines at once, with a lock per
+// neighbour list (striped), as hnswlib does.
 type HNSW struct {
 	cfg HNSWConfig
 	m0  int
@@ -89,19 +92,33 @@ type HNSW struct {
 	live     int
 	rng      *rand.Rand
 
+	// locks is non-nil only while AddBatch connects nodes on several
+	// goroutines (h.mu is then held for writing): stripe n%len guards the
+	// neighbour lists of node n, and entryMu guards entry and top. With
+	// locks nil a single writer holds h.mu and nothing else is needed.
+	locks   []sync.Mutex
+	entryMu sync.Mutex
+
 	scratch sync.Pool // *hnswScratch
 }
+
+// lockStripes is the number of neighbour-list locks of a parallel build;
+// a power of two, so that n&(lockStripes-1) picks the stripe.
+const lockStripes = 1 << 14
 
 // hnswScratch is the per-query working memory, pooled so that a query does
 // not allocate: a visited-generation array instead of a map, and the heaps.
 type hnswScratch struct {
-	visited []uint16
-	gen     uint16
-	cands   minHeap
-	res     maxHeap
-	sorted  []cand
-	sel     []cand
-	eps     []cand
+	visited  []uint16
+	gen      uint16
+	cands    minHeap
+	res      maxHeap
+	sorted   []cand
+	layerSel [maxLevel + 1][]cand // connect's chosen neighbours per layer
+	eps      []cand
+	nb       []uint32 // copy of a neighbour list taken under its lock
+	ov       []cand   // addLink's overflow candidates
+	ovSel    []cand
 }
 
 // NewHNSW returns an empty HNSW index.
@@ -162,6 +179,32 @@ func (h *HNSW) links(n uint32, l int) []uint32 {
 	return s[1 : 1+s[0]]
 }
 
+// linksOf returns node n's neighbour list on layer l for a search that may
+// run beside a parallel build: a copy taken under the node's lock into
+// sc.nb when one is running, the list itself otherwise.
+func (h *HNSW) linksOf(n uint32, l int, sc *hnswScratch) []uint32 {
+	if h.locks == nil {
+		return h.links(n, l)
+	}
+	mu := &h.locks[n&(lockStripes-1)]
+	mu.Lock()
+	sc.nb = append(sc.nb[:0], h.links(n, l)...)
+	mu.Unlock()
+	return sc.nb
+}
+
+func (h *HNSW) lockNode(n uint32) {
+	if h.locks != nil {
+		h.locks[n&(lockStripes-1)].Lock()
+	}
+}
+
+func (h *HNSW) unlockNode(n uint32) {
+	if h.locks != nil {
+		h.locks[n&(lockStripes-1)].Unlock()
+	}
+}
+
 // setLinks replaces node n's neighbour list on layer l.
 func (h *HNSW) setLinks(n uint32, l int, cs []cand) {
 	var s []uint32
@@ -217,9 +260,108 @@ func (h *HNSW) Add(id ID, v []float32) error {
 	if len(h.ids) >= maxNodes {
 		return ErrFull
 	}
-	l := min(int(-math.Log(1-h.rng.Float64())*h.ml), maxLevel)
-	n := h.newNode(id, v, l)
-	h.connect(n, l)
+	n := h.newNode(id, v, h.drawLevel())
+	sc := h.getScratch()
+	h.connect(n, int(h.levels[n]), sc)
+	h.scratch.Put(sc)
+	return nil
+}
+
+func (h *HNSW) drawLevel() int {
+	return min(int(-math.Log(1-h.rng.Float64())*h.ml), maxLevel)
+}
+
+// AddBatch inserts copies of vs[i] under ids[i] for every i, connecting
+// them on Workers goroutines (GOMAXPROCS when 0) with a lock per
+// neighbour list, as hnswlib's parallel add does. The batch is checked
+// first and refused whole (nothing inserted) if a vector is bad, the
+// lengths differ, or an id is live or repeated. With more than one worker
+// the graph depends on scheduling (equal seeds no longer give equal
+// graphs); Workers = 1 gives the graph of calling Add in order. Queries
+// wait until the batch is done. Safe for concurrent use.
+func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
+	if len(ids) != len(vs) {
+		return fmt.Errorf("%w: %d ids for %d vectors", ErrInvalidArgument, len(ids), len(vs))
+	}
+	for _, v := range vs {
+		if err := checkVector(v, h.cfg.Dim); err != nil {
+			return err
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.ids)+len(ids) > maxNodes {
+		return ErrFull
+	}
+	seen := make(map[ID]struct{}, len(ids))
+	for _, id := range ids {
+		if _, ok := h.node[id]; ok {
+			return fmt.Errorf("%w: %d", ErrDuplicate, id)
+		}
+		if _, ok := seen[id]; ok {
+			return fmt.Errorf("%w: %d repeated in the batch", ErrDuplicate, id)
+		}
+		seen[id] = struct{}{}
+	}
+	seen = nil
+	h.reserveLocked(len(ids))
+	first := uint32(len(h.ids))
+	for i, id := range ids {
+		h.newNode(id, vs[i], h.drawLevel())
+	}
+	nw := h.cfg.Workers
+	if nw == 0 {
+		nw = runtime.GOMAXPROCS(0)
+	}
+	nw = max(1, min(nw, len(ids)/64))
+	if nw == 1 {
+		sc := h.getScratch()
+		for i := range ids {
+			n := first + uint32(i)
+			h.connect(n, int(h.levels[n]), sc)
+		}
+		h.scratch.Put(sc)
+		return nil
+	}
+	// Nodes are connected in a random order: vectors that arrive together
+	// (several photos of one person) would otherwise be inserted at the
+	// same moment on different workers, none seeing the others, and end up
+	// poorly linked to each other. Into a (nearly) empty graph the first
+	// few are connected serially so that the workers start from a graph,
+	// not from one entry point.
+	order := make([]uint32, len(ids))
+	for i := range order {
+		order[i] = first + uint32(i)
+	}
+	h.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	start := min(len(ids), max(0, 1024-int(first)))
+	sc := h.getScratch()
+	for _, n := range order[:start] {
+		h.connect(n, int(h.levels[n]), sc)
+	}
+	h.scratch.Put(sc)
+	h.locks = make([]sync.Mutex, lockStripes)
+	var next atomic.Int64
+	next.Store(int64(start))
+	var wg sync.WaitGroup
+	for range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := h.getScratch()
+			defer h.scratch.Put(sc)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(order)) {
+					return
+				}
+				n := order[i]
+				h.connect(n, int(h.levels[n]), sc)
+			}
+		}()
+	}
+	wg.Wait()
+	h.locks = nil
 	return nil
 }
 
@@ -244,21 +386,40 @@ func (h *HNSW) newNode(id ID, v []float32, l int) uint32 {
 	return n
 }
 
-// connect links a freshly stored node n of level l into the graph.
-func (h *HNSW) connect(n uint32, l int) {
+// connect links a freshly stored node n of level l into the graph. sc
+// must be sized for every stored node. During a parallel build it reads
+// the entry point under entryMu and, when n will become the new entry
+// point, holds entryMu throughout, as hnswlib does.
+func (h *HNSW) connect(n uint32, l int, sc *hnswScratch) {
+	if h.locks != nil {
+		h.entryMu.Lock()
+		if l <= h.top {
+			entry, top := h.entry, h.top
+			h.entryMu.Unlock()
+			h.connectFrom(n, l, entry, top, sc)
+			return
+		}
+		defer h.entryMu.Unlock()
+	}
 	if h.top < 0 {
 		h.entry, h.top = n, l
 		return
 	}
+	h.connectFrom(n, l, h.entry, h.top, sc)
+	if l > h.top {
+		h.entry, h.top = n, l
+	}
+}
+
+func (h *HNSW) connectFrom(n uint32, l int, entry uint32, top int, sc *hnswScratch) {
 	q := h.vec(n)
-	sc := h.getScratch()
-	defer h.scratch.Put(sc)
-	ep := cand{d: dist(q, h.vec(h.entry)), n: h.entry}
-	for lc := h.top; lc > l; lc-- {
-		ep = h.greedy(q, ep, lc)
+	sc.nextGen()
+	ep := cand{d: dist(q, h.vec(entry)), n: entry}
+	for lc := top; lc > l; lc-- {
+		ep = h.greedy(q, ep, lc, sc)
 	}
 	sc.eps = append(sc.eps[:0], ep)
-	for lc := min(h.top, l); lc >= 0; lc-- {
+	for lc := min(top, l); lc >= 0; lc-- {
 		sc.nextGen()
 		h.searchLayer(q, sc.eps, h.cfg.EfConstruction, lc, sc)
 		// W sorted nearest first.
@@ -268,26 +429,36 @@ func (h *HNSW) connect(n uint32, l int) {
 		}
 		slices.Reverse(sc.sorted)
 		sc.eps = append(sc.eps[:0], sc.sorted...)
-		sel := h.selectNeighbours(sc.sorted, h.cfg.M, sc.sel[:0])
-		sc.sel = sel
-		h.setLinks(n, lc, sel)
+		sc.layerSel[lc] = h.selectNeighbours(sc.sorted, h.cfg.M, sc.layerSel[lc][:0])
+	}
+	// n's own lists are all written before any node links to n, so a
+	// parallel insert that reaches n never finds it half connected (on a
+	// layer whose list is still empty) nor has its link to n overwritten.
+	h.lockNode(n)
+	for lc := min(top, l); lc >= 0; lc-- {
+		h.setLinks(n, lc, sc.layerSel[lc])
+	}
+	h.unlockNode(n)
+	for lc := min(top, l); lc >= 0; lc-- {
 		mmax := h.cfg.M
 		if lc == 0 {
 			mmax = h.m0
 		}
-		for _, e := range sel {
+		for _, e := range sc.layerSel[lc] {
 			h.addLink(e.n, n, e.d, lc, mmax, sc)
 		}
-	}
-	if l > h.top {
-		h.entry, h.top = n, l
 	}
 }
 
 // addLink adds n (at distance d) to e's list on layer l, shrinking the list
 // with the heuristic when it overflows mmax.
 func (h *HNSW) addLink(e, n uint32, d float32, l, mmax int, sc *hnswScratch) {
+	h.lockNode(e)
+	defer h.unlockNode(e)
 	ls := h.links(e, l)
+	if slices.Contains(ls, n) {
+		return // a parallel insert may have linked them already
+	}
 	if len(ls) < mmax {
 		if l == 0 {
 			base := int(e) * (h.m0 + 1)
@@ -301,13 +472,14 @@ func (h *HNSW) addLink(e, n uint32, d float32, l, mmax int, sc *hnswScratch) {
 		return
 	}
 	ev := h.vec(e)
-	cs := make([]cand, 0, len(ls)+1) // rare path: only on overflow
-	cs = append(cs, cand{d: d, n: n})
+	cs := append(sc.ov[:0], cand{d: d, n: n})
 	for _, x := range ls {
 		cs = append(cs, cand{d: dist(ev, h.vec(x)), n: x})
 	}
 	sortCands(cs)
-	h.setLinks(e, l, h.selectNeighbours(cs, mmax, nil))
+	sc.ov = cs
+	sc.ovSel = h.selectNeighbours(cs, mmax, sc.ovSel[:0])
+	h.setLinks(e, l, sc.ovSel)
 }
 
 func sortCands(cs []cand) {
@@ -354,10 +526,10 @@ func (h *HNSW) selectNeighbours(cs []cand, m int, dst []cand) []cand {
 }
 
 // greedy walks layer l from ep towards q, one nearest step at a time (ef=1).
-func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
+func (h *HNSW) greedy(q []float32, ep cand, l int, sc *hnswScratch) cand {
 	for changed := true; changed; {
 		changed = false
-		for _, x := range h.links(ep.n, l) {
+		for _, x := range h.linksOf(ep.n, l, sc) {
 			if d := dist(q, h.vec(x)); d < ep.d {
 				ep = cand{d: d, n: x}
 				changed = true
@@ -388,7 +560,7 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, sc *hnswScratch) 
 		if c.d > sc.res.top().d {
 			break
 		}
-		for _, x := range h.links(c.n, l) {
+		for _, x := range h.linksOf(c.n, l, sc) {
 			if sc.visited[x] == sc.gen {
 				continue
 			}
@@ -407,10 +579,10 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, sc *hnswScratch) 
 
 // descend runs the greedy search from the entry point down to layer 1 and
 // returns the entry for layer 0.
-func (h *HNSW) descend(q []float32) cand {
+func (h *HNSW) descend(q []float32, sc *hnswScratch) cand {
 	ep := cand{d: dist(q, h.vec(h.entry)), n: h.entry}
 	for lc := h.top; lc > 0; lc-- {
-		ep = h.greedy(q, ep, lc)
+		ep = h.greedy(q, ep, lc, sc)
 	}
 	return ep
 }
@@ -449,7 +621,7 @@ func (h *HNSW) Search(q []float32, k int, dst []Result) ([]Result, error) {
 	}
 	sc := h.getScratch()
 	defer h.scratch.Put(sc)
-	ep := h.descend(q)
+	ep := h.descend(q, sc)
 	sc.eps = append(sc.eps[:0], ep)
 	h.searchLayer(q, sc.eps, max(h.cfg.EfSearch, k), 0, sc)
 	for _, c := range sc.res {
@@ -496,7 +668,7 @@ func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Res
 	// only while it is among them: exploration goes ef nodes past the shell
 	// of the radius, however many nodes lie inside it.
 	bound := r * (1 + h.cfg.RangeSlack)
-	ep := h.descend(q)
+	ep := h.descend(q, sc)
 	sc.cands = append(sc.cands[:0], ep)
 	sc.res = sc.res[:0]
 	if ep.d > bound {
@@ -596,6 +768,10 @@ func (h *HNSW) SetSearch(ef int, slack float32) error {
 func (h *HNSW) Reserve(n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.reserveLocked(n)
+}
+
+func (h *HNSW) reserveLocked(n int) {
 	h.ids = slices.Grow(h.ids, n)
 	h.vecs = slices.Grow(h.vecs, n*h.cfg.Dim)
 	h.levels = slices.Grow(h.levels, n)

@@ -136,8 +136,9 @@ func (x *Index) Len() int {
 }
 
 // Add stores v under id (see Flat.Add). In ModeAuto, the Add that takes the
-// size above ExactUpTo builds the HNSW graph from every stored vector before
-// it returns; queries wait meanwhile. Safe for concurrent use.
+// size above ExactUpTo builds the HNSW graph from every stored vector
+// (HNSW.AddBatch, on all cores) before it returns; queries wait meanwhile.
+// Safe for concurrent use.
 func (x *Index) Add(id ID, v []float32) error {
 	x.mu.RLock()
 	a := x.active()
@@ -161,7 +162,15 @@ func (x *Index) switchToHNSW() error {
 	if err != nil {
 		return err
 	}
-	if err := x.flat.each(h.Add); err != nil {
+	var ids []ID
+	var vs [][]float32
+	if err := x.flat.each(func(id ID, v []float32) error {
+		ids, vs = append(ids, id), append(vs, v)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index: building HNSW: %w", err)
+	}
+	if err := h.AddBatch(ids, vs); err != nil {
 		return fmt.Errorf("index: building HNSW: %w", err)
 	}
 	x.hnsw, x.flat = h, nil
