@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	mathbits "math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -282,8 +283,8 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 		sortResults(dst)
 		return dst, nil
 	}
-	sc := f.getScratch(1)
-	p := f.sh.prepare(q, r, sc.q, sc.tmp)
+	sc := f.getScratch()
+	p := f.sh.prepare(q, r, sc.q)
 	if nw == 1 {
 		dst = f.withinShadow(q, r, &p, sc, 0, n, dst)
 	} else {
@@ -296,7 +297,7 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 				defer wg.Done()
 				wsc := sc
 				if w > 0 {
-					wsc = f.getScratch(1)
+					wsc = f.getScratch()
 					copy(wsc.q, sc.q)
 					defer f.scratch.Put(wsc)
 				}
@@ -340,45 +341,45 @@ func (f *Flat) fresh() bool { return f.sh.rows == len(f.ids) }
 
 // probeScratch is the per-goroutine scratch of a shadow scan.
 type probeScratch struct {
-	q    []int16 // codes of up to 4 queries, stride each
-	tmp  []int8  // stride
-	dots []int32 // 4 per row of a block
+	q    []int8  // codes of the query, stride
+	mask []uint8 // kernel output for a block
 }
 
-func (f *Flat) getScratch(nq int) *probeScratch {
+func (f *Flat) getScratch() *probeScratch {
 	sc, _ := f.scratch.Get().(*probeScratch)
 	if sc == nil {
 		sc = new(probeScratch)
 	}
-	st := f.sh.stride
-	sc.q = growLen(sc.q, max(nq, 4)*st)
-	sc.tmp = growLen(sc.tmp, st)
-	sc.dots = growLen(sc.dots, 4*shadowBlock)
+	sc.q = growLen(sc.q, f.sh.stride)
+	sc.mask = growLen(sc.mask, shadowBlock/4)
 	return sc
 }
 
 // shadowBlock is how many rows a single-query shadow scan handles per
-// kernel call.
+// kernel call (a multiple of 4).
 const shadowBlock = 1024
 
 // withinShadow scans rows [lo, hi) through the shadow with the probe of q
 // (codes in sc.q) and appends the rows within r.
 func (f *Flat) withinShadow(q []float32, r float32, p *probe, sc *probeScratch, lo, hi int, dst []Result) []Result {
 	dim, st := f.cfg.Dim, f.sh.stride
-	data, codes := f.data, f.sh.codes
+	data, codes, norms := f.data, f.sh.codes, f.sh.norms
 	var rechecked uint64
 	for blo := lo; blo < hi; blo += shadowBlock {
 		m := min(shadowBlock, hi-blo)
-		dots := sc.dots[:m]
-		dots1(sc.q[:st], codes[blo*st:(blo+m)*st], st, m, dots)
-		for j, dot := range dots {
-			i := blo + j
-			if !f.sh.keep(p, i, dot) {
-				continue
-			}
-			rechecked++
-			if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
-				dst = append(dst, Result{ID: f.ids[i], Distance: d})
+		mask := sc.mask[:(m+3)/4]
+		scan1(sc.q, codes[blo*st:(blo+m)*st], st, m, norms[blo:blo+m], p.lim, mask)
+		for g, bits := range mask {
+			for bits != 0 {
+				i := blo + 4*g + mathbits.TrailingZeros8(bits)
+				bits &= bits - 1
+				if !f.sh.keep(p, sc.q, i) {
+					continue
+				}
+				rechecked++
+				if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
+					dst = append(dst, Result{ID: f.ids[i], Distance: d})
+				}
 			}
 		}
 	}
@@ -422,17 +423,16 @@ func (f *Flat) WithinBatch(qs [][]float32, r float32) ([][]Result, error) {
 	n := len(f.ids)
 	nw := f.workers(n * len(qs))
 	var (
-		codes  []int16
+		codes  []int8
 		probes []probe
 	)
 	if shadowed {
 		st := f.sh.stride
 		groups := (len(qs) + 3) / 4
-		codes = make([]int16, 4*groups*st) // padding queries stay zero
-		probes = make([]probe, len(qs))
-		tmp := make([]int8, st)
+		codes = make([]int8, 4*groups*st) // padding queries stay zero
+		probes = make([]probe, 4*groups)  // and their lim, zero, is ignored
 		for i, q := range qs {
-			probes[i] = f.sh.prepare(q, r, codes[i*st:(i+1)*st], tmp)
+			probes[i] = f.sh.prepare(q, r, codes[i*st:(i+1)*st])
 		}
 	}
 	scan := func(lo, hi int, out [][]Result) {
@@ -481,33 +481,33 @@ func (f *Flat) withinBlocked(qs [][]float32, r float32, lo, hi int, out [][]Resu
 
 // withinBatchShadow is withinBlocked through the shadow: codes holds the
 // queries' codes in groups of four (stride each), probes their bounds.
-func (f *Flat) withinBatchShadow(qs [][]float32, r float32, codes []int16, probes []probe, lo, hi int, out [][]Result) {
+func (f *Flat) withinBatchShadow(qs [][]float32, r float32, codes []int8, probes []probe, lo, hi int, out [][]Result) {
 	dim, st := f.cfg.Dim, f.sh.stride
-	data, rows := f.data, f.sh.codes
+	data, rows, norms := f.data, f.sh.codes, f.sh.norms
 	b := f.cfg.BlockRows
-	dots := make([]int32, 4*b)
+	mask := make([]uint8, b)
 	var rechecked uint64
 	for blo := lo; blo < hi; blo += b {
 		m := min(b, hi-blo)
-		block := rows[blo*st : (blo+m)*st]
+		block, bnorms := rows[blo*st:(blo+m)*st], norms[blo:blo+m]
 		for g := 0; g < len(qs); g += 4 {
-			dots4(codes[g*st:(g+4)*st], block, st, m, dots)
-			for k := g; k < min(g+4, len(qs)); k++ {
-				p := &probes[k]
-				q := qs[k]
-				res := out[k]
-				for j := range m {
-					i := blo + j
-					dot := dots[4*j+k-g]
-					if !f.sh.keep(p, i, dot) {
+			lim := [4]int32{probes[g].lim, probes[g+1].lim, probes[g+2].lim, probes[g+3].lim}
+			scan4(codes[g*st:(g+4)*st], block, st, m, bnorms, &lim, mask[:m])
+			for j, bits := range mask[:m] {
+				if bits == 0 {
+					continue
+				}
+				i := blo + j
+				for ; bits != 0; bits &= bits - 1 {
+					k := g + mathbits.TrailingZeros8(bits)
+					if k >= len(qs) || !f.sh.keep(&probes[k], codes[k*st:(k+1)*st], i) {
 						continue
 					}
 					rechecked++
-					if d := dist(q, data[i*dim:(i+1)*dim]); d <= r {
-						res = append(res, Result{ID: f.ids[i], Distance: d})
+					if d := dist(qs[k], data[i*dim:(i+1)*dim]); d <= r {
+						out[k] = append(out[k], Result{ID: f.ids[i], Distance: d})
 					}
 				}
-				out[k] = res
 			}
 		}
 	}

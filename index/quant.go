@@ -24,9 +24,10 @@ import (
 // queries reuses each block of codes for four queries at a time.
 
 const (
-	quantMax = 127 // codes are in [-quantMax, quantMax]
+	rowMax   = 127 // row codes are in [-rowMax, rowMax], stored plus 128
+	queryMax = 63  // query codes are in [-queryMax, queryMax], step 2·scale
 	// quantMaxStride bounds the padded dimension for which the shadow is
-	// used: int32 dot products and norms cannot overflow below it.
+	// used: the kernels' int32 sums cannot overflow below it.
 	quantMaxStride = 1 << 14
 	// rederiveUpTo: Add re-derives mean and scale from all rows each time
 	// the index doubles, up to this many rows; later only when added
@@ -36,11 +37,11 @@ const (
 
 // shadow is guarded by the owning Flat's mu.
 type shadow struct {
-	dim, stride int       // stride: dim rounded up to 16; codes past dim are 0
+	dim, stride int       // stride: dim rounded up to 32; codes past dim are 0
 	mean        []float64 // subtracted before quantising
-	scale       float64   // quantisation step (> 0, finite)
-	codes       []int8    // row i is codes[i*stride:(i+1)*stride]
-	norms       []int32   // norms[i] = Σ_j codes[i*stride+j]², exact
+	scale       float64   // row quantisation step (> 0, finite)
+	codes       []uint8   // row i is codes[i*stride:(i+1)*stride], code+128
+	norms       []int32   // norms[i] = Σ_j code², exact
 	errs        []float32 // errs[i]·scale ≥ the row's quantisation error
 	emax        float32   // ≥ every errs[i] (not lowered by Delete)
 	rows        int       // rows covered; the shadow is fresh when rows == len(ids)
@@ -49,7 +50,7 @@ type shadow struct {
 }
 
 func newShadow(dim int) shadow {
-	return shadow{dim: dim, stride: (dim + 15) &^ 15, scale: 1, mean: make([]float64, dim)}
+	return shadow{dim: dim, stride: (dim + 31) &^ 31, scale: 1, mean: make([]float64, dim)}
 }
 
 // usable reports whether the shadow scan applies to this dimension.
@@ -64,40 +65,40 @@ func roundUp32(x float64) float32 {
 	return f
 }
 
-// quantise writes the codes of v to dst (len stride, zero-padded) and
-// returns Σ codes², the error bound in units of scale (rounded up), and
-// whether a component had to be clamped.
-func (s *shadow) quantise(v []float32, dst []int8) (norm int32, err float32, clamped bool) {
+// quantise returns the codes of v (step·c ≈ v − mean, c in [-lim, lim]) by
+// calling put(j, c) for each component, Σ c², the error bound
+// ‖v − (mean + step·c)‖ in units of s.scale rounded up, and whether a
+// component was clamped.
+func (s *shadow) quantise(v []float32, step float64, lim float64, put func(j int, c int32)) (norm int32, err float32, clamped bool) {
 	var sum, mag float64
-	inv := 1 / s.scale
+	inv := 1 / step
 	for j, x := range v {
 		y := float64(x) - s.mean[j]
 		c := math.Round(y * inv)
-		if c > quantMax {
-			c, clamped = quantMax, true
-		} else if c < -quantMax {
-			c, clamped = -quantMax, true
+		if c > lim {
+			c, clamped = lim, true
+		} else if c < -lim {
+			c, clamped = -lim, true
 		}
-		dst[j] = int8(c)
+		put(j, int32(c))
 		norm += int32(c) * int32(c)
-		e := float64(x) - (s.mean[j] + s.scale*c)
+		e := float64(x) - (s.mean[j] + step*c)
 		sum += e * e
 		mag += math.Abs(float64(x)) + math.Abs(s.mean[j])
 	}
-	clear(dst[len(v):])
 	// Rounding in the float64 arithmetic above is far below 1e-14·mag per
 	// component; the relative factor covers sqrt and the division.
 	e := (math.Sqrt(sum) + 1e-14*mag) / s.scale * (1 + 1e-9)
 	return norm, roundUp32(e), clamped
 }
 
-// quantiseQuery is quantise for a query, with int16 codes.
-func (s *shadow) quantiseQuery(q []float32, dst []int16, tmp []int8) (norm int32, err float32) {
-	norm, err, _ = s.quantise(q, tmp)
-	for j, c := range tmp[:s.stride] {
-		dst[j] = int16(c)
+// quantiseRow writes the stored codes of v to dst (len stride).
+func (s *shadow) quantiseRow(v []float32, dst []uint8) (norm int32, err float32, clamped bool) {
+	dst = dst[:s.stride]
+	for j := len(v); j < len(dst); j++ {
+		dst[j] = 128
 	}
-	return norm, err
+	return s.quantise(v, s.scale, rowMax, func(j int, c int32) { dst[j] = uint8(c + 128) })
 }
 
 // derive chooses mean and scale from the rows of data (dim values each) and
@@ -122,19 +123,16 @@ func (s *shadow) derive(data []float32, n int) {
 		}
 	}
 	s.mean = mean
-	s.scale = maxAbs / quantMax
-	if !(s.scale > 0) || math.IsInf(s.scale, 0) || s.scale < 1e-300 {
+	s.scale = maxAbs / rowMax
+	if !(s.scale > 1e-300) || math.IsInf(s.scale, 0) {
 		s.scale = 1
 	}
-	s.codes = s.codes[:0]
-	s.norms = s.norms[:0]
-	s.errs = s.errs[:0]
 	s.emax, s.rows, s.derivedAt, s.clamped = 0, 0, n, false
 	s.codes = growLen(s.codes, n*s.stride)
 	s.norms = growLen(s.norms, n)
 	s.errs = growLen(s.errs, n)
 	for i := range n {
-		nm, e, _ := s.quantise(data[i*dim:(i+1)*dim], s.codes[i*s.stride:(i+1)*s.stride])
+		nm, e, _ := s.quantiseRow(data[i*dim:(i+1)*dim], s.codes[i*s.stride:(i+1)*s.stride])
 		s.norms[i], s.errs[i] = nm, e
 		s.emax = max(s.emax, e)
 	}
@@ -155,8 +153,8 @@ func (s *shadow) add(v []float32, data []float32) {
 		s.derive(data, n)
 		return
 	}
-	s.codes = append(s.codes, make([]int8, s.stride)...)
-	nm, e, cl := s.quantise(v, s.codes[s.rows*s.stride:])
+	s.codes = append(s.codes, make([]uint8, s.stride)...)
+	nm, e, cl := s.quantiseRow(v, s.codes[s.rows*s.stride:])
 	s.norms = append(s.norms, nm)
 	s.errs = append(s.errs, e)
 	s.emax = max(s.emax, e)
@@ -178,40 +176,48 @@ func (s *shadow) remove(i int) {
 	s.rows = last
 }
 
-// probe is one quantised query.
+// probe is one quantised query: codes c_q with q ≈ mean + 2·scale·c_q.
+// In units of scale, the squared distance between the dequantised query and
+// row i is D = 4‖c_q‖² + ‖c_i‖² − 4·c_q·c_i, an exact integer.
 type probe struct {
-	norm int64   // ‖c_q‖²
-	rad  float64 // (r + float32 margin)/scale + e_q, in code units
-	// lim: rows with ‖c_v‖² − 2·c_q·c_v > lim are skipped (their integer
-	// distance exceeds (rad + emax)²).
-	lim int64
+	nq4  int64   // 4‖c_q‖²
+	sumq int64   // Σ c_q (the stored row codes carry +128)
+	rad  float64 // (r + float32 margin)/scale + e_q/scale
+	// lim: the kernels keep row i when norms[i] − 4·(c_q·stored_i) <= lim,
+	// that is when D <= (rad + emax)², rounded so as never to drop a row.
+	lim int32
 }
 
 // prepare quantises q into codes (len stride) for radius r.
-func (s *shadow) prepare(q []float32, r float32, codes []int16, tmp []int8) probe {
-	norm, eq := s.quantiseQuery(q, codes, tmp)
+func (s *shadow) prepare(q []float32, r float32, codes []int8) probe {
+	codes = codes[:s.stride]
+	clear(codes[len(q):])
+	var sumq int64
+	norm, eq, _ := s.quantise(q, 2*s.scale, queryMax, func(j int, c int32) {
+		codes[j] = int8(c)
+		sumq += int64(c)
+	})
 	// The float32 distance the answer is decided on may be below the true
 	// distance by a relative (dim+2)·2⁻²⁴ (sums of non-negative terms) and,
 	// from underflow, an absolute amount far below 1e-20.
 	margin := float64(s.dim+8) * 0x1p-23
 	rad := ((float64(r)*(1+margin)+1e-20)/s.scale + float64(eq)) * (1 + 1e-12)
-	p := probe{norm: int64(norm), rad: rad}
+	p := probe{nq4: 4 * int64(norm), sumq: sumq, rad: rad}
+	// D = nq4 + norms[i] − 4·(c_q·stored_i − 128·sumq).
 	t := (rad + float64(s.emax)) * (1 + 1e-12)
-	if t2 := t * t * (1 + 1e-12); t2 < 1<<62 {
-		p.lim = int64(t2) - p.norm
-	} else {
-		p.lim = math.MaxInt64
+	lim := int64(math.MaxInt32)
+	if t2 := t * t * (1 + 1e-12); t2 < 1<<40 {
+		lim = min(lim, int64(t2)-p.nq4-512*sumq)
 	}
+	p.lim = int32(max(lim, math.MinInt32))
 	return p
 }
 
-// keep reports whether row i must be re-checked in float32, given the
-// dot product of its codes with the probe's.
-func (s *shadow) keep(p *probe, i int, dot int32) bool {
-	dm := int64(s.norms[i]) - 2*int64(dot)
-	if dm > p.lim {
-		return false
-	}
+// keep reports whether row i, kept by the kernel, must be re-checked in
+// float32: the same test as the kernel's with the row's own error bound.
+func (s *shadow) keep(p *probe, codes []int8, i int) bool {
+	row := s.codes[i*s.stride : (i+1)*s.stride]
+	d := p.nq4 + int64(s.norms[i]) - 4*(int64(dotU8(codes, row))-128*p.sumq)
 	t := (p.rad + float64(s.errs[i])) * (1 + 1e-12)
-	return float64(dm+p.norm) <= t*t*(1+1e-12)
+	return float64(d) <= t*t*(1+1e-12)
 }

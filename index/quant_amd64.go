@@ -6,14 +6,14 @@ import "golang.org/x/sys/cpu"
 // portable ones on this CPU as well.
 var useAVX2 = cpu.X86.HasAVX2
 
-// dots1AVX2 is dots1 for n a multiple of 4 and stride a positive multiple
-// of 16.
+// scan1AVX2 is scan1 for n a multiple of 4 and stride a positive multiple
+// of 32.
 //
 //go:noescape
-func dots1AVX2(q *int16, rows *int8, stride, n int, out *int32)
+func scan1AVX2(q *int8, rows *uint8, stride, n int, norms *int32, lim int32, out *uint8)
 
-// dots4AVX2 is dots4 for n a multiple of 2 and stride a positive multiple
-// of 16.
+// scan4AVX2 is scan4 for n a multiple of 2 and stride a positive multiple
+// of 32.
 //
 //go:noescape
-func dots4AVX2(q *int16, rows *int8, stride, n int, out *int32)
+func scan4AVX2(q *int8, rows *uint8, stride, n int, norms *int32, lim *int32, out *uint8)

@@ -1,74 +1,71 @@
 package index
 
-// Integer dot-product kernels of the int8 shadow scan (see quant.go). The
-// rows are int8 codes with a stride that is a multiple of 16; the queries
-// are the same codes widened to int16. The AVX2 versions are in
-// quant_amd64.s; dots1Generic and dots4Generic are the portable reference
-// used on other CPUs and for the tails the assembly does not cover.
+// Kernels of the shadow scan (see quant.go). Rows are uint8 codes (the
+// signed code plus 128) with a stride that is a multiple of 32; queries are
+// int8 codes in [-63, 63], so that VPMADDUBSW's pairwise int16 sums cannot
+// saturate (255·63·2 < 32767). A row is kept for a query when
+// norms[row] − 4·Σ_j q[j]·rows[row][j] <= lim. The AVX2 versions are in
+// quant_amd64.s; the generic ones are the reference, used on other CPUs
+// and for the rows the assembly leaves over.
 
-// dots1 sets out[i] = Σ_j q[j]·rows[i*stride+j] for i < n.
-func dots1(q []int16, rows []int8, stride, n int, out []int32) {
+// scan1 sets bit b of out[g] when row 4g+b (< n) is kept for q.
+func scan1(q []int8, rows []uint8, stride, n int, norms []int32, lim int32, out []uint8) {
 	if n <= 0 {
 		return
 	}
-	q, rows, out = q[:stride], rows[:n*stride], out[:n]
+	q, rows, norms, out = q[:stride], rows[:n*stride], norms[:n], out[:(n+3)/4]
 	done := 0
-	if useAVX2 && stride%16 == 0 {
+	if useAVX2 && stride%32 == 0 {
 		done = n &^ 3
 		if done > 0 {
-			dots1AVX2(&q[0], &rows[0], stride, done, &out[0])
+			scan1AVX2(&q[0], &rows[0], stride, done, &norms[0], lim, &out[0])
 		}
 	}
-	dots1Generic(q, rows[done*stride:], stride, n-done, out[done:])
+	clear(out[done/4:])
+	for i := done; i < n; i++ {
+		if norms[i]-4*dotU8(q, rows[i*stride:(i+1)*stride]) <= lim {
+			out[i/4] |= 1 << (i % 4)
+		}
+	}
 }
 
-// dots4 sets out[4*i+k] = Σ_j q[k*stride+j]·rows[i*stride+j] for i < n and
-// the four queries k < 4 held back to back in q.
-func dots4(q []int16, rows []int8, stride, n int, out []int32) {
+// scan4 sets bit k of out[i] when row i (< n) is kept for query k, the
+// four queries held back to back in q (stride each).
+func scan4(q []int8, rows []uint8, stride, n int, norms []int32, lim *[4]int32, out []uint8) {
 	if n <= 0 {
 		return
 	}
-	q, rows, out = q[:4*stride], rows[:n*stride], out[:4*n]
+	q, rows, norms, out = q[:4*stride], rows[:n*stride], norms[:n], out[:n]
 	done := 0
-	if useAVX2 && stride%16 == 0 {
+	if useAVX2 && stride%32 == 0 {
 		done = n &^ 1
 		if done > 0 {
-			dots4AVX2(&q[0], &rows[0], stride, done, &out[0])
+			scan4AVX2(&q[0], &rows[0], stride, done, &norms[0], &lim[0], &out[0])
 		}
 	}
-	dots4Generic(q, rows[done*stride:], stride, n-done, out[4*done:])
-}
-
-func dots1Generic(q []int16, rows []int8, stride, n int, out []int32) {
-	q = q[:stride]
-	for i := range n {
-		r := rows[i*stride : (i+1)*stride]
-		var s0, s1 int32
-		j := 0
-		for ; j+2 <= stride; j += 2 {
-			s0 += int32(q[j]) * int32(r[j])
-			s1 += int32(q[j+1]) * int32(r[j+1])
+	for i := done; i < n; i++ {
+		row := rows[i*stride : (i+1)*stride]
+		var m uint8
+		for k := range 4 {
+			if norms[i]-4*dotU8(q[k*stride:(k+1)*stride], row) <= lim[k] {
+				m |= 1 << k
+			}
 		}
-		for ; j < stride; j++ {
-			s0 += int32(q[j]) * int32(r[j])
-		}
-		out[i] = s0 + s1
+		out[i] = m
 	}
 }
 
-func dots4Generic(q []int16, rows []int8, stride, n int, out []int32) {
-	q0, q1, q2, q3 := q[:stride], q[stride:2*stride], q[2*stride:3*stride], q[3*stride:4*stride]
-	for i := range n {
-		r := rows[i*stride : (i+1)*stride]
-		var s0, s1, s2, s3 int32
-		for j, c := range r {
-			x := int32(c)
-			s0 += int32(q0[j]) * x
-			s1 += int32(q1[j]) * x
-			s2 += int32(q2[j]) * x
-			s3 += int32(q3[j]) * x
-		}
-		o := out[4*i : 4*i+4]
-		o[0], o[1], o[2], o[3] = s0, s1, s2, s3
+// dotU8 returns Σ_j q[j]·row[j].
+func dotU8(q []int8, row []uint8) int32 {
+	q = q[:len(row)]
+	var s0, s1 int32
+	j := 0
+	for ; j+2 <= len(row); j += 2 {
+		s0 += int32(q[j]) * int32(row[j])
+		s1 += int32(q[j+1]) * int32(row[j+1])
 	}
+	if j < len(row) {
+		s0 += int32(q[j]) * int32(row[j])
+	}
+	return s0 + s1
 }
