@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -310,13 +312,63 @@ func (d *dec) u64() uint64 {
 
 func (d *dec) f32() float32 { return math.Float32frombits(d.u32()) }
 
+// finite reports whether v holds no NaN or ±Inf, on all cores for long
+// slices. A float32 is NaN or infinite when its exponent bits are all ones,
+// that is when adding one to the exponent field carries into the sign bit:
+// the loop ORs that carry over the whole slice without a branch.
 func finite(v []float32) bool {
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
+	ok := true
+	var mu sync.Mutex
+	_ = inParallel(len(v), 1<<20, func(lo, hi int) error {
+		if !finiteBits(v[lo:hi]) {
+			mu.Lock()
+			ok = false
+			mu.Unlock()
+		}
+		return nil
+	})
+	return ok
+}
+
+func finiteBits(v []float32) bool {
+	var acc0, acc1, acc2, acc3 uint32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		acc0 |= math.Float32bits(v[i])&0x7f800000 + 0x00800000
+		acc1 |= math.Float32bits(v[i+1])&0x7f800000 + 0x00800000
+		acc2 |= math.Float32bits(v[i+2])&0x7f800000 + 0x00800000
+		acc3 |= math.Float32bits(v[i+3])&0x7f800000 + 0x00800000
+	}
+	for ; i < len(v); i++ {
+		acc0 |= math.Float32bits(v[i])&0x7f800000 + 0x00800000
+	}
+	return (acc0|acc1|acc2|acc3)&0x80000000 == 0
+}
+
+// inParallel calls fn over [0, n) split into GOMAXPROCS contiguous ranges,
+// on that many goroutines when n is at least minN (else on the caller's),
+// and returns the error of the lowest range that failed.
+func inParallel(n, minN int, fn func(lo, hi int) error) error {
+	nw := runtime.GOMAXPROCS(0)
+	if n < minN || nw < 2 {
+		return fn(0, n)
+	}
+	errs := make([]error, nw)
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = fn(n*w/nw, n*(w+1)/nw)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	return true
+	return nil
 }
 
 // --- Flat ---
@@ -472,9 +524,10 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 	if err := into(fr, tagVecs, h.vecs); err != nil {
 		return nil, err
 	}
-	if !finite(h.vecs) {
-		return nil, fr.errorf("vector holds NaN or Inf")
-	}
+	// The vectors are checked on another goroutine while the rest of the
+	// file is read (the channel is buffered: an early return leaks nothing).
+	vecsOK := make(chan bool, 1)
+	go func() { vecsOK <- finiteBits(h.vecs) }()
 	h.levels = make([]uint8, n)
 	if err := into(fr, tagLvls, h.levels); err != nil {
 		return nil, err
@@ -486,6 +539,10 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 	if n%64 != 0 && h.dead[len(h.dead)-1]>>(n%64) != 0 {
 		return nil, fr.errorf("tombstone bits beyond the last node")
 	}
+	// The id map is built on another goroutine too (a Go map is filled by
+	// one goroutine; this is the longest serial step of a load).
+	mapErr := make(chan error, 1)
+	go func() { mapErr <- h.loadNodeMap(fr, live64) }()
 	h.links0 = make([]uint32, n*(h.m0+1))
 	if err := into(fr, tagLnk0, h.links0); err != nil {
 		return nil, err
@@ -514,19 +571,32 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 		return nil, err
 	}
 	// Links: counts within bounds, every target an existing node that has
-	// the layer, no self-links.
-	for i := range n {
-		for l := 0; l <= int(h.levels[i]); l++ {
-			var s []uint32
-			mmax := cfg.M
-			if l == 0 {
-				s, mmax = h.links0[i*(h.m0+1):(i+1)*(h.m0+1)], h.m0
-			} else {
-				off := int(h.upperOff[i]-1) + (l-1)*(cfg.M+1)
-				s = h.upper[off : off+cfg.M+1]
+	// the layer, no self-links. Layer 0 (every node has it) is checked on
+	// all cores; the upper layers are few.
+	if err := inParallel(n, 1<<14, func(lo, hi int) error {
+		stride := h.m0 + 1
+		for i := lo; i < hi; i++ {
+			s := h.links0[i*stride : (i+1)*stride]
+			c := s[0]
+			if int(c) > h.m0 {
+				return fr.errorf("node %d layer 0 has %d links, max %d", i, c, h.m0)
 			}
-			if int(s[0]) > mmax {
-				return nil, fr.errorf("node %d layer %d has %d links, max %d", i, l, s[0], mmax)
+			for _, x := range s[1 : 1+c] {
+				if x >= uint32(n) || x == uint32(i) {
+					return fr.errorf("node %d layer 0 links to %d", i, x)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for i, top := range h.levels {
+		for l := 1; l <= int(top); l++ {
+			off := int(h.upperOff[i]-1) + (l-1)*(cfg.M+1)
+			s := h.upper[off : off+cfg.M+1]
+			if int(s[0]) > cfg.M {
+				return nil, fr.errorf("node %d layer %d has %d links, max %d", i, l, s[0], cfg.M)
 			}
 			for _, x := range s[1 : 1+s[0]] {
 				if int(x) >= n || x == uint32(i) || int(h.levels[x]) < l {
@@ -543,21 +613,38 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 		return nil, fr.errorf("entry point %d at layer %d inconsistent", entry, top)
 	}
 	h.entry, h.top = entry, int(top)
-	h.node = make(map[ID]uint32, live64)
+	if !<-vecsOK {
+		return nil, fr.errorf("vector holds NaN or Inf")
+	}
+	if err := <-mapErr; err != nil {
+		return nil, err
+	}
+	h.live = len(h.node)
+	return h, nil
+}
+
+// loadNodeMap fills h.node from h.ids and h.dead, refusing a live id seen
+// twice or a live count other than live.
+func (h *HNSW) loadNodeMap(fr *fileReader, live uint64) error {
+	if live > uint64(len(h.ids)) {
+		return fr.errorf("live count %d above node count %d", live, len(h.ids))
+	}
+	m := make(map[ID]uint32, live)
 	for i, id := range h.ids {
 		if h.isDead(uint32(i)) {
 			continue
 		}
-		if _, dup := h.node[id]; dup {
-			return nil, fr.errorf("duplicate live id %d", id)
+		k := len(m)
+		m[id] = uint32(i) // one lookup: a repeat leaves the length unchanged
+		if len(m) == k {
+			return fr.errorf("duplicate live id %d", id)
 		}
-		h.node[id] = uint32(i)
 	}
-	if uint64(len(h.node)) != live64 {
-		return nil, fr.errorf("live count %d, file says %d", len(h.node), live64)
+	if uint64(len(m)) != live {
+		return fr.errorf("live count %d, file says %d", len(m), live)
 	}
-	h.live = len(h.node)
-	return h, nil
+	h.node = m
+	return nil
 }
 
 // WriteFile saves the graph to path atomically (temporary file, fsync,
