@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
 	mathbits "math/bits"
 	"runtime"
@@ -493,10 +494,12 @@ func (f *Flat) withinBatchShadow(qs [][]float32, r float32, codes []int8, probes
 		for g := 0; g < len(qs); g += 4 {
 			lim := [4]int32{probes[g].lim, probes[g+1].lim, probes[g+2].lim, probes[g+3].lim}
 			scan4(codes[g*st:(g+4)*st], block, st, m, bnorms, &lim, mask[:m])
-			for j, bits := range mask[:m] {
-				if bits == 0 {
+			for j := 0; j < m; j++ {
+				if j&7 == 0 && j+8 <= m && binary.LittleEndian.Uint64(mask[j:]) == 0 {
+					j += 7 // eight rows kept for no query
 					continue
 				}
+				bits := mask[j]
 				i := blo + j
 				for ; bits != 0; bits &= bits - 1 {
 					k := g + mathbits.TrailingZeros8(bits)

@@ -6,22 +6,26 @@ import (
 
 // The int8 shadow of a Flat index.
 //
-// Every row v is also stored as int8 codes c with v ≈ mean + scale·c, and
-// with e_v, an upper bound of the quantisation error ‖v − (mean + scale·c)‖
-// computed in float64 and rounded up. A query q is quantised the same way
-// (codes widened to int16, error e_q). By the triangle inequality
+// Every row v is also stored as 8-bit codes c with v ≈ mean + scale·c
+// (mean and scale derived from the data), together with e_v, an upper
+// bound of the quantisation error ‖v − (mean + scale·c)‖ computed in
+// float64 and rounded up. A query q is quantised at half that resolution,
+// q ≈ mean + 2·scale·c_q with c_q in [-63, 63] (so that the AVX2 kernel's
+// VPMADDUBSW cannot saturate), error e_q. By the triangle inequality
 //
-//	‖q − v‖ ≥ scale·‖c_q − c_v‖ − e_q − e_v,
+//	‖q − v‖ ≥ ‖q̂ − v̂‖ − e_q − e_v,
 //
-// so a row whose integer distance ‖c_q − c_v‖² (exact, from an integer
-// dot product) puts that bound above r (plus a margin for float32 rounding
-// in the final distance) cannot be within r and is skipped; every other row
-// is re-checked with the float32 distance, which alone decides. The answer
-// is therefore the same set with the same distances as a float32 scan:
-// exact by construction, whatever the data and the scale.
+// where ‖q̂ − v̂‖² = scale²·(4‖c_q‖² + ‖c‖² − 4·c_q·c) comes exactly from
+// integer arithmetic. A row whose codes put that bound above r (plus a
+// margin for the float32 rounding of the final distance) cannot be within r
+// and is skipped; every other row is re-checked with the float32 distance,
+// which alone decides. The answer is therefore the same set with the same
+// distances as a float32 scan: exact by construction, whatever the data,
+// the mean and the scale (a poor scale only costs speed).
 //
-// The scan streams 128 bytes per 128-D row instead of 512, and a batch of
-// queries reuses each block of codes for four queries at a time.
+// A scan streams 128 bytes per 128-D row instead of 512, and a batch
+// compares each block of codes, while it is in cache, with four queries at
+// a time.
 
 const (
 	rowMax   = 127 // row codes are in [-rowMax, rowMax], stored plus 128
@@ -65,40 +69,52 @@ func roundUp32(x float64) float32 {
 	return f
 }
 
-// quantise returns the codes of v (step·c ≈ v − mean, c in [-lim, lim]) by
-// calling put(j, c) for each component, Σ c², the error bound
-// ‖v − (mean + step·c)‖ in units of s.scale rounded up, and whether a
-// component was clamped.
-func (s *shadow) quantise(v []float32, step float64, lim float64, put func(j int, c int32)) (norm int32, err float32, clamped bool) {
-	var sum, mag float64
+// quantise writes the codes of v (step·c ≈ v − mean, c in [-lim, lim]),
+// as stored row codes (plus 128) to rdst or as query codes to qdst (the
+// other nil; either has len stride and is padded with zero codes), and
+// returns Σ c², Σ c, the error bound ‖v − (mean + step·c)‖ in units of
+// s.scale rounded up, and whether a component was clamped.
+func (s *shadow) quantise(v []float32, step, lim float64, rdst []uint8, qdst []int8) (norm, sum int64, err float32, clamped bool) {
+	var sq, mag float64
 	inv := 1 / step
+	mean := s.mean[:len(v)]
 	for j, x := range v {
-		y := float64(x) - s.mean[j]
-		c := math.Round(y * inv)
-		if c > lim {
-			c, clamped = lim, true
-		} else if c < -lim {
-			c, clamped = -lim, true
+		y := float64(x) - mean[j]
+		t := y * inv
+		if t > lim {
+			t, clamped = lim, true
+		} else if t < -lim {
+			t, clamped = -lim, true
 		}
-		put(j, int32(c))
-		norm += int32(c) * int32(c)
-		e := float64(x) - (s.mean[j] + step*c)
-		sum += e * e
-		mag += math.Abs(float64(x)) + math.Abs(s.mean[j])
+		c := int32(t + math.Copysign(0.5, t)) // any rounding will do: the error is measured
+		if rdst != nil {
+			rdst[j] = uint8(c + 128)
+		} else {
+			qdst[j] = int8(c)
+		}
+		norm += int64(c) * int64(c)
+		sum += int64(c)
+		e := float64(x) - (mean[j] + step*float64(c))
+		sq += e * e
+		mag += math.Abs(float64(x)) + math.Abs(mean[j])
+	}
+	if rdst != nil {
+		for j := len(v); j < len(rdst); j++ {
+			rdst[j] = 128
+		}
+	} else {
+		clear(qdst[len(v):])
 	}
 	// Rounding in the float64 arithmetic above is far below 1e-14·mag per
 	// component; the relative factor covers sqrt and the division.
-	e := (math.Sqrt(sum) + 1e-14*mag) / s.scale * (1 + 1e-9)
-	return norm, roundUp32(e), clamped
+	e := (math.Sqrt(sq) + 1e-14*mag) / s.scale * (1 + 1e-9)
+	return norm, sum, roundUp32(e), clamped
 }
 
 // quantiseRow writes the stored codes of v to dst (len stride).
 func (s *shadow) quantiseRow(v []float32, dst []uint8) (norm int32, err float32, clamped bool) {
-	dst = dst[:s.stride]
-	for j := len(v); j < len(dst); j++ {
-		dst[j] = 128
-	}
-	return s.quantise(v, s.scale, rowMax, func(j int, c int32) { dst[j] = uint8(c + 128) })
+	n, _, err, clamped := s.quantise(v, s.scale, rowMax, dst[:s.stride], nil)
+	return int32(n), err, clamped
 }
 
 // derive chooses mean and scale from the rows of data (dim values each) and
@@ -191,18 +207,13 @@ type probe struct {
 // prepare quantises q into codes (len stride) for radius r.
 func (s *shadow) prepare(q []float32, r float32, codes []int8) probe {
 	codes = codes[:s.stride]
-	clear(codes[len(q):])
-	var sumq int64
-	norm, eq, _ := s.quantise(q, 2*s.scale, queryMax, func(j int, c int32) {
-		codes[j] = int8(c)
-		sumq += int64(c)
-	})
+	norm, sumq, eq, _ := s.quantise(q, 2*s.scale, queryMax, nil, codes)
 	// The float32 distance the answer is decided on may be below the true
 	// distance by a relative (dim+2)·2⁻²⁴ (sums of non-negative terms) and,
 	// from underflow, an absolute amount far below 1e-20.
 	margin := float64(s.dim+8) * 0x1p-23
 	rad := ((float64(r)*(1+margin)+1e-20)/s.scale + float64(eq)) * (1 + 1e-12)
-	p := probe{nq4: 4 * int64(norm), sumq: sumq, rad: rad}
+	p := probe{nq4: 4 * norm, sumq: sumq, rad: rad}
 	// D = nq4 + norms[i] − 4·(c_q·stored_i − 128·sumq).
 	t := (rad + float64(s.emax)) * (1 + 1e-12)
 	lim := int64(math.MaxInt32)

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -89,7 +90,13 @@ func TestScanKernels(t *testing.T) {
 // BenchmarkScan reports the kernels' cost per row and query on a block of
 // codes that stays in cache.
 func BenchmarkScan(b *testing.B) {
-	const stride, n = 128, 512
+	for _, n := range []int{128, 512, 2048} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchScan(b, n) })
+	}
+}
+
+func benchScan(b *testing.B, n int) {
+	const stride = 128
 	q := make([]int8, 4*stride)
 	rows := make([]uint8, n*stride)
 	norms := make([]int32, n)
