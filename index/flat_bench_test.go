@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,6 +102,33 @@ func BenchmarkFlatRange(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "N=%d: Add %.0f ns/vector (shadow kept in step); shadow rebuild from all rows (first query after LoadFlat) %v; scale %.5f, mean error bound %.4f, max %.4f\n",
 		n, float64(addTime.Nanoseconds())/float64(n), time.Since(start), f.sh.scale, meanErr(&f.sh)*f.sh.scale, float64(f.sh.emax)*f.sh.scale)
 
+	// Exactness at this scale: the shadow's answers (single and batched)
+	// against the float32 scan's, every query, both radii.
+	for _, r := range []float32{0.45, 0.6} {
+		f.scan32.Store(true)
+		want, err := f.WithinBatch(qs, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.scan32.Store(false)
+		got, err := f.WithinBatch(qs, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inRadius := 0
+		for i, q := range qs {
+			one, err := f.Within(q, r, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !slices.Equal(one, want[i]) || !slices.Equal(got[i], want[i]) {
+				b.Fatalf("r=%.2f query %d: shadow answers differ from the float32 scan (%d, %d, want %d results)", r, i, len(one), len(got[i]), len(want[i]))
+			}
+			inRadius += len(want[i])
+		}
+		fmt.Fprintf(os.Stderr, "r=%.2f: shadow == float32 scan for all %d queries (single and batched), %.1f ids in radius per query\n", r, len(qs), float64(inRadius)/float64(len(qs)))
+	}
+
 	bytes32 := float64(4*f.cfg.Dim + 8)
 	bytesShadow := bytes32 + float64(f.sh.stride+4+4)
 	for _, r := range []float32{0.45, 0.6} {
@@ -157,4 +185,26 @@ func meanErr(s *shadow) float64 {
 		t += float64(e)
 	}
 	return t / float64(max(1, len(s.errs)))
+}
+
+// BenchmarkFlatAdd times Add with the shadow kept in step against Add
+// without it (float32 rows only), on face-like data.
+func BenchmarkFlatAdd(b *testing.B) {
+	vs, _ := flatBenchData(b, 20_000, 256)
+	for _, shadowed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("shadow=%v", shadowed), func(b *testing.B) {
+			for b.Loop() {
+				f := mustFlat(b, 128, nil)
+				if !shadowed {
+					f.sh.rows = -1 // never fresh: Add leaves the shadow alone
+				}
+				for i, v := range vs {
+					if err := f.Add(ID(i), v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vs)), "ns/add")
+		})
+	}
 }
