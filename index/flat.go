@@ -331,7 +331,7 @@ func (f *Flat) rlockFresh() bool {
 		f.mu.RUnlock()
 		f.mu.Lock()
 		if !f.fresh() {
-			f.sh.derive(f.data, len(f.ids))
+			f.sh.derive(f.data, len(f.ids), f.workers(len(f.ids)))
 		}
 		f.mu.Unlock()
 	}

@@ -166,9 +166,9 @@ func TestShadowBoundary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	for _, scale := range []float64{1e-20, 1e-3, 0.1, 1, 1e15} {
 		f := mustFlat(t, 128, nil)
-		vs := randVecs(rng, 2000, 128, func() float32 { return float32(rng.NormFloat64() * scale) })
+		vs := randVecs(rng, 1500, 128, func() float32 { return float32(rng.NormFloat64() * scale) })
 		addAll(t, f, vs, 0)
-		for trial := range 40 {
+		for trial := range 25 {
 			q := vs[rng.IntN(len(vs))]
 			q = slices.Clone(q)
 			for j := range q {
@@ -336,4 +336,26 @@ func TestShadowConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	compareScans(t, f, qs, []float32{r})
+}
+
+// TestShadowParallelRebuild loads an index big enough for the shadow to be
+// rebuilt on two goroutines and compares the paths.
+func TestShadowParallelRebuild(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	f := mustFlat(t, 16, func(c *FlatConfig) { c.Workers = 2 })
+	vs := randVecs(rng, 40000, 16, func() float32 { return float32(rng.NormFloat64() * 0.3) })
+	addAll(t, f, vs, 0)
+	path := filepath.Join(t.TempDir(), "flat.idx")
+	if err := f.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	g, err := LoadFlat(path, f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := randVecs(rng, 6, 16, func() float32 { return float32(rng.NormFloat64() * 0.3) })
+	compareScans(t, g, qs, []float32{0.2, 0.4})
+	if g.sh.rows != len(vs) || g.sh.derivedAt != len(vs) {
+		t.Fatalf("shadow covers %d rows, derived at %d; want %d", g.sh.rows, g.sh.derivedAt, len(vs))
+	}
 }

@@ -2,6 +2,8 @@ package index
 
 import (
 	"math"
+	"slices"
+	"sync"
 )
 
 // The int8 shadow of a Flat index.
@@ -118,13 +120,25 @@ func (s *shadow) quantiseRow(v []float32, dst []uint8) (norm int32, err float32,
 }
 
 // derive chooses mean and scale from the rows of data (dim values each) and
-// re-quantises them all.
-func (s *shadow) derive(data []float32, n int) {
+// re-quantises them all, on up to nw goroutines.
+func (s *shadow) derive(data []float32, n, nw int) {
 	dim := s.dim
+	nw = max(1, min(nw, n/(1<<14)))
+	// Per-worker partial sums and maxima over row ranges.
+	sums := make([][]float64, nw)
+	parallel(n, nw, func(w, lo, hi int) {
+		sum := make([]float64, dim)
+		for i := lo; i < hi; i++ {
+			for j, x := range data[i*dim : (i+1)*dim] {
+				sum[j] += float64(x)
+			}
+		}
+		sums[w] = sum
+	})
 	mean := make([]float64, dim)
-	for i := range n {
-		for j, x := range data[i*dim : (i+1)*dim] {
-			mean[j] += float64(x)
+	for _, sum := range sums {
+		for j, x := range sum {
+			mean[j] += x
 		}
 	}
 	if n > 0 {
@@ -132,14 +146,18 @@ func (s *shadow) derive(data []float32, n int) {
 			mean[j] /= float64(n)
 		}
 	}
-	var maxAbs float64
-	for i := range n {
-		for j, x := range data[i*dim : (i+1)*dim] {
-			maxAbs = max(maxAbs, math.Abs(float64(x)-mean[j]))
+	maxes := make([]float64, nw)
+	parallel(n, nw, func(w, lo, hi int) {
+		var m float64
+		for i := lo; i < hi; i++ {
+			for j, x := range data[i*dim : (i+1)*dim] {
+				m = max(m, math.Abs(float64(x)-mean[j]))
+			}
 		}
-	}
+		maxes[w] = m
+	})
 	s.mean = mean
-	s.scale = maxAbs / rowMax
+	s.scale = slices.Max(maxes) / rowMax
 	if !(s.scale > 1e-300) || math.IsInf(s.scale, 0) {
 		s.scale = 1
 	}
@@ -147,12 +165,37 @@ func (s *shadow) derive(data []float32, n int) {
 	s.codes = growLen(s.codes, n*s.stride)
 	s.norms = growLen(s.norms, n)
 	s.errs = growLen(s.errs, n)
-	for i := range n {
-		nm, e, _ := s.quantiseRow(data[i*dim:(i+1)*dim], s.codes[i*s.stride:(i+1)*s.stride])
-		s.norms[i], s.errs[i] = nm, e
-		s.emax = max(s.emax, e)
-	}
+	emax := make([]float32, nw)
+	parallel(n, nw, func(w, lo, hi int) {
+		var m float32
+		for i := lo; i < hi; i++ {
+			nm, e, _ := s.quantiseRow(data[i*dim:(i+1)*dim], s.codes[i*s.stride:(i+1)*s.stride])
+			s.norms[i], s.errs[i] = nm, e
+			m = max(m, e)
+		}
+		emax[w] = m
+	})
+	s.emax = slices.Max(emax)
 	s.rows = n
+}
+
+// parallel calls fn(w, lo, hi) for nw ranges splitting [0, n), on nw
+// goroutines when nw > 1, and waits for them.
+func parallel(n, nw int, fn func(w, lo, hi int)) {
+	if nw <= 1 {
+		fn(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lo, hi := split(n, nw, w)
+			fn(w, lo, hi)
+		}()
+	}
+	wg.Wait()
 }
 
 func growLen[T any](s []T, n int) []T {
@@ -166,7 +209,7 @@ func growLen[T any](s []T, n int) []T {
 func (s *shadow) add(v []float32, data []float32) {
 	n := s.rows + 1
 	if n >= 2*s.derivedAt && (s.derivedAt < rederiveUpTo || s.clamped) {
-		s.derive(data, n)
+		s.derive(data, n, 1)
 		return
 	}
 	s.codes = append(s.codes, make([]uint8, s.stride)...)
