@@ -121,3 +121,23 @@ func benchScan(b *testing.B, n int) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*4), "ns/row-query")
 	})
 }
+
+// BenchmarkScanMemory runs scan1 over more codes than the caches hold (the
+// single-query case at a million rows), in blocks as Within does.
+func BenchmarkScanMemory(b *testing.B) {
+	const stride, n = 128, 1 << 20
+	q := make([]int8, stride)
+	rows := make([]uint8, n*stride)
+	norms := make([]int32, n)
+	for i := range rows {
+		rows[i] = uint8(i*7 + i/13)
+	}
+	out := make([]uint8, 1024/4)
+	for b.Loop() {
+		for lo := 0; lo < n; lo += 1024 {
+			scan1(q, rows[lo*stride:(lo+1024)*stride], stride, 1024, norms[lo:lo+1024], -1<<30, out)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/scan")
+	b.ReportMetric(float64(n*stride)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}
