@@ -1,6 +1,7 @@
 package exclusion
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -50,12 +51,17 @@ type FilterConfig struct {
 	// upside-down uploads without EXIF orientation), which costs up to four
 	// embedder passes per image that is not blocked.
 	UprightOnly bool
+	// WeakFaces sends faces the detector barely found to review when an
+	// enrolled face is near (see WeakFaceRule); the zero value turns it
+	// off, DefaultFilterConfig turns it on.
+	WeakFaces WeakFaceRule
 }
 
 // DefaultFilterConfig returns the default Filter configuration: the default
-// policy, a 30 s timeout per check, the default perceptual-hash distance.
+// policy, the default weak-face rule, a 30 s timeout per check, the default
+// perceptual-hash distance.
 func DefaultFilterConfig() FilterConfig {
-	return FilterConfig{Policy: DefaultPolicy(), Timeout: 30 * time.Second, MatchDistance: phashMatchDistance}
+	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: 30 * time.Second, MatchDistance: phashMatchDistance}
 }
 
 // Filter answers "may I index or show this image?" against a Registry's
@@ -75,6 +81,8 @@ type Filter struct {
 	// face ID, so an entry cannot go stale. sync.Map guards itself.
 	cal   Calibrator
 	calib sync.Map
+	// whole: the policy is a RequestPolicy that wants whole requests.
+	whole bool
 }
 
 // NewFilter returns a Filter over reg. emb finds and describes faces in the
@@ -97,6 +105,9 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if rad := cfg.Policy.Radius(); !(rad > 0 && rad <= 2) {
 		return nil, fmt.Errorf("%w: radius %g not in (0, 2]", ErrPolicy, rad)
 	}
+	if err := cfg.WeakFaces.validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("exclusion: new filter: negative timeout %v", cfg.Timeout)
 	}
@@ -105,6 +116,9 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	}
 	f := &Filter{reg: reg, emb: emb, policy: cfg.Policy, cfg: cfg}
 	f.cal, _ = cfg.Policy.(Calibrator)
+	if rp, ok := cfg.Policy.(RequestPolicy); ok {
+		f.whole = rp.WholeRequests()
+	}
 	return f, nil
 }
 
@@ -336,7 +350,7 @@ func (f *Filter) checkBytes(ctx context.Context, data []byte) Decision {
 			return unchecked(fmt.Errorf("%w: finding faces: %w", ErrUnchecked, err))
 		}
 		for i := range faces {
-			fc := f.checkFace(&faces[i].Descriptor)
+			fc := f.checkFace(&faces[i].Descriptor, &faces[i].Quality)
 			fc.Box = unrotate(faces[i].Box, img.img.Bounds(), rot)
 			fc.Rotation = rot
 			d.Faces = append(d.Faces, fc)
@@ -361,7 +375,7 @@ func (f *Filter) CheckFaces(ctx context.Context, faces []embed.Descriptor) Decis
 		if i%64 == 63 && ctx.Err() != nil {
 			return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, ctx.Err()))
 		}
-		fc := f.checkFace(&faces[i])
+		fc := f.checkFace(&faces[i], nil)
 		d.Faces = append(d.Faces, fc)
 		d.Verdict = combine(d.Verdict, fc.Verdict)
 	}
@@ -389,8 +403,9 @@ func (f *Filter) CheckURL(ctx context.Context, rawURL string) Decision {
 	return f.finish(ctx, d)
 }
 
-// checkFace runs the policy on one face.
-func (f *Filter) checkFace(q *embed.Descriptor) FaceCheck {
+// checkFace runs the policy, then the weak-face rule, on one face of
+// quality qual (nil: unknown).
+func (f *Filter) checkFace(q *embed.Descriptor, qual *embed.Quality) FaceCheck {
 	for _, v := range q {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return FaceCheck{Verdict: Unchecked}
@@ -400,15 +415,20 @@ func (f *Filter) checkFace(q *embed.Descriptor) FaceCheck {
 	if f.cal != nil {
 		cal = f.calibration
 	}
-	cands, err := f.reg.candidates(q, f.policy.Radius(), cal)
+	rad := f.policy.Radius()
+	cands, err := f.reg.candidates(q, max(rad, f.cfg.WeakFaces.Radius()), f.whole, cal)
 	if err != nil {
 		return FaceCheck{Verdict: Unchecked}
 	}
-	v, why := f.policy.Decide(q, cands)
+	v, why, weak := Decide(f.policy, f.cfg.WeakFaces, q, qual, cands)
 	fc := FaceCheck{Verdict: v}
 	if v == Block || v == Review {
 		for _, c := range why {
-			fc.Matches = append(fc.Matches, Match{RequestID: c.RequestID, FaceID: c.FaceID, Distance: c.Distance, Threshold: f.threshold(v, c)})
+			t := f.threshold(v, c)
+			if weak {
+				t = f.cfg.WeakFaces.Review
+			}
+			fc.Matches = append(fc.Matches, Match{RequestID: c.RequestID, FaceID: c.FaceID, Distance: c.Distance, Threshold: t})
 		}
 	}
 	switch v {
@@ -434,10 +454,11 @@ func (f *Filter) threshold(v Verdict, c Candidate) float64 {
 }
 
 // candidates returns the approved faces within radius of q (widened to the
-// largest per-request threshold), nearest first. When cal is not nil it
+// largest per-request threshold), nearest first; with whole, also every
+// other face of the requests those faces belong to. When cal is not nil it
 // gives each candidate's Calibration from the face's id and enrolled
 // descriptor.
-func (r *Registry) candidates(q *embed.Descriptor, radius float64, cal func(uint64, *embed.Descriptor) float64) ([]Candidate, error) {
+func (r *Registry) candidates(q *embed.Descriptor, radius float64, whole bool, cal func(uint64, *embed.Descriptor) float64) ([]Candidate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	radius = max(radius, r.maxThr)
@@ -446,16 +467,50 @@ func (r *Registry) candidates(q *embed.Descriptor, radius float64, cal func(uint
 		return nil, err
 	}
 	out := make([]Candidate, 0, len(hits))
+	add := func(id uint64, lf liveFace, dist float64) {
+		c := Candidate{RequestID: lf.req, FaceID: id, Distance: dist, Threshold: lf.threshold, Quality: lf.quality}
+		if cal != nil {
+			c.Calibration = cal(id, lf.desc)
+		}
+		out = append(out, c)
+	}
+	var seen map[uint64]bool
+	if whole {
+		seen = make(map[uint64]bool, len(hits))
+	}
 	for _, h := range hits {
 		lf, ok := r.byFace[h.id]
 		if !ok {
 			continue
 		}
-		c := Candidate{RequestID: lf.req, FaceID: h.id, Distance: h.dist, Threshold: lf.threshold}
-		if cal != nil {
-			c.Calibration = cal(h.id, lf.desc)
+		add(h.id, lf, h.dist)
+		if whole {
+			seen[h.id] = true
 		}
-		out = append(out, c)
+	}
+	if !whole {
+		return out, nil
+	}
+	n := len(out)
+	done := map[string]bool{}
+	for _, c := range out[:n] {
+		if done[c.RequestID] {
+			continue
+		}
+		done[c.RequestID] = true
+		lr := r.reqs[c.RequestID]
+		if lr == nil {
+			continue
+		}
+		for _, id := range lr.faceIDs {
+			if lf, ok := r.byFace[id]; ok && !seen[id] {
+				seen[id] = true
+				add(id, lf, q.Distance(lf.desc))
+			}
+		}
+	}
+	if len(out) > n {
+		slices.SortStableFunc(out, func(a, b Candidate) int { return cmp.Compare(a.Distance, b.Distance) })
 	}
 	return out, nil
 }

@@ -26,13 +26,18 @@ type CohortConfig struct {
 	// closer than this: probably the same person, who may well be in the
 	// operator's sample of their own index. 0 keeps them all.
 	SkipWithin float64
+	// Fuse combines the photos of a request: its score is the mean of its
+	// best face's score and of the mean score over all its faces (see
+	// CohortPolicy). The Filter then passes every face of a request with a
+	// face within MaxDistance (WholeRequests).
+	Fuse bool
 }
 
 // DefaultCohortConfig returns the defaults measured by the evaluation
 // harness (exclusion/EVALUATION.md): K 20, Block -0.02, Review 0.0,
-// MaxDistance 0.6.
+// MaxDistance 0.6, Fuse.
 func DefaultCohortConfig() CohortConfig {
-	return CohortConfig{K: 20, Block: -0.02, Review: 0.0, MaxDistance: 0.6}
+	return CohortConfig{K: 20, Block: -0.02, Review: 0.0, MaxDistance: 0.6, Fuse: true}
 }
 
 // MinCohort is the smallest cohort NewCohortPolicy accepts.
@@ -81,6 +86,8 @@ var (
 	_ Calibrator = (*CohortPolicy)(nil)
 	_ Scorer     = (*CohortPolicy)(nil)
 	_ Scorer     = (*ThresholdPolicy)(nil)
+
+	_ RequestPolicy = (*CohortPolicy)(nil)
 )
 
 // NewCohortPolicy returns a CohortPolicy over a copy of cohort. It fails
@@ -174,12 +181,24 @@ func (p *CohortPolicy) BlockScore() float64 { return p.cfg.Block }
 // ReviewScore implements Scorer.
 func (p *CohortPolicy) ReviewScore() float64 { return p.cfg.Review }
 
-// scores returns the score of every candidate (+Inf beyond MaxDistance).
+// WholeRequests implements RequestPolicy: true when Fuse is set.
+func (p *CohortPolicy) WholeRequests() bool { return p.cfg.Fuse }
+
+// scores returns the score of every candidate (+Inf beyond MaxDistance,
+// unless fusing and another face of its request is within MaxDistance).
 func (p *CohortPolicy) scores(probe *embed.Descriptor, cands []Candidate) []float64 {
 	out := make([]float64, len(cands))
+	near := map[string]bool{}
+	if p.cfg.Fuse {
+		for _, c := range cands {
+			if c.Distance <= p.cfg.MaxDistance {
+				near[c.RequestID] = true
+			}
+		}
+	}
 	cp := math.NaN()
 	for i, c := range cands {
-		if !(c.Distance <= p.cfg.MaxDistance) {
+		if !(c.Distance <= p.cfg.MaxDistance || near[c.RequestID]) || math.IsNaN(c.Distance) {
 			out[i] = math.Inf(1)
 			continue
 		}
@@ -192,11 +211,35 @@ func (p *CohortPolicy) scores(probe *embed.Descriptor, cands []Candidate) []floa
 		}
 		out[i] = c.Distance - (ce+cp)/2
 	}
+	if !p.cfg.Fuse {
+		return out
+	}
+	// Fuse: every face of a request gets the request's score,
+	// (min + mean) / 2 over its faces' scores.
+	type agg struct {
+		min, sum float64
+		n        int
+	}
+	by := map[string]*agg{}
+	for i, c := range cands {
+		a := by[c.RequestID]
+		if a == nil {
+			a = &agg{min: math.Inf(1)}
+			by[c.RequestID] = a
+		}
+		a.min = math.Min(a.min, out[i])
+		a.sum += out[i]
+		a.n++
+	}
+	for i, c := range cands {
+		a := by[c.RequestID]
+		out[i] = (a.min + a.sum/float64(a.n)) / 2
+	}
 	return out
 }
 
-// Score implements Scorer: the lowest candidate score (+Inf if none).
-// It is safe for concurrent use.
+// Score implements Scorer: the lowest candidate (or, with Fuse, request)
+// score, +Inf if none. It is safe for concurrent use.
 func (p *CohortPolicy) Score(probe *embed.Descriptor, cands []Candidate) float64 {
 	best := math.Inf(1)
 	for _, s := range p.scores(probe, cands) {
@@ -205,7 +248,8 @@ func (p *CohortPolicy) Score(probe *embed.Descriptor, cands []Candidate) float64
 	return best
 }
 
-// Decide implements Policy. It is safe for concurrent use.
+// Decide implements Policy. With Fuse, the candidates that justify a verdict
+// are all faces of the matching requests. It is safe for concurrent use.
 func (p *CohortPolicy) Decide(probe *embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
 	var block, review []Candidate
 	for i, s := range p.scores(probe, cands) {

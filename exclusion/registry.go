@@ -62,6 +62,7 @@ type liveFace struct {
 	req       string
 	threshold float64
 	desc      *embed.Descriptor // the enrolled descriptor, in its liveReq's descs
+	quality   embed.Quality     // the enrolled face's quality at enrolment
 }
 
 type liveHash struct {
@@ -75,6 +76,7 @@ type liveReq struct {
 	threshold float64
 	faceIDs   []uint64
 	descs     []embed.Descriptor
+	quals     []embed.Quality // quals[i] is the quality of descs[i] at enrolment
 	sha       []string
 	hashes    []uint64
 	urls      []string
@@ -447,6 +449,7 @@ func (r *Registry) addLive(req *Request) error {
 			if f.Enrolled && f.Descriptor != nil {
 				lr.faceIDs = append(lr.faceIDs, r.nextFace.Add(1))
 				lr.descs = append(lr.descs, *f.Descriptor)
+				lr.quals = append(lr.quals, f.Quality)
 			}
 		}
 	}
@@ -458,7 +461,7 @@ func (r *Registry) addLive(req *Request) error {
 	r.reqs[req.ID] = lr
 	r.maxThr = max(r.maxThr, lr.threshold)
 	for i, id := range lr.faceIDs {
-		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, desc: &lr.descs[i]}
+		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, desc: &lr.descs[i], quality: lr.quals[i]}
 		if err := r.faces.add(id, &lr.descs[i]); err != nil {
 			r.removeLiveLocked(lr)
 			return err

@@ -1,0 +1,146 @@
+package exclusion_test
+
+import (
+	"context"
+	"image"
+	"math"
+	"testing"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+)
+
+// qualityEmbedder wraps the fake embedder: every face it finds gets quality
+// q (as a HOG detection of that pose and margin) and is moved by shift.
+type qualityEmbedder struct {
+	exclusiontest.Embedder
+	q     embed.Quality
+	shift embed.Descriptor
+}
+
+func (e *qualityEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	fs, err := e.Embedder.Faces(ctx, img)
+	for i := range fs {
+		size := fs[i].Quality.Size
+		fs[i].Quality = e.q
+		fs[i].Quality.Size, fs[i].Quality.Sharpness = size, 100
+		for j := range fs[i].Descriptor {
+			fs[i].Descriptor[j] += e.shift[j]
+		}
+	}
+	return fs, err
+}
+
+// offset returns a vector of length r along the first axis.
+func offset(r float64) embed.Descriptor {
+	var d embed.Descriptor
+	d[0] = float32(r)
+	return d
+}
+
+func TestWeakFaceRuleApply(t *testing.T) {
+	w := exclusion.WeakFaceRule{MaxScore: 0.3, Review: 0.68}
+	weak := embed.Quality{Size: 150, Score: 0.15, Pose: "left"}
+	strong := embed.Quality{Size: 150, Score: 1.2, Pose: "frontal"}
+	cnn := embed.Quality{Size: 150, Score: 0.1} // no Pose: not the HOG's margin
+	c := func(d float64, q embed.Quality) exclusion.Candidate {
+		return exclusion.Candidate{RequestID: "r", Distance: d, Quality: q}
+	}
+	for _, tc := range []struct {
+		name  string
+		rule  exclusion.WeakFaceRule
+		v     exclusion.Verdict
+		probe *embed.Quality
+		cands []exclusion.Candidate
+		want  exclusion.Verdict
+		n     int
+	}{
+		{"weak probe in band", w, exclusion.Allow, &weak, []exclusion.Candidate{c(0.65, strong)}, exclusion.Review, 1},
+		{"weak probe beyond band", w, exclusion.Allow, &weak, []exclusion.Candidate{c(0.69, strong)}, exclusion.Allow, 0},
+		{"strong probe, strong enrolled", w, exclusion.Allow, &strong, []exclusion.Candidate{c(0.65, strong)}, exclusion.Allow, 0},
+		{"weak enrolled face", w, exclusion.Allow, &strong, []exclusion.Candidate{c(0.65, weak), c(0.66, strong)}, exclusion.Review, 1},
+		{"unknown probe quality", w, exclusion.Allow, nil, []exclusion.Candidate{c(0.65, strong)}, exclusion.Allow, 0},
+		{"no pose is never weak", w, exclusion.Allow, &cnn, []exclusion.Candidate{c(0.65, cnn)}, exclusion.Allow, 0},
+		{"block stays block", w, exclusion.Block, &weak, []exclusion.Candidate{c(0.5, strong)}, exclusion.Block, 0},
+		{"rule off", exclusion.WeakFaceRule{}, exclusion.Allow, &weak, []exclusion.Candidate{c(0.65, weak)}, exclusion.Allow, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, why := tc.rule.Apply(tc.v, nil, tc.probe, tc.cands)
+			if v != tc.want || len(why) != tc.n {
+				t.Fatalf("Apply = %v with %d candidates, want %v with %d", v, len(why), tc.want, tc.n)
+			}
+		})
+	}
+}
+
+func TestNewFilterRejectsBadWeakFaceRule(t *testing.T) {
+	emb := &exclusiontest.Embedder{}
+	reg, _ := newRegistry(t, emb)
+	for _, w := range []exclusion.WeakFaceRule{{MaxScore: -1}, {MaxScore: 0.3}, {MaxScore: 0.3, Review: 3}, {MaxScore: 0.3, Review: math.NaN()}} {
+		cfg := exclusion.DefaultFilterConfig()
+		cfg.WeakFaces = w
+		if _, err := exclusion.NewFilter(reg, emb, cfg); err == nil {
+			t.Errorf("NewFilter accepted weak-face rule %+v", w)
+		}
+	}
+}
+
+// A face 0.65 from an enrolled face is allowed by the default policy, sent
+// to review by the default Filter when the probe or the enrolled face is a
+// weak detection, and allowed again with the rule off.
+func TestFilterWeakFaces(t *testing.T) {
+	weakQ := embed.Quality{Score: 0.15, Pose: "left"}
+	strongQ := embed.Quality{Score: 1.5, Pose: "frontal"}
+	for _, tc := range []struct {
+		name           string
+		enrol, probe   embed.Quality
+		dist           float64
+		ruleOff        bool
+		want, wantFace exclusion.Verdict
+	}{
+		{"weak probe", strongQ, weakQ, 0.65, false, exclusion.Review, exclusion.Allow},
+		{"weak enrolled", weakQ, strongQ, 0.65, false, exclusion.Review, exclusion.Review},
+		{"both strong", strongQ, strongQ, 0.65, false, exclusion.Allow, exclusion.Allow},
+		{"weak probe too far", strongQ, weakQ, 0.70, false, exclusion.Allow, exclusion.Allow},
+		{"weak probe, rule off", strongQ, weakQ, 0.65, true, exclusion.Allow, exclusion.Allow},
+		{"weak probe within the policy", strongQ, weakQ, 0.5, false, exclusion.Block, exclusion.Block},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, _ := newRegistry(t, &qualityEmbedder{q: tc.enrol})
+			req := mustSubmit(t, reg, faceSubmission(photo(person(1))))
+			mustApprove(t, reg, req.ID)
+			emb := &qualityEmbedder{q: tc.probe, shift: offset(tc.dist)}
+			cfg := exclusion.DefaultFilterConfig()
+			if tc.ruleOff {
+				cfg.WeakFaces = exclusion.WeakFaceRule{}
+			}
+			f, err := exclusion.NewFilter(reg, emb, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The probe photo differs from the enrolled one (no SHA-256 match).
+			d := f.CheckImageBytes(ctx, photo(at(person(1), 40, 30)))
+			if tc.want == exclusion.Allow {
+				wantVerdict(t, d, tc.want)
+			} else {
+				wantVerdict(t, d, tc.want, req.ID)
+			}
+			if tc.want == exclusion.Review && tc.probe == weakQ {
+				if m := d.Faces[0].Matches; len(m) != 1 || m[0].Threshold != cfg.WeakFaces.Review {
+					t.Errorf("matches %+v, want one with the rule's threshold %v", m, cfg.WeakFaces.Review)
+				}
+			}
+			// CheckFaces knows no probe quality: only a weak enrolled face counts.
+			q := exclusiontest.Descriptor(exclusiontest.Person(1))
+			q[0] += float32(tc.dist)
+			if tc.ruleOff {
+				return
+			}
+			got := f.CheckFaces(ctx, []embed.Descriptor{q})
+			if got.Verdict != tc.wantFace {
+				t.Errorf("CheckFaces: %v, want %v", got.Verdict, tc.wantFace)
+			}
+		})
+	}
+}
