@@ -19,8 +19,9 @@ import (
 	"github.com/faceoptout/faceoptout/internal/facesim"
 )
 
-// cmdEval measures FNMR and FPIR of the global-threshold policy and of
-// exclusion.CohortPolicy on labelled faces, and FPIR against the number of
+// cmdEval measures FNMR and FPIR of the global-threshold policy (alone, and
+// with the Filter's default weak-face rule) and of exclusion.CohortPolicy
+// (without and with photo fusion) on labelled faces, and FPIR against the number of
 // enrolled faces on facesim data. It writes a Markdown report (stdout and
 // OUT/eval.md) and DET curves (OUT/det.png).
 //
@@ -49,6 +50,10 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Float64Var(&ccfg.Review, "review", ccfg.Review, "cohort policy: review score")
 	fs.Float64Var(&ccfg.MaxDistance, "max-distance", ccfg.MaxDistance, "cohort policy: radius")
 	fs.Float64Var(&ccfg.SkipWithin, "skip-within", ccfg.SkipWithin, "cohort policy: ignore cohort faces closer than this")
+	fs.BoolVar(&ccfg.Fuse, "fuse", ccfg.Fuse, "cohort policy: combine the photos of a request")
+	weak := exclusion.DefaultFilterConfig().WeakFaces
+	fs.Float64Var(&weak.MaxScore, "weak-score", weak.MaxScore, "weak-face rule: HOG detection score below which a face is weak (0: off)")
+	fs.Float64Var(&weak.Review, "weak-review", weak.Review, "weak-face rule: review a weak face within this distance")
 	reps := fs.Int("bootstrap", 500, "bootstrap resamples of splits")
 	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
 	scale := fs.Bool("scale", false, "measure FPIR against enrolled faces on facesim data")
@@ -110,19 +115,30 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	start := time.Now()
 	var results []evaluation.Result
-	tv, cv := &evaluation.VerdictCounts{}, &evaluation.VerdictCounts{}
-	for _, m := range []struct {
-		m             *evaluation.PolicyMethod
-		block, review float64
-	}{
-		{evaluation.ThresholdMethod(*global, *global, tv), *global, *global},
-		{evaluation.CohortMethod(ccfg, cv), ccfg.Block, ccfg.Review},
-	} {
-		sc, err := evaluation.Run(m.m, splits)
+	unfused := ccfg
+	unfused.Fuse = false
+	tm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
+	dm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
+	dm.Label = fmt.Sprintf("default: global %.2f + weak-face rule (score < %.2f: review within %.2f)", *global, weak.MaxScore, weak.Review)
+	dm.Weak = weak
+	methods := []*evaluation.PolicyMethod{tm, dm, evaluation.CohortMethod(unfused, &evaluation.VerdictCounts{})}
+	if ccfg.Fuse {
+		methods = append(methods, evaluation.CohortMethod(ccfg, &evaluation.VerdictCounts{}))
+	}
+	// The Filter runs its weak-face rule after any policy.
+	for _, m := range methods[2:] {
+		m.Weak = weak
+	}
+	for _, m := range methods {
+		sc, err := evaluation.Run(m, splits)
 		if err != nil {
 			return err
 		}
-		results = append(results, evaluation.Result{Method: m.m.Name(), Scores: sc, Block: m.block, Review: m.review, Verdicts: m.m.Verdicts})
+		block, review := *global, *global
+		if m != tm && m != dm {
+			block, review = ccfg.Block, ccfg.Review
+		}
+		results = append(results, evaluation.Result{Method: m.Name(), Scores: sc, Block: block, Review: review, Verdicts: m.Verdicts})
 	}
 	people, _ := set.People()
 	title := fmt.Sprintf("%s: %d faces of %d people; protocol %d enrolled x %d photos, %d cohort people, strangers %s, seed %d",

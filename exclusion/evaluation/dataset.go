@@ -28,6 +28,8 @@ type Face struct {
 	Source string
 	// Descriptor is the face's 128-D descriptor.
 	Descriptor embed.Descriptor
+	// Quality is the face's detection quality (zero for descriptor files).
+	Quality embed.Quality
 }
 
 // Set is a labelled set of faces.

@@ -114,7 +114,7 @@ func EmbedFolder(ctx context.Context, emb embed.Embedder, dir string, mode Label
 			skipped = append(skipped, Skipped{it.path, "no face"})
 			continue
 		}
-		s.Faces = append(s.Faces, Face{Person: it.person, Source: it.path, Descriptor: fc.Descriptor})
+		s.Faces = append(s.Faces, Face{Person: it.person, Source: it.path, Descriptor: fc.Descriptor, Quality: fc.Quality})
 	}
 	if len(s.Faces) == 0 {
 		return nil, skipped, fmt.Errorf("%w: %s: no faces found", ErrData, dir)

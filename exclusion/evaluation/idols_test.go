@@ -34,32 +34,39 @@ func TestIdolsProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unfusedCfg := exclusion.DefaultCohortConfig()
+	unfusedCfg.Fuse = false
+	unfused, err := evaluation.Run(evaluation.CohortMethod(unfusedCfg, nil), splits)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var v evaluation.VerdictCounts
-	cohort, err := evaluation.Run(evaluation.CohortMethod(exclusion.DefaultCohortConfig(), &v), splits)
+	fused, err := evaluation.Run(evaluation.CohortMethod(exclusion.DefaultCohortConfig(), &v), splits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		fpir, globalMin, cohortMax float64
+		fpir, globalMin, fusedMax float64
 	}{
-		{0.05, 0.70, 0.66},
-		{0.01, 0.84, 0.86},
+		{0.05, 0.70, 0.60},
+		{0.01, 0.84, 0.80},
 	} {
 		g, _, _, _ := global.FNMRAtFPIR(tc.fpir, 0)
-		c, _, _, _ := cohort.FNMRAtFPIR(tc.fpir, 0)
-		t.Logf("FPIR %.2f: FNMR global %.3f, cohort %.3f", tc.fpir, g, c)
+		u, _, _, _ := unfused.FNMRAtFPIR(tc.fpir, 0)
+		c, _, _, _ := fused.FNMRAtFPIR(tc.fpir, 0)
+		t.Logf("FPIR %.2f: FNMR global %.3f, cohort %.3f, cohort fused %.3f", tc.fpir, g, u, c)
 		if g < tc.globalMin {
 			t.Errorf("FPIR %.2f: global FNMR %.3f, baseline expected >= %.2f", tc.fpir, g, tc.globalMin)
 		}
-		if c > tc.cohortMax || c > g-0.08 {
-			t.Errorf("FPIR %.2f: cohort FNMR %.3f, want <= %.2f and 8 points under global %.3f", tc.fpir, c, tc.cohortMax, g)
+		if c > tc.fusedMax || c > g-0.10 || c > u {
+			t.Errorf("FPIR %.2f: fused cohort FNMR %.3f, want <= %.2f, 10 points under global %.3f and not above unfused %.3f", tc.fpir, c, tc.fusedMax, g, u)
 		}
 	}
 	// The default operating point.
-	f, fp := cohort.At(exclusion.DefaultCohortConfig().Review)
+	f, fp := fused.At(exclusion.DefaultCohortConfig().Review)
 	t.Logf("default: FNMR %.3f FPIR %.3f; verdicts mated %v strangers %v", f.Value(), fp.Value(), v.Mated, v.Strangers)
-	if f.Value() > 0.17 || fp.Value() > 0.66 {
-		t.Errorf("default: FNMR %.3f (want <= 0.17), FPIR %.3f (want <= 0.66)", f.Value(), fp.Value())
+	if f.Value() > 0.30 || fp.Value() > 0.42 {
+		t.Errorf("default: FNMR %.3f (want <= 0.30), FPIR %.3f (want <= 0.42)", f.Value(), fp.Value())
 	}
 	allowed := v.Mated[exclusion.Allow]
 	if allowed != f.K {

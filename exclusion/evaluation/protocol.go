@@ -34,6 +34,8 @@ func IdolsProtocol() Protocol {
 type Enrolment struct {
 	Person string
 	Faces  []embed.Descriptor
+	// Qualities[i] is the detection quality of Faces[i] (zero if unknown).
+	Qualities []embed.Quality
 }
 
 // Probe is one probe face of a split.
@@ -88,6 +90,7 @@ func (p Protocol) Partition(s *Set, cohort []embed.Descriptor) ([]Split, error) 
 			e := Enrolment{Person: n}
 			for _, j := range idx[:p.PerPerson] {
 				e.Faces = append(e.Faces, s.Faces[j].Descriptor)
+				e.Qualities = append(e.Qualities, s.Faces[j].Quality)
 			}
 			sp.Enrolled = append(sp.Enrolled, e)
 			for _, j := range idx[p.PerPerson:] {

@@ -59,6 +59,11 @@ func WriteMarkdown(w io.Writer, title string, results []Result, reps int) error 
 		fmt.Fprintf(w, "| %s | %s | %s | %s / %s | %s / %s |\n", r.Method, rate(f), rate(p), mb, mr, sb, sr)
 	}
 	fmt.Fprintln(w)
+	for _, r := range results {
+		if v := r.Verdicts; v != nil && v.WeakMated+v.WeakStrangers > 0 {
+			fmt.Fprintf(w, "%s: the weak-face rule sent %d mated and %d stranger probes to review.\n\n", r.Method, v.WeakMated, v.WeakStrangers)
+		}
+	}
 	fmt.Fprintln(w, "| method | largest mated score | smallest stranger score |")
 	fmt.Fprintln(w, "| --- | --- | --- |")
 	for _, r := range results {
