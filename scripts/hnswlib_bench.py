@@ -56,6 +56,7 @@ def main():
     ap.add_argument("--cache", default="",
                     help="directory for built indexes: loaded instead of rebuilt when present "
                          "(the build rate measured when it was built is kept beside it)")
+    ap.add_argument("--build-only", action="store_true", help="build and save into --cache, measure nothing")
     a = ap.parse_args()
     with open(os.path.join(a.data, "truth.json")) as f:
         gt = json.load(f)
@@ -89,6 +90,10 @@ def main():
                 idx.save_index(stem + ".bin")
                 with open(stem + ".json", "w") as f:
                     json.dump({"build_seconds": build, "loadavg": open("/proc/loadavg").read().split()[0]}, f)
+            print("hnswlib M=%d: built %d in %.0f s (%.0f vectors/s), load average %s" % (
+                M, n, build, n / build, open("/proc/loadavg").read().split()[0]), flush=True)
+        if a.build_only:
+            continue
         # hnswlib's own layout (hnswalg.h): per element the vector, 2M
         # layer-0 links + count, label, a link-list pointer, a level, the
         # label map entry (~40 B), and (M links + count) per upper level,

@@ -61,6 +61,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		save     = fs.String("save", "", "also write our HNSW to this file and time Load")
 		load     = fs.String("load", "", "load our HNSW from this file (written by -save on the same data) instead of building it")
 		workers  = fs.Int("build-workers", 0, "our HNSW: goroutines for AddBatch (0: GOMAXPROCS)")
+		libBuild = fs.Bool("hnswlib-build-only", false, "hnswlib: build and save into -hnswlib-cache, measure nothing")
 		loadOnly = fs.Int("load-only", 0, "only time this many Loads of the -load file (no data, no queries) and exit")
 		libCache = fs.String("hnswlib-cache", "", "hnswlib: directory where built indexes are saved and, when present, loaded instead of rebuilt (build rate kept beside them)")
 	)
@@ -145,7 +146,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if want["hnswlib"] {
-		if err := benchHnswlib(ctx, stdout, stderr, vs, qs, truth, rs, *dataDir, *python, *script, *libM, *libEf, *efc, *libCache, logf); err != nil {
+		if err := benchHnswlib(ctx, stdout, stderr, vs, qs, truth, rs, *dataDir, *python, *script, *libM, *libEf, *efc, *libCache, *libBuild, logf); err != nil {
 			return err
 		}
 	}
@@ -609,7 +610,7 @@ func benchCoder(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 
 // benchHnswlib writes the data and ground truth, runs the hnswlib driver
 // and copies its table rows.
-func benchHnswlib(ctx context.Context, stdout, stderr io.Writer, vs, qs [][]float32, truth *truthSet, radii []float32, dir, python, script, ms, efs string, efc int, cache string, logf func(string, ...any)) error {
+func benchHnswlib(ctx context.Context, stdout, stderr io.Writer, vs, qs [][]float32, truth *truthSet, radii []float32, dir, python, script, ms, efs string, efc int, cache string, buildOnly bool, logf func(string, ...any)) error {
 	if dir == "" {
 		var err error
 		if dir, err = os.MkdirTemp("", "faceoptout-bench-"); err != nil {
@@ -641,6 +642,12 @@ func benchHnswlib(ctx context.Context, stdout, stderr io.Writer, vs, qs [][]floa
 	args := []string{script, "--data", dir, "--m", ms, "--ef", efs, "--efc", strconv.Itoa(efc)}
 	if cache != "" {
 		args = append(args, "--cache", cache)
+	}
+	if buildOnly {
+		if cache == "" {
+			return errors.New("bench index: -hnswlib-build-only needs -hnswlib-cache")
+		}
+		args = append(args, "--build-only")
 	}
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
