@@ -55,6 +55,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Float64Var(&weak.MaxScore, "weak-score", weak.MaxScore, "weak-face rule: HOG detection score below which a face is weak (0: off)")
 	fs.Float64Var(&weak.Review, "weak-review", weak.Review, "weak-face rule: review a weak face within this distance")
 	reps := fs.Int("bootstrap", 500, "bootstrap resamples of splits")
+	research := fs.Bool("research", false, "also measure the rules researched and not kept (EVALUATION.md)")
 	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
 	scale := fs.Bool("scale", false, "measure FPIR against enrolled faces on facesim data")
 	idols := fs.String("idols", filepath.Join("..", "shared", "faces", "idols", "idols.json"), "with --scale: descriptors facesim is fitted to")
@@ -128,6 +129,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// The Filter runs its weak-face rule after any policy.
 	for _, m := range methods[2:] {
 		m.Weak = weak
+		m.Label += " + weak-face rule"
 	}
 	for _, m := range methods {
 		sc, err := evaluation.Run(m, splits)
@@ -148,6 +150,18 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := evaluation.WriteMarkdown(w, title, results, *reps); err != nil {
 		return err
+	}
+	if *research {
+		var rs []evaluation.Result
+		for _, m := range evaluation.ResearchMethods() {
+			sc, err := evaluation.Run(m, splits)
+			if err != nil {
+				return err
+			}
+			rs = append(rs, evaluation.Result{Method: m.Name(), Scores: sc})
+		}
+		fmt.Fprintf(w, "Researched rules, not kept (same splits; FNMR at FPIR, 95 %% bootstrap over splits):\n\n")
+		evaluation.WriteCurveMarkdown(w, append(results[:1:1], append(results[2:], rs...)...), []float64{0.01, 0.05, 0.20}, *reps)
 	}
 	fmt.Fprintf(stderr, "evaluated in %v\n", time.Since(start).Round(time.Millisecond))
 	var png bytes.Buffer

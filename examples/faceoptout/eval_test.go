@@ -70,7 +70,7 @@ func TestEvalCommand(t *testing.T) {
 			"3 splits, 30 mated probes, 45 stranger probes in all.",
 			"| global threshold 0.60 | 0.0 % [0.0 %, 11.4 %] (0/30) | 0.0 % [0.0 %, 7.9 %] (0/45) |",
 			"| default: global 0.60 + weak-face rule",
-			"| cohort policy, photos fused (K 20, block -0.020, review 0.000) | 0.0 % [0.0 %, 11.4 %] (0/30) | 0.0 % [0.0 %, 7.9 %] (0/45) |",
+			"| cohort policy, photos fused (K 20, block -0.020, review 0.000) + weak-face rule | 0.0 % [0.0 %, 11.4 %] (0/30) | 0.0 % [0.0 %, 7.9 %] (0/45) |",
 		}},
 		{"0.2", []string{
 			"| global threshold 0.20 | 100.0 % [88.6 %, 100.0 %] (30/30) | 0.0 % [0.0 %, 7.9 %] (0/45) |",

@@ -144,3 +144,29 @@ func TestHarnessFusedCohort(t *testing.T) {
 		t.Errorf("verdicts %+v for %d mated and %d strangers", v, len(sc.Mated), len(sc.Strangers))
 	}
 }
+
+// Every researched rule separates a well-separated set, and the lda
+// transform refuses a cohort without labels.
+func TestResearchMethods(t *testing.T) {
+	set := syntheticSet(70, 3, nil, nil)
+	p := evaluation.Protocol{Enrolled: 10, PerPerson: 2, Cohort: 50, Splits: 2, Seed: 1}
+	splits, err := p.Partition(set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range evaluation.ResearchMethods() {
+		sc, err := evaluation.Run(m, splits)
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name(), err)
+		}
+		if f, _, _, _ := sc.FNMRAtFPIR(0.05, 0); f != 0 {
+			t.Errorf("%s: FNMR at FPIR 5 %% = %v, want 0", m.Name(), f)
+		}
+	}
+	for i := range splits {
+		splits[i].CohortPeople = nil
+	}
+	if _, err := evaluation.Run(evaluation.Research{Transform: "lda", Shrink: 0.5, Norm: "as", Fuse: "mix", K: 20}, splits); err == nil {
+		t.Error("lda without cohort labels succeeded")
+	}
+}

@@ -49,7 +49,10 @@ type Probe struct {
 type Split struct {
 	Enrolled []Enrolment
 	Cohort   []embed.Descriptor
-	Probes   []Probe
+	// CohortPeople[i] labels Cohort[i] (in-set cohorts only; nil when the
+	// cohort was given).
+	CohortPeople []string
+	Probes       []Probe
 }
 
 // Partition partitions s under p. A person with fewer than PerPerson+1 photos
@@ -100,10 +103,11 @@ func (p Protocol) Partition(s *Set, cohort []embed.Descriptor) ([]Split, error) 
 		for _, n := range rem[:p.Cohort] {
 			for _, j := range by[n] {
 				sp.Cohort = append(sp.Cohort, s.Faces[j].Descriptor)
+				sp.CohortPeople = append(sp.CohortPeople, n)
 			}
 		}
 		if cohort != nil {
-			sp.Cohort = cohort
+			sp.Cohort, sp.CohortPeople = cohort, nil
 		}
 		str := rem[p.Cohort:]
 		if p.Strangers > 0 {

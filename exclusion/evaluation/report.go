@@ -159,3 +159,27 @@ func WriteScaleMarkdown(w io.Writer, pts []ScalePoint) {
 	}
 	fmt.Fprintln(w)
 }
+
+// WriteCurveMarkdown writes FNMR at each FPIR target only (for methods
+// without default thresholds, such as Research), with the bootstrap
+// interval over splits.
+func WriteCurveMarkdown(w io.Writer, results []Result, targets []float64, reps int) {
+	fmt.Fprint(w, "| method |")
+	for _, t := range targets {
+		fmt.Fprintf(w, " FNMR @ FPIR %s |", pct(t))
+	}
+	fmt.Fprint(w, "\n| --- |")
+	for range targets {
+		fmt.Fprint(w, " --- |")
+	}
+	fmt.Fprintln(w)
+	for _, r := range results {
+		fmt.Fprintf(w, "| %s |", r.Method)
+		for _, t := range targets {
+			f, _, lo, hi := r.Scores.FNMRAtFPIR(t, reps)
+			fmt.Fprintf(w, " %s [%s, %s] |", pct(f), pct(lo), pct(hi))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
