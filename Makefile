@@ -5,7 +5,11 @@
 # the dlib model files (scripts/fetch-models.sh, checked against pinned SHA-256s).
 
 SHELL := /bin/bash
-DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev
+# libopenblas0-serial: dlib's nets call cblas_sgemm through libblas.so.3; Debian's
+# alternatives then pick OpenBLAS (AVX2 kernels chosen at run time) over ATLAS's
+# generic build: descriptors about 1.8x faster. The serial variant never starts
+# threads of its own (embed runs one worker per core).
+DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev libopenblas0-serial
 BENCH_DEBS := python3-hnswlib python3-numpy
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // Detector selects dlib's face detector.
@@ -72,6 +74,21 @@ type DlibConfig struct {
 	MaxFaces int
 	// MaxPixels rejects larger images with ErrImage before any work.
 	MaxPixels int
+	// DecodeLimits bound the decoding of FacesBytes (see
+	// imageutil.Limits); zero fields take imageutil.DefaultLimits().
+	DecodeLimits imageutil.Limits
+}
+
+// decodeLimits returns DecodeLimits with imageutil's defaults filled in.
+func (c *DlibConfig) decodeLimits() imageutil.Limits {
+	l, d := c.DecodeLimits, imageutil.DefaultLimits()
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = d.MaxPixels
+	}
+	return l
 }
 
 // DefaultDlibConfig returns the defaults: models from $FACEOPTOUT_MODELS
@@ -92,6 +109,7 @@ func DefaultDlibConfig() DlibConfig {
 		ChipPadding:       0.25,
 		MaxFaces:          256,
 		MaxPixels:         40_000_000,
+		DecodeLimits:      imageutil.DefaultLimits(),
 	}
 }
 

@@ -135,6 +135,12 @@ func (d *Dlib) Close() error {
 // Stats tells where the time of one Faces call went and how the image was
 // scanned.
 type Stats struct {
+	// Decode is the time FacesBytes spent decoding (0 for Faces).
+	Decode time.Duration `json:"decode,omitempty"`
+	// DecodeScale is the size FacesBytes decoded the image at, relative to
+	// full resolution: below 1 when a JPEG was decoded scaled in the DCT
+	// domain (0 for Faces).
+	DecodeScale float64 `json:"decode_scale,omitempty"`
 	// Convert is the time spent copying the image into dlib's layout.
 	Convert time.Duration `json:"convert"`
 	// Wait is the time spent waiting for a free worker.
@@ -143,7 +149,8 @@ type Stats struct {
 	Detect time.Duration `json:"detect"`
 	// Describe is the time spent on landmarks, chips and descriptors.
 	Describe time.Duration `json:"describe"`
-	// Scale is the factor the image was resized by before scanning.
+	// Scale is the factor the full-resolution image was resized by before
+	// scanning.
 	Scale float64 `json:"scale"`
 	// Scanned is the size of the image scanned, padding included.
 	Scanned image.Point `json:"scanned"`
@@ -191,20 +198,11 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 	pix, stride, bpp := pixels(img)
 	st.Convert = time.Since(t)
 
-	t = time.Now()
-	var wk *dlib.Worker
-	select {
-	case wk = <-d.free:
-	case <-ctx.Done():
-		return nil, st, ctx.Err()
-	case <-d.done:
-		return nil, st, ErrClosed
-	}
-	defer func() { d.free <- wk }()
-	st.Wait = time.Since(t)
-	if err := ctx.Err(); err != nil {
+	wk, release, err := d.acquire(ctx, &st)
+	if err != nil {
 		return nil, st, err
 	}
+	defer release()
 
 	t = time.Now()
 	if err := wk.SetImage(pix, w, h, stride, bpp); err != nil {
@@ -212,20 +210,56 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 	}
 	defer wk.ClearImage()
 	st.Convert += time.Since(t)
+	faces, err := d.run(ctx, wk, image.Pt(w, h), image.Pt(w, h), b.Min, &st)
+	return faces, st, err
+}
 
-	scale, minFace := d.scale(w, h)
-	st.Scale, st.MinFace = scale, minFace
-	t = time.Now()
-	dets, err := d.detect(ctx, wk, w, h, scale, &st)
+// acquire waits for a free worker; release gives it back.
+func (d *Dlib) acquire(ctx context.Context, st *Stats) (wk *dlib.Worker, release func(), err error) {
+	t := time.Now()
+	select {
+	case wk = <-d.free:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-d.done:
+		return nil, nil, ErrClosed
+	}
+	st.Wait = time.Since(t)
+	release = func() { d.free <- wk }
+	if err := ctx.Err(); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return wk, release, nil
+}
+
+// run detects and describes the faces of the image the worker holds, a
+// size copy of a full-size image (smaller when a JPEG was decoded scaled).
+// Faces are returned in full-resolution coordinates offset by origin.
+func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin image.Point, st *Stats) ([]Face, error) {
+	w, h := size.X, size.Y
+	// fx, fy map the worker's image to full resolution.
+	fx, fy := float64(full.X)/float64(w), float64(full.Y)/float64(h)
+	scale, minFace := d.scale(full.X, full.Y)
+	st.MinFace = minFace
+	// Scale stays relative to full resolution; the worker's image is
+	// resized by scale*fx.
+	st.Scale = scale
+	rs := scale * fx
+	if rs > 0.98 && rs < 1.02 {
+		rs = 1
+	}
+	t := time.Now()
+	dets, err := d.detect(ctx, wk, w, h, rs, st)
 	st.Detect = time.Since(t)
 	if err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	if len(dets) == 0 {
-		return []Face{}, st, nil
+		return []Face{}, nil
 	}
 	sort.Slice(dets, func(i, j int) bool {
 		a, b := dets[i].Rect.Min, dets[j].Rect.Min
@@ -243,23 +277,30 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 	descs, err := wk.Describe(rects, d.cfg.ChipPadding, d.cfg.Jitter)
 	st.Describe = time.Since(t)
 	if err != nil {
-		return nil, st, wrapDlib(err)
+		return nil, wrapDlib(err)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 
+	scaled := w != full.X || h != full.Y
+	up := func(p image.Point) image.Point {
+		if scaled {
+			p = image.Pt(int(math.Round(float64(p.X)*fx)), int(math.Round(float64(p.Y)*fy)))
+		}
+		return p.Add(origin)
+	}
 	faces := make([]Face, len(dets))
 	for i, det := range dets {
 		f := &faces[i]
-		f.Box = det.Rect.Add(b.Min)
+		f.Box = image.Rectangle{Min: up(det.Rect.Min), Max: up(det.Rect.Max)}
 		f.Landmarks = make([]image.Point, len(descs[i].Landmarks))
 		for j, p := range descs[i].Landmarks {
-			f.Landmarks[j] = p.Add(b.Min)
+			f.Landmarks[j] = up(p)
 		}
 		f.Descriptor = descs[i].Descriptor
 		f.Quality = Quality{
-			Size:      max(det.Rect.Dx(), det.Rect.Dy()),
+			Size:      max(f.Box.Dx(), f.Box.Dy()),
 			Sharpness: descs[i].Sharpness,
 			Score:     det.Score,
 		}
@@ -267,7 +308,7 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 			f.Quality.Pose = poses[det.Pose]
 		}
 	}
-	return faces, st, nil
+	return faces, nil
 }
 
 // detect scans the worker's image. When nothing is found in a small image

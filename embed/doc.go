@@ -13,6 +13,15 @@
 //	defer d.Close()
 //	faces, err := d.Faces(ctx, img) // img from imageutil.Decode(...).RGB
 //
+// For encoded images (a crawler's or a requester's bytes), FacesBytes does
+// the decoding too, and faster: JPEG is decoded by libjpeg-turbo straight
+// into the worker's buffer, scaled in the DCT domain when detection needs
+// half the resolution or less (MinFaceSize >= 160 on photos of 1024 px or
+// more), so such a photo is never decoded at full size; other formats go
+// through imageutil.DecodeBytes:
+//
+//	faces, err := d.FacesBytes(ctx, data) // same limits and errors as imageutil
+//
 // Each Face has its box, five landmarks, descriptor and Quality (size in
 // full-resolution pixels, chip sharpness, detector score and pose). Two
 // descriptors of one person usually lie within about 0.6 of each other.
@@ -22,8 +31,10 @@
 // copy is scaled so that such a face has the detector's native size (80 px
 // for both detectors). Large photos are thus scanned downscaled,
 // which is where most of the speed comes from. Landmarks and descriptors are
-// always computed on the full-resolution image, so they agree with a
-// full-size scan. FacesWithStats reports the time spent in each stage.
+// computed on the full-resolution image (with FacesBytes: on the image as
+// decoded, where a face of MinFaceSize still has at least the detector's
+// native size), so they agree with a full-size scan. FacesWithStats and
+// FacesBytesWithStats report the time spent in each stage.
 //
 // # Caveats
 //
@@ -43,9 +54,27 @@
 // scan of a large photo can outlive its context by seconds. With Jitter > 0
 // descriptors vary slightly from call to call (random jitter per worker).
 //
-// The C++ code is compiled without -march=native, so dlib's HOG scan uses
-// SSE2 only: a build with AVX2 scans about 1.3-1.5x faster (measured, not
-// used, since the binary must run on any x86-64). "faceoptout bench embed"
+// The C++ code is compiled without -march=native, so that the binary runs
+// on any x86-64. dlib chooses its SIMD code at compile time, so the HOG scan
+// is compiled twice: portably (SSE2) and, in a translation unit of its own,
+// for AVX2+FMA (about 1.5x faster), chosen at run time when the CPU has
+// both. Both builds find the same faces with the same scores (tested). To
+// keep the linker from mixing the two builds of a template (it keeps one
+// copy of each weak symbol), the AVX2 unit renames dlib's namespace and
+// includes every standard header before switching the target; a test
+// checks the object file for AVX code in any shared symbol
+// (embed/internal/dlib/hog_avx2.cc explains the mechanism).
+//
+// Descriptors run dlib's ResNet through the system BLAS (libblas.so.3);
+// with Debian's libopenblas0-serial installed (make test and make demo do)
+// that is OpenBLAS, about 1.8x faster than ATLAS's generic build. A
+// multi-threaded BLAS would compete with the workers for the cores.
+//
+// FacesBytes' descriptors of JPEG photos come from libjpeg-turbo's pixels,
+// not Go's: its chroma upsampling differs slightly, and at MinFaceSize >= 160
+// the image is decoded at half size or less; descriptors then move by up to
+// about 0.1 against Faces on imageutil's pixels (measured: see the README),
+// within the agreement of a full-size scan. "faceoptout bench embed"
 // and "go test -bench Faces ./embed/" measure throughput, faces found and
 // descriptor agreement by MinFaceSize; add -tags gofacebaseline to the
 // former to compare with plain go-face.
@@ -62,4 +91,15 @@
 // the face batch. Decode untrusted bytes with imageutil.Decode, which
 // bounds input size and pixel count and turns decoder panics into errors;
 // embed trusts the decoded image.Image.
+//
+// FacesBytes hands untrusted JPEG bytes to libjpeg-turbo (C). It applies
+// DecodeLimits (imageutil's defaults: 20 MiB, 40 megapixels) before any
+// pixel is allocated, reading the header first; bounds libjpeg's own memory
+// (the coefficient buffers of a progressive file) and the number of
+// progressive scans (256), so a hostile file cannot take minutes; turns
+// every libjpeg error into a Go error (its error_exit longjmps back into the
+// C function that called libjpeg, never across C++ or Go frames); and
+// treats libjpeg's corrupt-data warnings, truncation included, as errors,
+// where libjpeg alone would return grey pixels. The decoder is fuzzed
+// (FuzzDecodeJPEG in embed/internal/dlib, FuzzFacesBytes here).
 package embed

@@ -14,6 +14,18 @@ const (
 	maxSegments    = 4096 // JPEG markers / PNG and RIFF chunks visited
 )
 
+// Orientation returns the EXIF orientation (1 to 8) of an encoded image,
+// the one Decode applies: the format is sniffed from data (JPEG, TIFF, WebP
+// and PNG eXIf carry one); 1 when there is none, it is invalid, or the
+// format is unknown. It reads metadata only and never panics.
+func Orientation(data []byte) int {
+	c, ok := sniff(data)
+	if !ok {
+		return 1
+	}
+	return orientation(c.name, data)
+}
+
 // orientation returns the EXIF orientation (1 to 8) of an image in the given
 // format, 1 when there is none or it is invalid.
 func orientation(format string, data []byte) int {

@@ -55,6 +55,7 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dir := fs.String("dir", filepath.Join(facesDir, "idols"), "directory of JPEG photos")
 	minFaces := fs.String("min-faces", "40,80,120,160", "comma-separated MinFaceSize values to measure")
 	fr := fs.Bool("fr", true, "also measure face_recognition's default pipeline (HOG, one upsampling, full size)")
+	goDecode := fs.String("go-decode", "120", "comma-separated MinFaceSize values also measured through imageutil.Decode + Faces (Go's JPEG decoder) instead of FacesBytes")
 	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
 	cfg := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -65,13 +66,13 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("no *.jpg in %s (%v)", *dir, err)
 	}
 	sort.Strings(files)
-	var sizes []int
-	for _, s := range strings.Split(*minFaces, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("--min-faces: %w", err)
-		}
-		sizes = append(sizes, n)
+	sizes, err := intList(*minFaces)
+	if err != nil {
+		return fmt.Errorf("--min-faces: %w", err)
+	}
+	goSizes, err := intList(*goDecode)
+	if err != nil {
+		return fmt.Errorf("--go-decode: %w", err)
 	}
 
 	// Decode once, to report decoding apart from the pipeline.
@@ -85,9 +86,11 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	decode := time.Since(t)
 	fmt.Fprintf(stdout, "%d photos from %s; decoding alone (imageutil.Decode): %.1f ms/photo on one core\n",
 		len(files), *dir, ms(decode)/float64(len(files)))
-	fmt.Fprintf(stdout, "embed workers: %d; times include decoding (files to descriptors); vs columns: wall-clock/CPU-time ratios\n\n", cfg.Workers)
+	fmt.Fprintf(stdout, "embed workers: %d; times include decoding (files to descriptors, embed.FacesBytes); vs columns: wall-clock/CPU-time ratios\n\n", cfg.Workers)
 
-	run := func(name string, c embed.DlibConfig) (*benchRun, error) {
+	// run measures one configuration, files to descriptors: with
+	// FacesBytes, or with goDecode through imageutil.Decode and Faces.
+	run := func(name string, c embed.DlibConfig, goDecode bool) (*benchRun, error) {
 		fmt.Fprintf(stderr, "running %s...\n", name)
 		d, err := embed.NewDlib(c)
 		if err != nil {
@@ -95,16 +98,30 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		defer d.Close()
 		return runPipeline(ctx, name, files, c.Workers, func(ctx context.Context, file string) ([]benchFace, error) {
-			img, err := decodeImage(file)
-			if err != nil {
-				return nil, err
+			var faces []embed.Face
+			if goDecode {
+				img, err := decodeImage(file)
+				if err != nil {
+					return nil, err
+				}
+				faces, err = d.Faces(ctx, img)
+				if err != nil {
+					return nil, err
+				}
+			} else {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return nil, err
+				}
+				if faces, err = d.FacesBytes(ctx, data); err != nil {
+					return nil, err
+				}
 			}
-			faces, err := d.Faces(ctx, img)
 			out := make([]benchFace, len(faces))
 			for i, f := range faces {
 				out[i] = benchFace{f.Box, f.Descriptor}
 			}
-			return out, err
+			return out, nil
 		})
 	}
 
@@ -112,7 +129,7 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// retries: what go-face computes.
 	full := *cfg
 	full.Detector, full.MinFaceSize, full.CropRetry = embed.HOG, 80, false
-	ref, err := run("full size (HOG, scale 1)", full)
+	ref, err := run("full size (HOG, scale 1)", full, false)
 	if err != nil {
 		return err
 	}
@@ -130,7 +147,7 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *fr {
 		c := *cfg
 		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 0, false
-		if frRun, err = run("face_recognition default (HOG, upsample 1, full size)", c); err != nil {
+		if frRun, err = run("face_recognition default (HOG, upsample 1, full size)", c, false); err != nil {
 			return err
 		}
 		runs = append(runs, frRun)
@@ -138,7 +155,16 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, s := range sizes {
 		c := *cfg
 		c.MinFaceSize = s
-		r, err := run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c)
+		r, err := run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c, false)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	for _, s := range goSizes {
+		c := *cfg
+		c.MinFaceSize = s
+		r, err := run(fmt.Sprintf("MinFaceSize %d via imageutil.Decode+Faces (%s)", s, c.Detector), c, true)
 		if err != nil {
 			return err
 		}
@@ -168,6 +194,22 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// intList parses comma-separated integers; an empty string is no integer.
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // runPipeline runs fn over files with workers goroutines.

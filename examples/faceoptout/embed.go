@@ -149,14 +149,13 @@ func cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // embedFile decodes and describes one file.
 func embedFile(ctx context.Context, d *embed.Dlib, file string) embedLine {
 	l := embedLine{File: file, Faces: []embedFace{}, Timings: map[string]float64{}}
-	t := time.Now()
-	img, err := decodeImage(file)
-	l.Timings["decode"] = ms(time.Since(t))
+	data, err := os.ReadFile(file)
 	if err != nil {
 		l.Error = err.Error()
 		return l
 	}
-	faces, st, err := d.FacesWithStats(ctx, img)
+	faces, st, err := d.FacesBytesWithStats(ctx, data)
+	l.Timings["decode"] = ms(st.Decode)
 	l.Timings["convert"] = ms(st.Convert)
 	l.Timings["wait"] = ms(st.Wait)
 	l.Timings["detect"] = ms(st.Detect)

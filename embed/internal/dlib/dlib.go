@@ -30,6 +30,9 @@ const (
 	Model
 	// Alloc means an allocation failed.
 	Alloc
+	// Decode means libjpeg refused the data: corrupt, truncated, an
+	// unsupported variant, or beyond the memory or scan bounds.
+	Decode
 )
 
 // Error is a C++ exception turned into a Go error.
@@ -111,6 +114,98 @@ func (w *Worker) SetImage(pix []byte, width, height, stride, bpp int) error {
 		C.int(width), C.int(height), C.int(stride), C.int(bpp)), Other)
 }
 
+// JPEGInfo is what a JPEG header declares.
+type JPEGInfo struct {
+	Width, Height, Components int
+	Progressive               bool
+}
+
+// ReadJPEGInfo reads the header of a JPEG with libjpeg, without decoding
+// any pixel. Errors are *Error of kind Decode.
+func ReadJPEGInfo(data []byte) (JPEGInfo, error) {
+	if len(data) == 0 {
+		return JPEGInfo{}, &Error{Kind: Decode, Msg: "empty JPEG"}
+	}
+	var info C.fo_jpeg_info
+	if err := takeError(C.fo_jpeg_info_read((*C.uint8_t)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &info), Decode); err != nil {
+		return JPEGInfo{}, err
+	}
+	return JPEGInfo{Width: int(info.width), Height: int(info.height), Components: int(info.components),
+		Progressive: info.progressive != 0}, nil
+}
+
+// JPEGOptions bound and shape one SetJPEG.
+type JPEGOptions struct {
+	// ScaleNum scales the image by ScaleNum/8 in the DCT domain (1 to 16;
+	// libjpeg-turbo's SIMD paths are 8, 4, 2 and 1).
+	ScaleNum int
+	// MaxMemory bounds libjpeg's own memory in bytes (0: no bound).
+	MaxMemory int64
+	// MaxScans bounds the scans of a progressive JPEG.
+	MaxScans int
+	// Orientation is the EXIF orientation (1 to 8) to apply.
+	Orientation int
+}
+
+// SetJPEG decodes a JPEG into the worker (scaled, then oriented) and
+// returns the size of the worker's image. data is only read during the
+// call. libjpeg's errors are *Error of kind Decode; on error the worker
+// holds no image.
+func (w *Worker) SetJPEG(data []byte, opts JPEGOptions) (image.Point, error) {
+	if len(data) == 0 {
+		C.fo_clear_image(w.p)
+		return image.Point{}, &Error{Kind: Decode, Msg: "empty JPEG"}
+	}
+	var dw, dh C.int
+	msg := C.fo_set_jpeg(w.p, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.size_t(len(data)), C.int(opts.ScaleNum),
+		C.long(opts.MaxMemory), C.int(opts.MaxScans), C.int(opts.Orientation), &dw, &dh)
+	if err := takeError(msg, Decode); err != nil {
+		return image.Point{}, err
+	}
+	return image.Pt(int(dw), int(dh)), nil
+}
+
+// DecodeJPEG decodes a JPEG with the same code as SetJPEG (without
+// orientation) into packed RGB, outside any worker: for tests and fuzzing
+// of the decoder.
+func DecodeJPEG(data []byte, opts JPEGOptions) (pix []byte, width, height int, err error) {
+	if len(data) == 0 {
+		return nil, 0, 0, &Error{Kind: Decode, Msg: "empty JPEG"}
+	}
+	var out *C.uint8_t
+	var w, h C.int
+	msg := C.fo_jpeg_decode_malloc((*C.uint8_t)(unsafe.Pointer(&data[0])), C.size_t(len(data)), C.int(opts.ScaleNum),
+		C.long(opts.MaxMemory), C.int(opts.MaxScans), &out, &w, &h)
+	if err := takeError(msg, Decode); err != nil {
+		return nil, 0, 0, err
+	}
+	defer C.free(unsafe.Pointer(out))
+	return C.GoBytes(unsafe.Pointer(out), C.int(int(w)*int(h)*3)), int(w), int(h), nil
+}
+
+// EncodeJPEG encodes w x h packed RGB pixels with libjpeg (grayscale or
+// progressive on request): tests use it for fixtures Go's encoder cannot
+// write.
+func EncodeJPEG(pix []byte, width, height, quality int, gray, progressive bool) ([]byte, error) {
+	if width <= 0 || height <= 0 || len(pix) < width*height*3 {
+		return nil, &Error{Msg: "encode: bad image size"}
+	}
+	b := func(v bool) C.int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	var out *C.uint8_t
+	var n C.ulong
+	if err := takeError(C.fo_jpeg_encode((*C.uint8_t)(unsafe.Pointer(&pix[0])), C.int(width), C.int(height),
+		b(gray), C.int(quality), b(progressive), &out, &n), Other); err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(out))
+	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
+}
+
 // ClearImage frees the worker's copy of the image.
 func (w *Worker) ClearImage() { C.fo_clear_image(w.p) }
 
@@ -136,7 +231,14 @@ type DetectOptions struct {
 	Adjust float64
 	// Max is the largest number of detections returned.
 	Max int
+	// Portable runs the HOG scan's portable build even when the CPU runs
+	// the AVX2 one (see HaveAVX2).
+	Portable bool
 }
+
+// HaveAVX2 reports whether the HOG scan runs its AVX2+FMA build
+// (hog_avx2.cc) on this CPU; otherwise it runs the portable (SSE2) one.
+func HaveAVX2() bool { return C.fo_have_avx2() != 0 }
 
 // Detect finds faces in the worker's image. It returns the detections (at
 // most opts.Max), the total number found and the size of the image scanned.
@@ -150,7 +252,11 @@ func (w *Worker) Detect(opts DetectOptions) ([]Detection, int, image.Point, erro
 	if opts.CNN {
 		cnn = 1
 	}
-	if err := takeError(C.fo_detect(w.p, cnn, C.double(opts.Scale), C.int(opts.Pad), C.double(opts.Adjust),
+	portable := C.int(0)
+	if opts.Portable {
+		portable = 1
+	}
+	if err := takeError(C.fo_detect(w.p, cnn, portable, C.double(opts.Scale), C.int(opts.Pad), C.double(opts.Adjust),
 		&buf[0], C.int(len(buf)), &n, &dw, &dh), Other); err != nil {
 		return nil, 0, image.Point{}, err
 	}

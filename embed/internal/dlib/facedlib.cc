@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <memory>
 #include <new>
 #include <string>
@@ -18,6 +19,7 @@
 #include <dlib/image_transforms.h>
 
 #include "facedlib.h"
+#include "hog_avx2.h"
 
 using namespace dlib;
 
@@ -73,7 +75,15 @@ char* dup_error(const char* prefix, const char* what) {
 }  // namespace
 
 struct fo_worker {
+	fo_worker() = default;
+	fo_worker(const fo_worker&) = delete;
+	fo_worker& operator=(const fo_worker&) = delete;
+	~fo_worker() { fo_hog_avx2_free(hog_avx2); }
+
 	frontal_face_detector hog;
+	// hog_avx2 is the same detector built for AVX2 (hog_avx2.cc); null when
+	// the CPU lacks AVX2 or FMA.
+	fo_hog_avx2* hog_avx2 = nullptr;
 	shape_predictor sp;
 	resnet_type net;
 	std::unique_ptr<mmod_type> cnn;
@@ -83,136 +93,26 @@ struct fo_worker {
 
 namespace {
 
-// taps are the source pixels and weights of each output pixel of a 1-D
-// resampling: area averaging when shrinking, linear interpolation when
-// enlarging. Every output pixel has n taps (unused ones weigh 0).
-struct taps {
-	long n = 0;
-	std::vector<long> start;
-	std::vector<float> w;  // n per output pixel
-};
+#include "scan.h"
 
-taps make_taps(long in, long out) {
-	taps t;
-	const double s = double(out) / double(in);  // output pixels per input pixel
-	t.n = s < 1 ? long(std::ceil(1.0 / s)) + 1 : 2;
-	t.start.resize(size_t(out));
-	t.w.assign(size_t(out * t.n), 0.0f);
-	for (long o = 0; o < out; ++o) {
-		float* w = &t.w[size_t(o * t.n)];
-		if (s < 1) {
-			const double a = o / s, b = std::min(double(in), (o + 1) / s);
-			long i0 = std::min(long(a), in - 1);
-			long i1 = std::min(in, long(std::ceil(b)));
-			i1 = std::min(i1, i0 + t.n);
-			double sum = 0;
-			for (long i = i0; i < i1; ++i) {
-				double v = std::min(b, double(i + 1)) - std::max(a, double(i));
-				if (v < 0) v = 0;
-				w[i - i0] = float(v);
-				sum += v;
-			}
-			for (long k = 0; k < t.n; ++k) w[k] = sum > 0 ? float(w[k] / sum) : 0.0f;
-			if (sum <= 0) w[0] = 1;
-			t.start[size_t(o)] = i0;
-		} else {
-			double c = (o + 0.5) / s - 0.5;
-			long i0 = long(std::floor(c));
-			float f = float(c - double(i0));
-			if (i0 < 0) {
-				i0 = 0;
-				f = 0;
-			}
-			if (i0 >= in - 1) {
-				i0 = std::max(0L, in - 2);
-				f = in > 1 ? 1.0f : 0.0f;
-			}
-			if (in == 1) {
-				w[0] = 1;
-			} else {
-				w[0] = 1 - f;
-				w[1] = f;
-			}
-			t.start[size_t(o)] = i0;
-		}
-		// Keep every tap inside the source.
-		if (t.start[size_t(o)] + t.n > in) {
-			long shift = t.start[size_t(o)] + t.n - in;
-			long ns = std::max(0L, t.start[size_t(o)] - shift);
-			shift = t.start[size_t(o)] - ns;
-			for (long k = t.n - 1; k >= 0; --k) {
-				float v = w[k];
-				w[k] = 0;
-				if (k + shift < t.n) w[k + shift] = v;
-			}
-			t.start[size_t(o)] = ns;
-		}
-	}
-	return t;
+// have_avx2 says whether the CPU (and OS) run AVX2 and FMA code.
+bool have_avx2() {
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-// resample resizes img to nw x nh with a separable filter (see taps),
-// one output row at a time (memory: one float row of the source).
-void resample(const image_t& img, long nw, long nh, image_t& out) {
-	const long w = img.nc(), h = img.nr();
-	const taps tx = make_taps(w, nw), ty = make_taps(h, nh);
-	out.set_size(nh, nw);
-	std::vector<float> row(size_t(w) * 3);
-	for (long y = 0; y < nh; ++y) {
-		std::fill(row.begin(), row.end(), 0.0f);
-		const float* wy = &ty.w[size_t(y * ty.n)];
-		for (long k = 0; k < ty.n; ++k) {
-			const float wk = wy[k];
-			if (wk == 0) continue;
-			const unsigned char* src = reinterpret_cast<const unsigned char*>(&img(ty.start[size_t(y)] + k, 0));
-			float* r = row.data();
-			for (long i = 0; i < w * 3; ++i) r[i] += wk * float(src[i]);
-		}
-		rgb_pixel* dst = &out(y, 0);
-		for (long x = 0; x < nw; ++x) {
-			const float* wx = &tx.w[size_t(x * tx.n)];
-			const float* p = &row[size_t(tx.start[size_t(x)]) * 3];
-			float r = 0, g = 0, b = 0;
-			for (long k = 0; k < tx.n; ++k, p += 3) {
-				r += wx[k] * p[0];
-				g += wx[k] * p[1];
-				b += wx[k] * p[2];
-			}
-			auto c = [](float v) { return (unsigned char)(v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5f); };
-			dst[x] = rgb_pixel(c(r), c(g), c(b));
-		}
+// load_avx2 gives w the AVX2 build of its HOG detector when the CPU runs it.
+void load_avx2(fo_worker* w) {
+	if (!have_avx2()) return;
+	std::ostringstream out;
+	serialize(w->hog, out);
+	const std::string s = out.str();
+	char* err = fo_hog_avx2_new(s.data(), s.size(), &w->hog_avx2);
+	if (err) {
+		std::string msg(err);
+		std::free(err);
+		throw error(msg);
 	}
-}
-
-// scaled returns img resized by scale: pyramid_up for an exact 2x (as
-// face_recognition's upsampling does), resample otherwise.
-void scaled(const image_t& img, double scale, image_t& out) {
-	long nw = std::max(1L, long(img.nc() * scale + 0.5));
-	long nh = std::max(1L, long(img.nr() * scale + 0.5));
-	if (scale == 2.0) {
-		pyramid_up(img, out, pyramid_down<2>());
-		return;
-	}
-	resample(img, nw, nh, out);
-}
-
-// padded copies img into a larger image with a border of pad pixels
-// filled with the image's mean colour.
-void padded(const image_t& img, long pad, image_t& out) {
-	const long h = img.nr(), w = img.nc();
-	double sr = 0, sg = 0, sb = 0;
-	for (long y = 0; y < h; ++y)
-		for (long x = 0; x < w; ++x) {
-			sr += img(y, x).red;
-			sg += img(y, x).green;
-			sb += img(y, x).blue;
-		}
-	const double n = double(h * w);
-	const rgb_pixel fill((unsigned char)(sr / n + 0.5), (unsigned char)(sg / n + 0.5), (unsigned char)(sb / n + 0.5));
-	out.set_size(h + 2 * pad, w + 2 * pad);
-	for (long y = 0; y < out.nr(); ++y)
-		for (long x = 0; x < out.nc(); ++x) out(y, x) = fill;
-	for (long y = 0; y < h; ++y) std::memcpy(&out(y + pad, pad), &img(y, 0), sizeof(rgb_pixel) * size_t(w));
 }
 
 double laplacian_variance(const image_t& chip) {
@@ -238,9 +138,62 @@ double laplacian_variance(const image_t& chip) {
 	return sum2 / n - mean * mean;
 }
 
+// jpeg_alloc sizes the worker's image for fo_jpeg_decode. It is called
+// from C code that longjmps on errors, so it must not let an exception out.
+uint8_t* jpeg_alloc(void* ctx, int w, int h) noexcept {
+	try {
+		image_t* img = static_cast<image_t*>(ctx);
+		img->set_size(h, w);
+		return reinterpret_cast<uint8_t*>(&(*img)(0, 0));
+	} catch (...) {
+		return nullptr;
+	}
+}
+
+// orient applies an EXIF orientation (see imageutil.Orient): a source pixel
+// (x, y) of a w x h image goes to
+//
+//	2: (w-1-x, y)      3: (w-1-x, h-1-y)    4: (x, h-1-y)
+//	5: (y, x)          6: (h-1-y, x)        7: (h-1-y, w-1-x)    8: (y, w-1-x)
+void orient(image_t& img, int o) {
+	if (o < 2 || o > 8) return;
+	const long w = img.nc(), h = img.nr();
+	image_t out;
+	if (o >= 5) {
+		out.set_size(w, h);
+	} else {
+		out.set_size(h, w);
+	}
+	for (long y = 0; y < h; ++y) {
+		const rgb_pixel* src = &img(y, 0);
+		for (long x = 0; x < w; ++x) {
+			long dx = x, dy = y;
+			switch (o) {
+			case 2: dx = w - 1 - x; break;
+			case 3: dx = w - 1 - x; dy = h - 1 - y; break;
+			case 4: dy = h - 1 - y; break;
+			case 5: dx = y; dy = x; break;
+			case 6: dx = h - 1 - y; dy = x; break;
+			case 7: dx = h - 1 - y; dy = w - 1 - x; break;
+			case 8: dx = y; dy = w - 1 - x; break;
+			}
+			out(dy, dx) = src[x];
+		}
+	}
+	img.swap(out);
+}
+
 }  // namespace
 
 extern "C" {
+
+int fo_have_avx2(void) {
+	try {
+		return have_avx2() ? 1 : 0;
+	} catch (...) {
+		return 0;
+	}
+}
 
 char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	*out = nullptr;
@@ -249,6 +202,7 @@ char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	try {
 		std::unique_ptr<fo_worker> w(new fo_worker);
 		w->hog = get_frontal_face_detector();
+		load_avx2(w.get());
 		std::string d = dir;
 		file = d + "/shape_predictor_5_face_landmarks.dat";
 		deserialize(file) >> w->sp;
@@ -279,6 +233,7 @@ char* fo_worker_clone(const fo_worker* src, fo_worker** out) {
 	try {
 		std::unique_ptr<fo_worker> w(new fo_worker);
 		w->hog = src->hog;
+		if (src->hog_avx2) load_avx2(w.get());
 		w->sp = src->sp;
 		w->net = src->net;
 		if (src->cnn) w->cnn.reset(new mmod_type(*src->cnn));
@@ -315,6 +270,34 @@ char* fo_set_image(fo_worker* w, const uint8_t* pix, int width, int height, int 
 	}
 }
 
+char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, long max_memory,
+                  int max_scans, int orientation, int* out_w, int* out_h) {
+	*out_w = 0;
+	*out_h = 0;
+	try {
+		int dw = 0, dh = 0;
+		char* err = fo_jpeg_decode(data, len, scale_num, max_memory, max_scans, jpeg_alloc, &w->img, &dw, &dh);
+		if (err) {
+			w->img.set_size(0, 0);
+			return err;
+		}
+		if (dw != w->img.nc() || dh != w->img.nr()) {
+			w->img.set_size(0, 0);
+			return dup_error("decoding JPEG: ", "decoded size differs from the buffer");
+		}
+		orient(w->img, orientation);
+		*out_w = int(w->img.nc());
+		*out_h = int(w->img.nr());
+		return nullptr;
+	} catch (std::exception& e) {
+		w->img.set_size(0, 0);
+		return dup_error("decoding JPEG: ", e.what());
+	} catch (...) {
+		w->img.set_size(0, 0);
+		return dup_error("decoding JPEG: ", "unknown exception");
+	}
+}
+
 void fo_clear_image(fo_worker* w) {
 	try {
 		image_t empty;
@@ -323,48 +306,62 @@ void fo_clear_image(fo_worker* w) {
 	}
 }
 
-char* fo_detect(fo_worker* w, int cnn, double scale, int pad, double adjust,
+char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, double adjust,
                 fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;
 	try {
 		if (w->img.size() == 0) return nullptr;
 		if (cnn && !w->cnn) return dup_error("detect: ", "CNN detector not loaded");
-		const image_t* src = &w->img;
-		image_t small, pimg;
-		if (scale != 1.0) {
-			scaled(w->img, scale, small);
-			src = &small;
-		}
-		const double sx = double(src->nc()) / double(w->img.nc());
-		const double sy = double(src->nr()) / double(w->img.nr());
-		if (pad > 0) {
-			padded(*src, pad, pimg);
-			src = &pimg;
-		}
-		*det_w = int(src->nc());
-		*det_h = int(src->nr());
+		const long iw = w->img.nc(), ih = w->img.nr();
+		const rgb_pixel* pix = &w->img(0, 0);
 		std::vector<fo_det> dets;
-		auto add = [&](const rectangle& r, double score, int pose) {
-			fo_det d;
-			d.left = long(std::floor((r.left() - pad) / sx + 0.5));
-			d.top = long(std::floor((r.top() - pad) / sy + 0.5));
-			d.right = long(std::floor((r.right() + 1 - pad) / sx + 0.5)) - 1;
-			d.bottom = long(std::floor((r.bottom() + 1 - pad) / sy + 0.5)) - 1;
-			d.score = score;
-			d.pose = pose;
-			dets.push_back(d);
-		};
-		if (cnn) {
-			if (src->nc() < 32 || src->nr() < 32) return nullptr;
-			std::vector<mmod_rect> found = w->cnn->process(*src, adjust);
-			for (auto& m : found) add(m.rect, m.detection_confidence, -1);
+		if (!cnn && !portable && w->hog_avx2) {
+			// The AVX2 build resizes, pads and scans; the detections come back
+			// in the coordinates of the image scanned.
+			std::vector<fo_det> raw(size_t(std::max(cap, 1)));
+			int found = 0;
+			char* err = fo_hog_avx2_detect(w->hog_avx2, reinterpret_cast<const uint8_t*>(pix), iw, ih, scale, pad,
+			                               adjust, raw.data(), int(raw.size()), &found, det_w, det_h);
+			if (err) return err;
+			raw.resize(size_t(std::min(found, int(raw.size()))));
+			dets = std::move(raw);
+			*n = found;
 		} else {
-			std::vector<rect_detection> found;
-			w->hog(*src, found, adjust);
-			for (auto& r : found) add(r.rect, r.detection_confidence, int(r.weight_index));
+			image_t a, b, c;
+			const image_t* src = scan_image(pix, iw, ih, &w->img, scale, pad, a, b, c);
+			*det_w = int(src->nc());
+			*det_h = int(src->nr());
+			if (cnn) {
+				if (src->nc() < 32 || src->nr() < 32) return nullptr;
+				std::vector<mmod_rect> found = w->cnn->process(*src, adjust);
+				for (auto& m : found) {
+					const rectangle& r = m.rect;
+					dets.push_back(fo_det{r.left(), r.top(), r.right(), r.bottom(), m.detection_confidence, -1});
+				}
+			} else {
+				std::vector<rect_detection> found;
+				w->hog(*src, found, adjust);
+				for (auto& f : found) {
+					const rectangle& r = f.rect;
+					dets.push_back(fo_det{r.left(), r.top(), r.right(), r.bottom(), f.detection_confidence,
+					                      int(f.weight_index)});
+				}
+			}
+			*n = int(dets.size());
 		}
-		*n = int(dets.size());
-		for (int i = 0; i < *n && i < cap; ++i) out[i] = dets[size_t(i)];
+		// Back to the worker's image: remove the border, undo the scale.
+		const double sx = double(*det_w - 2 * pad) / double(iw);
+		const double sy = double(*det_h - 2 * pad) / double(ih);
+		for (size_t i = 0; i < dets.size() && int(i) < cap; ++i) {
+			const fo_det& d = dets[i];
+			fo_det& o = out[i];
+			o.left = long(std::floor((d.left - pad) / sx + 0.5));
+			o.top = long(std::floor((d.top - pad) / sy + 0.5));
+			o.right = long(std::floor((d.right + 1 - pad) / sx + 0.5)) - 1;
+			o.bottom = long(std::floor((d.bottom + 1 - pad) / sy + 0.5)) - 1;
+			o.score = d.score;
+			o.pose = d.pose;
+		}
 		return nullptr;
 	} catch (std::exception& e) {
 		return dup_error("detect: ", e.what());

@@ -4,7 +4,10 @@
 #ifndef FACEOPTOUT_FACEDLIB_H
 #define FACEOPTOUT_FACEDLIB_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "jpegdec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +32,9 @@ typedef struct {
 	double sharpness;
 } fo_desc;
 
+// fo_have_avx2 returns 1 when fo_detect's HOG scan runs the AVX2 build.
+int fo_have_avx2(void);
+
 // fo_worker_new loads the models from dir (the CNN only when load_cnn).
 char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code);
 // fo_worker_clone deep-copies src (the nets are not thread-safe).
@@ -40,11 +46,21 @@ void fo_worker_free(fo_worker* w);
 char* fo_set_image(fo_worker* w, const uint8_t* pix, int width, int height, int stride, int bpp);
 void fo_clear_image(fo_worker* w);
 
+// fo_set_jpeg decodes a JPEG into the worker, scaled by scale_num/8 in the
+// DCT domain, then applies the EXIF orientation (1 to 8). *out_w and
+// *out_h receive the size of the oriented, scaled image. On error the
+// worker holds no image. See jpegdec.h for the limits.
+char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, long max_memory,
+	int max_scans, int orientation, int* out_w, int* out_h);
+
 // fo_detect detects faces on a copy of the image resized by scale and
 // padded by pad pixels (at the detection scale) on every side. At most cap
 // detections are written to out; *n receives the number found (it may
 // exceed cap). det_w, det_h receive the size of the image scanned.
-char* fo_detect(fo_worker* w, int cnn, double scale, int pad, double adjust,
+//
+// The HOG scan uses the AVX2 build (hog_avx2.cc) when the CPU has AVX2 and
+// FMA, unless portable is set.
+char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, double adjust,
 	fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
 // fo_describe computes the 5-point shape, descriptor and chip sharpness of

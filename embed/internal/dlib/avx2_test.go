@@ -1,0 +1,149 @@
+package dlib_test
+
+import (
+	"bytes"
+	"debug/elf"
+	"github.com/faceoptout/faceoptout/embed/internal/dlib"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/faceoptout/faceoptout/internal/testenv"
+)
+
+// TestAVX2MatchesPortable scans photos with both builds of the HOG scan:
+// the AVX2 build must find the same faces, at the same places, with the
+// same scores but for float rounding (FMA and the wider vectors sum in
+// another order: measured up to 0.02, on margins of 1 to 3).
+func TestAVX2MatchesPortable(t *testing.T) {
+	if !dlib.HaveAVX2() {
+		t.Skip("CPU without AVX2+FMA: only the portable build runs")
+	}
+	models := testenv.Models(t)
+	faces := testenv.Faces(t)
+	w, err := dlib.Load(models, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Free()
+	files, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
+	if len(files) < 4 {
+		t.Fatalf("want idols photos, found %d", len(files))
+	}
+	total := 0
+	for _, f := range files[:6] {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size, err := w.SetJPEG(data, testOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scale := range []float64{0.5, 2.0 / 3} {
+			opts := dlib.DetectOptions{Scale: scale, Max: 64, Pad: 7}
+			avx, n1, s1, err := w.Detect(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Portable = true
+			sse, n2, s2, err := w.Detect(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n1 != n2 || s1 != s2 {
+				t.Fatalf("%s %v at %.2f: AVX2 %d faces on %v, portable %d on %v", filepath.Base(f), size, scale, n1, s1, n2, s2)
+			}
+			for i := range avx {
+				a, b := avx[i], sse[i]
+				if a.Rect != b.Rect || a.Pose != b.Pose || math.Abs(a.Score-b.Score) > 0.05 {
+					t.Errorf("%s at %.2f: AVX2 %+v, portable %+v", filepath.Base(f), scale, a, b)
+				}
+			}
+			total += n1
+		}
+	}
+	if total == 0 {
+		t.Fatal("no face found: the comparison tested nothing")
+	}
+	w.ClearImage()
+}
+
+// TestAVX2Isolation compiles hog_avx2.cc as cgo does and checks the ODR
+// measures its comment describes: no weak (linker-deduplicated) function
+// outside the renamed fo_dlib_avx2 namespace may contain AVX code, or the
+// linker could hand it to the portable path.
+func TestAVX2Isolation(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("amd64 only")
+	}
+	cxx := os.Getenv("CXX")
+	if cxx == "" {
+		cxx = "g++"
+	}
+	if _, err := exec.LookPath(cxx); err != nil {
+		t.Skipf("no C++ compiler: %v", err)
+	}
+	objdump, err := exec.LookPath("objdump")
+	if err != nil {
+		t.Skipf("no objdump: %v", err)
+	}
+	obj := filepath.Join(t.TempDir(), "hog_avx2.o")
+	out, err := exec.Command(cxx, "-std=c++17", "-O3", "-DNDEBUG", "-c", "hog_avx2.cc", "-o", obj).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cxx, err, out)
+	}
+	f, err := elf.Open(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := f.Symbols()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := map[string]bool{}
+	renamed := 0
+	for _, s := range syms {
+		if elf.ST_BIND(s.Info) != elf.STB_WEAK || elf.ST_TYPE(s.Info) != elf.STT_FUNC {
+			continue
+		}
+		if strings.Contains(s.Name, "fo_dlib_avx2") {
+			renamed++
+			continue
+		}
+		weak[s.Name] = true
+	}
+	if renamed == 0 {
+		t.Fatal("no weak symbol in fo_dlib_avx2: the namespace rename did not happen")
+	}
+	dis, err := exec.Command(objdump, "-d", "--no-show-raw-insn", obj).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, avxInRenamed := "", false
+	for _, line := range bytes.Split(dis, []byte("\n")) {
+		l := string(line)
+		if i := strings.Index(l, " <"); i > 0 && strings.HasSuffix(l, ">:") {
+			cur = l[i+2 : len(l)-2]
+			continue
+		}
+		if !strings.Contains(l, "%ymm") {
+			continue
+		}
+		if strings.Contains(cur, "fo_dlib_avx2") {
+			avxInRenamed = true
+		}
+		if weak[cur] {
+			t.Errorf("weak function %s outside fo_dlib_avx2 contains AVX code: %s", cur, strings.TrimSpace(l))
+			weak[cur] = false
+		}
+	}
+	if !avxInRenamed {
+		t.Error("no AVX code in fo_dlib_avx2: the target pragma had no effect")
+	}
+}

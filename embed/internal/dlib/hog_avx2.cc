@@ -1,0 +1,126 @@
+// dlib's HOG face scan compiled for AVX2+FMA, chosen at run time.
+//
+// dlib picks its SIMD code at compile time (DLIB_HAVE_AVX etc., from
+// __AVX__), and faceoptout never builds with -march=native: the binary must
+// run on any x86-64. This translation unit alone is compiled for AVX2+FMA
+// (#pragma GCC target below), and facedlib.cc calls it only when
+// __builtin_cpu_supports says the CPU has both.
+//
+// The hazard is the One Definition Rule: templates and inline functions
+// instantiated here and in facedlib.cc under the same name are emitted as
+// weak symbols, and the linker keeps one copy, so AVX2 code could end up
+// called by the portable path on a CPU without AVX2 (or the reverse,
+// silently losing the speed-up). Three measures keep the two builds apart:
+//   1. Every standard and intrinsics header is included before the pragma,
+//      so the std:: templates and inline functions keep the portable
+//      target wherever they are instantiated.
+//   2. `dlib` is #defined to `fo_dlib_avx2` before dlib's headers are
+//      included, so every dlib template, inline function and type compiled
+//      here has a distinct mangled name; nothing of libdlib.so is linked
+//      from here (the detector is passed in serialized form).
+//   3. Our own helpers (scan.h) live in an anonymous namespace.
+// embed/internal/dlib's tests check the object for weak symbols outside
+// fo_dlib_avx2 that use AVX registers (TestAVX2Isolation).
+
+#include <bits/stdc++.h>
+#include <immintrin.h>
+#include <cpuid.h>
+
+#pragma GCC target("avx2,fma")
+
+#define DLIB_HAVE_SSE2
+#define DLIB_HAVE_SSE3
+#define DLIB_HAVE_SSE41
+#define DLIB_HAVE_AVX
+#define DLIB_HAVE_AVX2
+#define dlib fo_dlib_avx2
+
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/image_transforms.h>
+
+#include "hog_avx2.h"
+
+// dlib's headers reference these (test_for_odr_violations.h); libdlib.so
+// defines them in namespace dlib, so the renamed namespace needs its own.
+namespace fo_dlib_avx2 {
+extern const int USER_ERROR__inconsistent_build_configuration__see_dlib_faq_1_;
+extern const int USER_ERROR__inconsistent_build_configuration__see_dlib_faq_2_;
+const int USER_ERROR__inconsistent_build_configuration__see_dlib_faq_1_ = 0;
+const int USER_ERROR__inconsistent_build_configuration__see_dlib_faq_2_ = 0;
+}  // namespace fo_dlib_avx2
+
+using namespace dlib;
+
+struct fo_hog_avx2 {
+	frontal_face_detector det;
+};
+
+namespace {
+
+typedef matrix<rgb_pixel> image_t;
+
+#include "scan.h"
+
+char* avx_error(const char* prefix, const char* what) {
+	std::string s = std::string(prefix) + what;
+	char* p = static_cast<char*>(std::malloc(s.size() + 1));
+	if (p) std::memcpy(p, s.c_str(), s.size() + 1);
+	return p;
+}
+
+}  // namespace
+
+extern "C" {
+
+char* fo_hog_avx2_new(const char* ser, size_t n, fo_hog_avx2** out) {
+	*out = nullptr;
+	try {
+		std::unique_ptr<fo_hog_avx2> h(new fo_hog_avx2);
+		std::istringstream in(std::string(ser, n));
+		deserialize(h->det, in);
+		*out = h.release();
+		return nullptr;
+	} catch (std::exception& e) {
+		return avx_error("loading the AVX2 HOG detector: ", e.what());
+	} catch (...) {
+		return avx_error("loading the AVX2 HOG detector: ", "unknown exception");
+	}
+}
+
+void fo_hog_avx2_free(fo_hog_avx2* h) {
+	try {
+		delete h;
+	} catch (...) {
+	}
+}
+
+char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, long pad,
+                         double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
+	*n = 0;
+	try {
+		image_t a, b, c;
+		const image_t* src =
+		    scan_image(reinterpret_cast<const rgb_pixel*>(rgb), w, hgt, nullptr, scale, pad, a, b, c);
+		*det_w = int(src->nc());
+		*det_h = int(src->nr());
+		std::vector<rect_detection> found;
+		h->det(*src, found, adjust);
+		*n = int(found.size());
+		for (int i = 0; i < *n && i < cap; ++i) {
+			const rectangle& r = found[size_t(i)].rect;
+			out[i].left = r.left();
+			out[i].top = r.top();
+			out[i].right = r.right();
+			out[i].bottom = r.bottom();
+			out[i].score = found[size_t(i)].detection_confidence;
+			out[i].pose = int(found[size_t(i)].weight_index);
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return avx_error("detect (AVX2): ", e.what());
+	} catch (...) {
+		return avx_error("detect (AVX2): ", "unknown exception");
+	}
+}
+
+}  // extern "C"
