@@ -54,9 +54,13 @@ const MinCohort = 50
 //
 //	score = d - (c(e) + c(p)) / 2
 //
-// (adaptive symmetric normalisation with the mean only). A probe is blocked
-// when some candidate within MaxDistance has score <= Block, sent to review
-// when the lowest such score is <= Review, and allowed otherwise. c(e) is
+// (adaptive symmetric normalisation with the mean only). With Fuse, the
+// photos of a request are combined: the request's score is the mean of its
+// best face's score and of the mean score over all its faces, for every
+// request with a face within MaxDistance (the Filter passes all of such a
+// request's faces). A probe is blocked when some candidate (with Fuse: some
+// request) within MaxDistance has score <= Block, sent to review when the
+// lowest such score is <= Review, and allowed otherwise. c(e) is
 // computed once at enrolment (Calibrate) and stored with the face; c(p) is
 // computed per probe face against the cohort (K nearest of the cohort: a
 // scan of the cohort, about 0.1 ms per 1,000 cohort faces).
@@ -66,8 +70,9 @@ const MinCohort = 50
 // 0.50 and 92.6 % are within 0.6). A single global threshold cannot serve a
 // crowded and a sparse population at once; subtracting the local cohort
 // distance does. On the idols.json open-set protocol the FNMR at FPIR 5 %
-// drops from 76.5 % (best global threshold) to about 60 %, at FPIR 1 % from
-// 88.9 % to about 80 %: see exclusion/EVALUATION.md for the whole curve.
+// drops from 76.5 % (best global threshold) to 59.6 % with one score per
+// face and 56.1 % with Fuse, at FPIR 1 % from 88.9 % to 79.5 % and 76.0 %:
+// see exclusion/EVALUATION.md for the whole curve.
 //
 // A candidate whose Calibration is 0 (enrolled before the policy was
 // configured) uses the cohort's own mean cohort distance. A per-request

@@ -11,8 +11,13 @@
 // open-set splits: enrolled people with k photos, a cohort of background
 // people, and strangers. Run scores every probe of every split with a
 // Method; PolicyMethod runs an exclusion.Policy exactly as the Filter does
-// (Calibrate at enrolment, candidates within Radius, Decide) and records its
-// verdicts. Scores give FNMR and FPIR at a threshold with Wilson intervals
+// (Calibrate at enrolment, candidates within Radius, whole requests for an
+// exclusion.RequestPolicy, exclusion.Decide with the Filter's weak-face
+// rule, fed the faces' detection qualities) and records its verdicts.
+// Research holds the rules measured and not kept (transforms learned on the
+// cohort, rank and kNN-vote scores, fusion variants), so that the research
+// table of exclusion/EVALUATION.md can be rerun (faceoptout eval
+// --research). Scores give FNMR and FPIR at a threshold with Wilson intervals
 // (At), FNMR at a target FPIR with a bootstrap over splits (FNMRAtFPIR) and
 // the DET curve (DET); WriteMarkdown and WriteDET render them.
 // FPIRAtScale measures FPIR of a global threshold against 10 k to 1 M
@@ -25,6 +30,10 @@
 //     is the honest interval for operating points.
 //   - A mated probe counts as kept out when the policy blocks or reviews it,
 //     whichever enrolled person it matched.
+//   - The weak-face rule changes verdicts, not scores: DET curves and FNMR
+//     at a fixed FPIR are the policy's alone.
+//   - Descriptor files carry no detection quality, so the weak-face rule
+//     never fires on them.
 //   - facesim descriptors are Gaussian: FPIRAtScale shows how FPIR grows
 //     with N, not field error rates.
 //   - idols.json holds a few descriptors shared by two people, so no policy
