@@ -19,6 +19,8 @@
 //     search: layer 0 keeps expanding every candidate within
 //     r·(1+RangeSlack), so it stops on distance rather than on a fixed k.
 //     Internal ids are uint32; neighbour lists are fixed-size arrays.
+//     AddBatch builds on all cores (a lock per neighbour list, striped, as
+//     in hnswlib) while queries go on.
 //   - Index is what the exclusion filter uses: exact up to
 //     Config.ExactUpTo vectors (DefaultExactUpTo, about 1 M), HNSW above,
 //     and Exact reports which one answered.
@@ -31,7 +33,9 @@
 // a versioned format with a magic, the dimension, counts, and a CRC32-C per
 // section, written to a temporary file, fsynced, renamed, and the directory
 // fsynced. A missing, truncated or corrupt file is an error, never an empty
-// index.
+// index. Loading reads each section in one piece into its final slice
+// (little-endian, no per-element decoding) and checks vectors, links and
+// ids on both cores beside the reads.
 //
 // # Caveats
 //
@@ -42,11 +46,15 @@
 // still occupying memory until the index is rebuilt (write and load do not
 // compact; build a new index from the live vectors to reclaim space).
 //
-// Writers exclude readers (one RWMutex per index), so a long HNSW insert
-// delays queries. In ModeAuto the Add that crosses ExactUpTo builds the
-// whole graph under the write lock, which at a million vectors takes
-// minutes; build the HNSW ahead of time (ModeHNSW) for such sizes. An Index
-// that switched to HNSW does not switch back when it shrinks.
+// Writers exclude readers (one RWMutex per index), except HNSW.AddBatch
+// with several workers, which connects its nodes under the read lock so
+// that queries continue (a node of the batch is found once connected).
+// Add, Delete, and a writer waiting behind a batch still hold queries up.
+// In ModeAuto the Add that crosses ExactUpTo builds the whole graph (with
+// AddBatch, on all cores) under the Index's write lock, which at a million
+// vectors takes minutes of queries waiting; build the HNSW ahead of time
+// (ModeHNSW) for such sizes. An Index that switched to HNSW does not switch
+// back when it shrinks.
 //
 // Batched and parallel scans start goroutines, which allocate a little per
 // call; single queries on one goroutine do not.

@@ -93,11 +93,15 @@ type HNSW struct {
 	rng      *rand.Rand
 
 	// locks is non-nil only while AddBatch connects nodes on several
-	// goroutines (h.mu is then held for writing): stripe n%len guards the
-	// neighbour lists of node n, and entryMu guards entry and top. With
-	// locks nil a single writer holds h.mu and nothing else is needed.
+	// goroutines (under h.mu's read lock, beside queries): stripe
+	// n%lockStripes guards the neighbour lists of node n, and entryMu
+	// guards entry and top. It is set and cleared under the write lock;
+	// with locks nil, a writer holding h.mu needs nothing else.
 	locks   []sync.Mutex
 	entryMu sync.Mutex
+	// batchMu serialises AddBatch and WriteFile, which may otherwise run
+	// together under the read lock. Taken before mu.
+	batchMu sync.Mutex
 
 	scratch sync.Pool // *hnswScratch
 }
@@ -277,8 +281,14 @@ func (h *HNSW) drawLevel() int {
 // first and refused whole (nothing inserted) if a vector is bad, the
 // lengths differ, or an id is live or repeated. With more than one worker
 // the graph depends on scheduling (equal seeds no longer give equal
-// graphs); Workers = 1 gives the graph of calling Add in order. Queries
-// wait until the batch is done. Safe for concurrent use.
+// graphs); Workers = 1 gives the graph of calling Add in order.
+//
+// With more than one worker, queries run beside the build (Len counts the
+// whole batch at once; a node of the batch is found once it is connected,
+// every node by the time AddBatch returns); Add, Delete, SetSearch and
+// WriteFile wait for the batch, and once one of them waits, new queries
+// wait behind it (sync.RWMutex). With one worker the batch holds the
+// write lock throughout. Safe for concurrent use.
 func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 	if len(ids) != len(vs) {
 		return fmt.Errorf("%w: %d ids for %d vectors", ErrInvalidArgument, len(ids), len(vs))
@@ -288,6 +298,8 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 			return err
 		}
 	}
+	h.batchMu.Lock()
+	defer h.batchMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.ids)+len(ids) > maxNodes {
@@ -340,7 +352,19 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 		h.connect(n, int(h.levels[n]), sc)
 	}
 	h.scratch.Put(sc)
+	// The workers run under the read lock, so queries go on beside them:
+	// they read neighbour lists under the same stripe locks, and nodes of
+	// the batch are found once connected. batchMu keeps other batches and
+	// WriteFile out meanwhile; an Add slipping in between Unlock and RLock
+	// just uses the locks too.
 	h.locks = make([]sync.Mutex, lockStripes)
+	h.mu.Unlock()
+	h.mu.RLock()
+	defer func() {
+		h.mu.RUnlock()
+		h.mu.Lock() // for the deferred Unlock, which leaves the build mode
+		h.locks = nil
+	}()
 	var next atomic.Int64
 	next.Store(int64(start))
 	var wg sync.WaitGroup
@@ -361,7 +385,6 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 		}()
 	}
 	wg.Wait()
-	h.locks = nil
 	return nil
 }
 
@@ -580,8 +603,17 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, sc *hnswScratch) 
 // descend runs the greedy search from the entry point down to layer 1 and
 // returns the entry for layer 0.
 func (h *HNSW) descend(q []float32, sc *hnswScratch) cand {
-	ep := cand{d: dist(q, h.vec(h.entry)), n: h.entry}
-	for lc := h.top; lc > 0; lc-- {
+	var entry uint32
+	var top int
+	if h.locks != nil { // a parallel AddBatch may move the entry point
+		h.entryMu.Lock()
+		entry, top = h.entry, h.top
+		h.entryMu.Unlock()
+	} else {
+		entry, top = h.entry, h.top
+	}
+	ep := cand{d: dist(q, h.vec(entry)), n: entry}
+	for lc := top; lc > 0; lc-- {
 		ep = h.greedy(q, ep, lc, sc)
 	}
 	return ep
@@ -683,7 +715,7 @@ func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Res
 		if c.d > bound && len(sc.res) >= ef && c.d > sc.res.top().d {
 			break
 		}
-		for _, x := range h.links(c.n, 0) {
+		for _, x := range h.linksOf(c.n, 0, sc) {
 			if sc.visited[x] == sc.gen {
 				continue
 			}

@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"errors"
+	"math"
 	"sync"
 	"testing"
 
@@ -143,4 +144,65 @@ func TestHNSWAddBatchConcurrent(t *testing.T) {
 	if got, want := h.Len(), len(vs)-50; got != want {
 		t.Errorf("Len = %d, want %d", got, want)
 	}
+}
+
+// TestHNSWQueriesDuringAddBatch queries while a parallel batch is being
+// connected: every answer must be right as far as it goes (each id within
+// r at its true distance, nearest first), and complete once the batch is in.
+func TestHNSWQueriesDuringAddBatch(t *testing.T) {
+	vs, qs := faces(t, 4000, 30, 16)
+	h := newHNSW(t, func(c *index.HNSWConfig) { c.EfConstruction = 48; c.Workers = 2 })
+	if err := h.AddBatch(batchOf(vs[:500], 0), vs[:500]); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.AddBatch(batchOf(vs[500:], 500), vs[500:]) }()
+	check := func(q []float32, got []index.Result) {
+		t.Helper()
+		for i, r := range got {
+			if int(r.ID) >= len(vs) {
+				t.Fatalf("unknown id %d", r.ID)
+			}
+			d := r.Distance - bruteDist(vs[r.ID], q)
+			if r.Distance > 0.6 || d > 1e-4 || d < -1e-4 || (i > 0 && got[i-1].Distance > r.Distance) {
+				t.Fatalf("result %d: %+v (true distance %v)", i, r, bruteDist(vs[r.ID], q))
+			}
+		}
+	}
+	during := 0
+	var dst []index.Result
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = false
+		default:
+			during++
+		}
+		q := qs[during%len(qs)]
+		var err error
+		if dst, err = h.Within(q, 0.6, dst); err != nil {
+			t.Fatal(err)
+		}
+		check(q, dst)
+		if _, err := h.Search(q, 5, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d queries answered while the batch ran", during)
+	all := func(int) bool { return true }
+	if rec := radiusRecall(t, h, vs, qs, all, 0.6); rec < 0.95 {
+		t.Errorf("radius recall after the batch %.3f", rec)
+	}
+}
+
+func bruteDist(a, b []float32) float32 {
+	s := 0.0
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return float32(math.Sqrt(s))
 }

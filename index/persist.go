@@ -476,6 +476,8 @@ func readHead(fr *fileReader, kind uint32, dim int, extra func(d *dec) error) er
 // --- HNSW ---
 
 func (h *HNSW) encode(fw *fileWriter) {
+	h.batchMu.Lock() // no AddBatch in progress (it runs under the read lock)
+	defer h.batchMu.Unlock()
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	c := h.cfg
