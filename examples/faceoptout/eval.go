@@ -36,6 +36,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	images := fs.String("images", "", "folder of labelled images, embedded with embed.NewDlib")
 	labelFrom := fs.String("label-from", "dir", "with --images: dir (one folder per person) or filename (person + digits)")
 	cohortFile := fs.String("cohort", "", "descriptor file used as the cohort instead of in-set cohort people")
+	cache := fs.String("cache", "", "with --images: file of the embedded faces, reused while the images and embedder settings are unchanged")
 	p := evaluation.IdolsProtocol()
 	fs.IntVar(&p.Enrolled, "enrol", p.Enrolled, "people enrolled per split")
 	fs.IntVar(&p.PerPerson, "per-person", p.PerPerson, "photos enrolled per person")
@@ -85,17 +86,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *descs != "" {
 		set, err = evaluation.LoadDescriptorFile(*descs)
 	} else {
-		var d *embed.Dlib
-		d, err = embed.NewDlib(*ecfg)
-		if err != nil {
-			return err
-		}
-		var skipped []evaluation.Skipped
-		set, skipped, err = evaluation.EmbedFolder(ctx, d, *images, evaluation.LabelMode(*labelFrom))
-		d.Close()
-		for _, s := range skipped {
-			fmt.Fprintf(stderr, "skipped %s: %s\n", s.File, s.Reason)
-		}
+		set, err = embedImages(ctx, *images, evaluation.LabelMode(*labelFrom), *ecfg, *cache, stderr)
 	}
 	if err != nil {
 		return err
@@ -242,4 +233,48 @@ func evalScale(w io.Writer, idols string, widen float64, sizes, thresholds strin
 		filepath.Base(idols), widen, probes, time.Since(start).Round(time.Second))
 	evaluation.WriteScaleMarkdown(w, pts)
 	return nil
+}
+
+// embedImages embeds a labelled folder with embed.NewDlib, or reads the
+// faces from cache when it was written for the same images and settings
+// (and writes it otherwise).
+func embedImages(ctx context.Context, dir string, mode evaluation.LabelMode, cfg embed.DlibConfig, cache string, stderr io.Writer) (*evaluation.Set, error) {
+	var key string
+	if cache != "" {
+		k := cfg
+		k.Workers = 0 // does not change the descriptors
+		var err error
+		if key, err = evaluation.FolderKey(dir, mode, fmt.Sprintf("%+v", k)); err != nil {
+			return nil, err
+		}
+		if f, err := os.Open(cache); err == nil {
+			set, skipped, err := evaluation.ReadSet(f, key)
+			f.Close()
+			if err == nil {
+				fmt.Fprintf(stderr, "faces from %s (%d faces, %d images skipped)\n", cache, len(set.Faces), len(skipped))
+				return set, nil
+			}
+			fmt.Fprintf(stderr, "not using %s: %v\n", cache, err)
+		}
+	}
+	d, err := embed.NewDlib(cfg)
+	if err != nil {
+		return nil, err
+	}
+	set, skipped, err := evaluation.EmbedFolder(ctx, d, dir, mode)
+	d.Close()
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "skipped %s: %s\n", s.File, s.Reason)
+	}
+	if err != nil || cache == "" {
+		return set, err
+	}
+	var b bytes.Buffer
+	if err := evaluation.WriteSet(&b, key, set, skipped); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cache, b.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	return set, nil
 }
