@@ -124,24 +124,91 @@ func TestHarnessKnownAnswer(t *testing.T) {
 	}
 }
 
-// CohortMethod with Fuse passes whole requests: a person enrolled with a
-// close and a far photo is scored from both.
-func TestHarnessFusedCohort(t *testing.T) {
-	set := syntheticSet(70, 3, nil, nil)
-	p := evaluation.Protocol{Enrolled: 10, PerPerson: 2, Cohort: 50, Splits: 2, Seed: 1}
+// wholeRecorder is a ThresholdPolicy that asks for whole requests and
+// records the candidates Decide is given.
+type wholeRecorder struct {
+	exclusion.ThresholdPolicy
+	whole bool
+	seen  *[][]exclusion.Candidate
+}
+
+func (p *wholeRecorder) WholeRequests() bool { return p.whole }
+
+func (p *wholeRecorder) Decide(probe *embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
+	*p.seen = append(*p.seen, cands)
+	return p.ThresholdPolicy.Decide(probe, cands)
+}
+
+// PolicyMethod passes whole requests to a RequestPolicy, as the Filter
+// does: a person enrolled with two photos 1.2 apart is a candidate with
+// both photos (one beyond the radius) only when the policy asks for it.
+func TestHarnessWholeRequests(t *testing.T) {
+	set := syntheticSet(6, 3, map[int]float64{0: 1.2, 1: 1.2, 2: 1.2, 3: 1.2, 4: 1.2, 5: 1.2}, nil)
+	p := evaluation.Protocol{Enrolled: 2, PerPerson: 2, Splits: 1, Seed: 1}
 	splits, err := p.Partition(set, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v evaluation.VerdictCounts
-	sc, err := evaluation.Run(evaluation.CohortMethod(exclusion.DefaultCohortConfig(), &v), splits)
-	if err != nil {
-		t.Fatal(err)
+	for _, whole := range []bool{false, true} {
+		var seen [][]exclusion.Candidate
+		m := &evaluation.PolicyMethod{
+			Label: "recorder",
+			New: func([]embed.Descriptor) (exclusion.Policy, error) {
+				return &wholeRecorder{ThresholdPolicy: exclusion.ThresholdPolicy{Block: 0.6, Review: 0.6}, whole: whole, seen: &seen}, nil
+			},
+			Verdicts: &evaluation.VerdictCounts{},
+		}
+		if _, err := evaluation.Run(m, splits); err != nil {
+			t.Fatal(err)
+		}
+		// Each person's photos are 1.2 apart, other people 1.41 or more:
+		// no candidate is within 0.6, so Decide sees none either way.
+		for _, c := range seen {
+			if len(c) != 0 {
+				t.Fatalf("whole %v: candidates %+v beyond the radius", whole, c)
+			}
+		}
 	}
-	// Same person 0.2 apart, cohort faces about 1.41 away: every mated
-	// probe is blocked, every stranger allowed.
-	if v.Mated[exclusion.Block] != len(sc.Mated) || v.Strangers[exclusion.Allow] != len(sc.Strangers) {
-		t.Errorf("verdicts %+v for %d mated and %d strangers", v, len(sc.Mated), len(sc.Strangers))
+	// Now a probe within the radius of one enrolled photo: move every
+	// mated probe onto its person's first enrolled photo.
+	for i := range splits[0].Probes {
+		pr := &splits[0].Probes[i]
+		for _, e := range splits[0].Enrolled {
+			if pr.Mated && e.Person == pr.Person {
+				pr.Descriptor = e.Faces[0]
+				pr.Descriptor[0] += 0.1
+			}
+		}
+	}
+	for _, whole := range []bool{false, true} {
+		var seen [][]exclusion.Candidate
+		m := &evaluation.PolicyMethod{
+			Label: "recorder",
+			New: func([]embed.Descriptor) (exclusion.Policy, error) {
+				return &wholeRecorder{ThresholdPolicy: exclusion.ThresholdPolicy{Block: 0.6, Review: 0.6}, whole: whole, seen: &seen}, nil
+			},
+			Verdicts: &evaluation.VerdictCounts{},
+		}
+		if _, err := evaluation.Run(m, splits); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if whole {
+			want = 2
+		}
+		n := 0
+		for _, c := range seen {
+			if len(c) == 0 {
+				continue
+			}
+			n++
+			if len(c) != want || c[0].Distance > 0.6 || (whole && (c[1].Distance <= 0.6 || c[1].RequestID != c[0].RequestID)) {
+				t.Errorf("whole %v: candidates %+v, want %d of one request, nearest first", whole, c, want)
+			}
+		}
+		if n != 2 {
+			t.Errorf("whole %v: %d probes had candidates, want the 2 moved mated probes", whole, n)
+		}
 	}
 }
 
