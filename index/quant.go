@@ -88,7 +88,7 @@ func (s *shadow) quantise(v []float32, step, lim float64, rdst []uint8, qdst []i
 		} else if t < -lim {
 			t, clamped = -lim, true
 		}
-		c := int32(t + math.Copysign(0.5, t)) // any rounding will do: the error is measured
+		c := int32(t+(rowMax+1.5)) - (rowMax + 1) // t+128.5 > 0 truncates to floor; any rounding will do: the error is measured
 		if rdst != nil {
 			rdst[j] = uint8(c + 128)
 		} else {
