@@ -50,7 +50,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		m        = fs.String("m", "24", "our HNSW: M values (comma separated)")
 		efc      = fs.Int("efc", 200, "efConstruction for every HNSW")
 		efs      = fs.String("ef", "16,32,64", "our HNSW: EfSearch values for Within (beyond-radius exploration)")
-		slack    = fs.Float64("slack", 0.2, "our HNSW: RangeSlack")
+		slack    = fs.String("slack", "0.2", "our HNSW: RangeSlack values (comma separated)")
 		coderMax = fs.Int("coder-max", 100_000, "coder/hnsw: above this size, measure it on the first coder-max enrolled faces only (its own ground truth), and say so in its row")
 		coderEf  = fs.Int("coder-ef", 100, "coder/hnsw EfSearch")
 		libM     = fs.String("hnswlib-m", "16,32", "hnswlib M values")
@@ -77,6 +77,10 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	efList, err := parseInts(*efs)
+	if err != nil {
+		return err
+	}
+	slacks, err := parseFloats(*slack)
 	if err != nil {
 		return err
 	}
@@ -140,7 +144,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if want["hnsw"] {
 		for _, mm := range ms {
-			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, float32(*slack), *workers, *save, *load, logf); err != nil {
+			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, slacks, *workers, *save, *load, logf); err != nil {
 				return err
 			}
 		}
@@ -457,10 +461,10 @@ func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 	return nil
 }
 
-func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slack float32, workers int, save, load string, logf func(string, ...any)) error {
+func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slacks []float32, workers int, save, load string, logf func(string, ...any)) error {
 	h0 := heapNow()
 	c := index.DefaultHNSWConfig()
-	c.M, c.EfConstruction, c.RangeSlack, c.Workers = m, efc, slack, workers
+	c.M, c.EfConstruction, c.RangeSlack, c.Workers = m, efc, slacks[0], workers
 	var h *index.HNSW
 	var rate float64
 	if load != "" {
@@ -529,22 +533,24 @@ func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, 
 		h2 = nil
 		note += fmt.Sprintf("; Load from disk (page cache warm) %.2f s", lt)
 	}
-	for _, ef := range efs {
-		if err := h.SetSearch(ef, slack); err != nil {
-			return err
-		}
-		r := row{system: "our HNSW", params: fmt.Sprintf("M=%d efC=%d ef=%d ε=%.2f", m, efc, ef, slack), buildRate: rate, bytesPerVec: bpv, note: note}
-		nearest := func(q []float32) (index.ID, error) {
-			res, err := h.Search(q, 1, nil)
-			if err != nil || len(res) == 0 {
-				return 0, err
+	for _, slack := range slacks {
+		for _, ef := range efs {
+			if err := h.SetSearch(ef, slack); err != nil {
+				return err
 			}
-			return res[0].ID, nil
+			r := row{system: "our HNSW", params: fmt.Sprintf("M=%d efC=%d ef=%d ε=%.2f", m, efc, ef, slack), buildRate: rate, bytesPerVec: bpv, note: note}
+			nearest := func(q []float32) (index.ID, error) {
+				res, err := h.Search(q, 1, nil)
+				if err != nil || len(res) == 0 {
+					return 0, err
+				}
+				return res[0].ID, nil
+			}
+			if err := measure(ctx, h.Within, nearest, qs, truth, tw.radii, &r); err != nil {
+				return err
+			}
+			tw.print(w, r)
 		}
-		if err := measure(ctx, h.Within, nearest, qs, truth, tw.radii, &r); err != nil {
-			return err
-		}
-		tw.print(w, r)
 	}
 	return nil
 }
