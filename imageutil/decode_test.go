@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/internal/testimage"
 	"golang.org/x/image/tiff"
 )
 
@@ -174,7 +175,7 @@ func TestDecodeCMYKJPEG(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := encJPEG4(w, h, tt.transform, stored)
+			data := testimage.JPEG4(w, h, tt.transform, stored)
 			std, err := jpeg.Decode(bytes.NewReader(data))
 			noError(t, err)
 			cm, ok := std.(*image.CMYK)
@@ -279,7 +280,7 @@ func TestDecodeGarbage(t *testing.T) {
 
 // TestDecodeUnsupported: a valid file using a feature the decoders lack.
 func TestDecodeUnsupported(t *testing.T) {
-	data := encJPEG4(16, 16, 0, func(x, y int) [4]uint8 { return [4]uint8{1, 2, 3, 4} })
+	data := testimage.JPEG4(16, 16, 0, func(x, y int) [4]uint8 { return [4]uint8{1, 2, 3, 4} })
 	// Drop the Adobe segment: image/jpeg cannot tell CMYK from YCCK.
 	adobe := bytes.Index(data, []byte{0xff, 0xee})
 	n := int(data[adobe+2])<<8 | int(data[adobe+3])

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/internal/testimage"
 	"golang.org/x/image/tiff"
 )
 
@@ -43,8 +44,8 @@ func FuzzDecode(f *testing.F) {
 		encTIFF(f, g16, tiff.Deflate),
 		encPNG(f, alpha),
 		encBMP(f, pal),
-		encJPEG4(16, 8, 0, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 50, 200} }),
-		encJPEG4(16, 8, 2, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), 90, uint8(y), 10} }),
+		testimage.JPEG4(16, 8, 0, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 50, 200} }),
+		testimage.JPEG4(16, 8, 2, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), 90, uint8(y), 10} }),
 	} {
 		f.Add(data)
 	}

@@ -3,13 +3,14 @@ package dlib_test
 import (
 	"bytes"
 	"errors"
-	"github.com/faceoptout/faceoptout/embed/internal/dlib"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/embed/internal/dlib"
 	"github.com/faceoptout/faceoptout/imageutil"
+	"github.com/faceoptout/faceoptout/internal/testimage"
 )
 
 // testImage is a smooth colour pattern (smooth, so that decoders that
@@ -96,8 +97,8 @@ func TestDecodeJPEGMatchesImageutil(t *testing.T) {
 		{"grayscale", encGo(t, gray), 2},
 		{"progressive", prog, 6},
 		{"progressive grayscale", progGray, 2},
-		{"adobe cmyk", encJPEG4(64, 48, 0, cmykColour), 2},
-		{"adobe ycck", encJPEG4(64, 48, 2, cmykColour), 3},
+		{"adobe cmyk", testimage.JPEG4(64, 48, 0, cmykColour), 2},
+		{"adobe ycck", testimage.JPEG4(64, 48, 2, cmykColour), 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,8 +195,8 @@ func FuzzDecodeJPEG(f *testing.F) {
 		f.Add(p, uint8(8))
 		f.Add(p[:len(p)/2], uint8(2))
 	}
-	f.Add(encJPEG4(16, 16, 0, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 9, 200} }), uint8(8))
-	f.Add(encJPEG4(16, 16, 2, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 9, 200} }), uint8(1))
+	f.Add(testimage.JPEG4(16, 16, 0, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 9, 200} }), uint8(8))
+	f.Add(testimage.JPEG4(16, 16, 2, func(x, y int) [4]uint8 { return [4]uint8{uint8(x), uint8(y), 9, 200} }), uint8(1))
 	f.Add([]byte("\xff\xd8\xff\xe0"), uint8(8))
 	f.Fuzz(func(t *testing.T, data []byte, num uint8) {
 		info, err := dlib.ReadJPEGInfo(data)

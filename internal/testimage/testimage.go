@@ -1,12 +1,14 @@
-package dlib_test
+// Package testimage makes image files for tests that no Go encoder can
+// produce (4-component Adobe JPEGs). It is used by the tests of imageutil
+// and embed/internal/dlib only.
+package testimage
 
-// encJPEG4 writes a baseline 4-component JPEG with an Adobe APP14 segment
+// JPEG4 writes a baseline 4-component JPEG with an Adobe APP14 segment
 // (transform 0: CMYK stored inverted, as Adobe does; 2: YCCK), which no Go
 // encoder can produce. Every 8x8 block is flat: its colour is comp(x, y) of
 // the block's top-left pixel, coded as a DC coefficient only (quantizer 1,
 // every AC coefficient zero, coded by a one-symbol end-of-block table).
-// (A copy of imageutil's test helper.)
-func encJPEG4(w, h int, transform byte, comp func(x, y int) [4]uint8) []byte {
+func JPEG4(w, h int, transform byte, comp func(x, y int) [4]uint8) []byte {
 	var out []byte
 	seg := func(marker byte, p []byte) {
 		out = append(out, 0xff, marker, byte((len(p)+2)>>8), byte(len(p)+2))
