@@ -98,12 +98,12 @@ func BenchmarkFlatRange(b *testing.B) {
 		}
 	}
 	addTime := time.Since(start)
-	// The shadow as LoadFlat's first query builds it: from all rows at once.
+	// The shadow as LoadFlat builds it: from all rows at once.
 	start = time.Now()
 	f.mu.Lock()
 	f.sh.derive(f.data, len(f.ids), 1)
 	f.mu.Unlock()
-	fmt.Fprintf(os.Stderr, "N=%d: Add %.0f ns/vector (shadow kept in step); shadow rebuild from all rows on 1 core (first query after LoadFlat does it on Workers cores) %v; scale %.5f, mean error bound %.4f, max %.4f\n",
+	fmt.Fprintf(os.Stderr, "N=%d: Add %.0f ns/vector (shadow kept in step); shadow rebuild from all rows on 1 core (LoadFlat does it on Workers cores) %v; scale %.5f, mean error bound %.4f, max %.4f\n",
 		n, float64(addTime.Nanoseconds())/float64(n), time.Since(start), f.sh.scale, meanErr(&f.sh)*f.sh.scale, float64(f.sh.emax)*f.sh.scale)
 
 	// Exactness at this scale: the shadow's answers (single and batched)

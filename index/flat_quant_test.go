@@ -208,7 +208,7 @@ func TestShadowOutliers(t *testing.T) {
 }
 
 // TestShadowFaces compares the paths on face-like data, and on a Flat
-// loaded from disk (the shadow is rebuilt at the first query).
+// loaded from disk (LoadFlat builds the shadow; a missing one is built by the first query).
 func TestShadowFaces(t *testing.T) {
 	m, err := facesim.Synthetic(128, 7)
 	if err != nil {
@@ -237,7 +237,12 @@ func TestShadowFaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Concurrent first queries race to build the shadow.
+	if !g.fresh() {
+		t.Fatalf("LoadFlat left the shadow unbuilt: %d of %d rows", g.sh.rows, len(g.ids))
+	}
+	// Concurrent first queries race to build a shadow that is missing (as
+	// for a Flat whose rows were filled without it).
+	g.sh = newShadow(g.cfg.Dim)
 	var wg sync.WaitGroup
 	want, _ := f.Within(qs[0], 0.6, nil)
 	errs := make(chan error, 8)
@@ -352,6 +357,9 @@ func TestShadowParallelRebuild(t *testing.T) {
 	g, err := LoadFlat(path, f.cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if g.sh.rows != len(vs) || g.sh.derivedAt != len(vs) {
+		t.Fatalf("after LoadFlat the shadow covers %d rows, derived at %d; want %d", g.sh.rows, g.sh.derivedAt, len(vs))
 	}
 	qs := randVecs(rng, 6, 16, func() float32 { return float32(rng.NormFloat64() * 0.3) })
 	compareScans(t, g, qs, []float32{0.2, 0.4})

@@ -413,6 +413,11 @@ func decodeFlat(fr *fileReader, cfg FlatConfig) (*Flat, error) {
 		}
 		f.pos[id] = i
 	}
+	// Build the int8 shadow now, on all workers, so the first range query
+	// after a load does not pay for it under the write lock.
+	if n > 0 && f.sh.usable() {
+		f.sh.derive(f.data, len(f.ids), f.workers(len(f.ids)))
+	}
 	return f, nil
 }
 
