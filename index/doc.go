@@ -56,6 +56,15 @@
 // (ModeHNSW) for such sizes. An Index that switched to HNSW does not switch
 // back when it shrinks.
 //
+// Flat's range queries (Within, WithinBatch) scan an int8 shadow of the rows
+// (136 bytes per vector beside the 512 of float32) and compute the float32
+// distance only for rows a rounded-up error bound cannot rule out, so the
+// answer is the float32 scan's. The shadow's step is fixed by the rows present
+// when it was last derived (LoadFlat derives it afresh): vectors added later
+// far outside that range are clamped and cost speed, never correctness.
+// Search (k nearest) still scans float32. The kernels use AVX2 when the CPU
+// has it and portable Go otherwise.
+//
 // Batched and parallel scans start goroutines, which allocate a little per
 // call; single queries on one goroutine do not.
 package index
