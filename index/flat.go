@@ -267,16 +267,9 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 			dst = f.within(q, r, 0, n, dst)
 		} else {
 			parts := make([][]Result, nw)
-			var wg sync.WaitGroup
-			for w := range nw {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					lo, hi := split(n, nw, w)
-					parts[w] = f.within(q, r, lo, hi, nil)
-				}()
-			}
-			wg.Wait()
+			parallel(n, nw, func(w, lo, hi int) {
+				parts[w] = f.within(q, r, lo, hi, nil)
+			})
 			for _, p := range parts {
 				dst = append(dst, p...)
 			}
@@ -291,22 +284,15 @@ func (f *Flat) Within(q []float32, r float32, dst []Result) ([]Result, error) {
 	} else {
 		pp := p // escapes to the workers; p stays on the stack
 		parts := make([][]Result, nw)
-		var wg sync.WaitGroup
-		for w := range nw {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				wsc := sc
-				if w > 0 {
-					wsc = f.getScratch()
-					copy(wsc.q, sc.q)
-					defer f.scratch.Put(wsc)
-				}
-				lo, hi := split(n, nw, w)
-				parts[w] = f.withinShadow(q, r, &pp, wsc, lo, hi, nil)
-			}()
-		}
-		wg.Wait()
+		parallel(n, nw, func(w, lo, hi int) {
+			wsc := sc
+			if w > 0 {
+				wsc = f.getScratch()
+				copy(wsc.q, sc.q)
+				defer f.scratch.Put(wsc)
+			}
+			parts[w] = f.withinShadow(q, r, &pp, wsc, lo, hi, nil)
+		})
 		for _, p := range parts {
 			dst = append(dst, p...)
 		}

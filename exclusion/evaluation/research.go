@@ -1,6 +1,7 @@
 package evaluation
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -267,7 +268,7 @@ func (r Research) Prepare(sp *Split) (func(*Probe) float64, error) {
 					nbs = append(nbs, nb{d, f.req})
 				}
 			}
-			slices.SortFunc(nbs, func(a, b nb) int { return cmpFloat(a.d, b.d) })
+			slices.SortFunc(nbs, func(a, b nb) int { return cmp.Compare(a.d, b.d) })
 			for i, x := range nbs {
 				if i+nearer(x.d) < r.K {
 					votes[x.req]++
@@ -296,14 +297,4 @@ func (r Research) Prepare(sp *Split) (func(*Probe) float64, error) {
 		}
 		return best
 	}, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
