@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -63,6 +64,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		workers  = fs.Int("build-workers", 0, "our HNSW: goroutines for AddBatch (0: GOMAXPROCS)")
 		libBuild = fs.Bool("hnswlib-build-only", false, "hnswlib: build and save into -hnswlib-cache, measure nothing")
 		loadOnly = fs.Int("load-only", 0, "only time this many Loads of the -load file (no data, no queries) and exit")
+		coderDir = fs.String("coder-cache", "", "coder/hnsw: directory where its built graph is saved (Export) and, when present, loaded (Import) instead of rebuilt (build rate kept beside it)")
 		libCache = fs.String("hnswlib-cache", "", "hnswlib: directory where built indexes are saved and, when present, loaded instead of rebuilt (build rate kept beside them)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -166,7 +168,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return err
 			}
 		}
-		if err := benchCoder(ctx, tw, stdout, cvs, qs, ctruth, *efc, *coderEf, logf); err != nil {
+		if err := benchCoder(ctx, tw, stdout, cvs, qs, ctruth, *coderEf, *coderDir, logf); err != nil {
 			return err
 		}
 	}
@@ -558,24 +560,64 @@ func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, 
 // benchCoder measures coder/hnsw v0.6.1. It has no range search: Within is
 // emulated with Search at k = 16, doubled while the k-th result is still
 // inside the radius.
-func benchCoder(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, efc, ef int, logf func(string, ...any)) error {
-	h0 := heapNow()
+func benchCoder(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, ef int, cache string, logf func(string, ...any)) error {
 	g := hnsw.NewGraph[uint64]()
 	g.M, g.Ml, g.Distance, g.EfSearch = 16, 1/math.Log(16), hnsw.EuclideanDistance, ef
 	g.Rng = mrand.New(mrand.NewSource(1))
-	t0 := time.Now()
-	for i, v := range vs {
-		if i%20_000 == 0 && i > 0 {
-			logf("coder/hnsw: %d added", i)
-			if err := ctx.Err(); err != nil {
+	var rate, bpv float64
+	note := ""
+	stem := filepath.Join(cache, fmt.Sprintf("coder-n%d-m16", len(vs)))
+	var meta struct {
+		Rate    float64 `json:"rate"`
+		BPV     float64 `json:"bytes_per_vector"`
+		LoadAvg string  `json:"loadavg"`
+	}
+	if cache != "" {
+		if b, err := os.ReadFile(stem + ".json"); err == nil {
+			if err := json.Unmarshal(b, &meta); err != nil {
+				return fmt.Errorf("coder/hnsw cache: %w", err)
+			}
+			f, err := os.Open(stem + ".bin")
+			if err != nil {
+				return fmt.Errorf("coder/hnsw cache: %w", err)
+			}
+			t0 := time.Now()
+			err = g.Import(bufio.NewReaderSize(f, 1<<20))
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("coder/hnsw cache: %w", err)
+			}
+			if g.Len() != len(vs) {
+				return fmt.Errorf("coder/hnsw cache: %s holds %d nodes, want %d", stem+".bin", g.Len(), len(vs))
+			}
+			g.Distance, g.EfSearch = hnsw.EuclideanDistance, ef
+			rate, bpv = meta.Rate, meta.BPV
+			note = fmt.Sprintf("; graph imported from %s in %.1f s, build rate and memory from its build (load average then %s)",
+				stem+".bin", time.Since(t0).Seconds(), meta.LoadAvg)
+		}
+	}
+	if note == "" {
+		h0 := heapNow()
+		t0 := time.Now()
+		for i, v := range vs {
+			if i%20_000 == 0 && i > 0 {
+				logf("coder/hnsw: %d added, %.0f vectors/s so far", i, float64(i)/time.Since(t0).Seconds())
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			g.Add(hnsw.MakeNode(uint64(i), v))
+		}
+		rate = float64(len(vs)) / time.Since(t0).Seconds()
+		bpv = float64(heapNow()-h0) / float64(len(vs))
+		logf("coder/hnsw: built at %.0f vectors/s", rate)
+		if cache != "" {
+			meta.Rate, meta.BPV, meta.LoadAvg = rate, bpv, loadAvg()
+			if err := saveCoder(g, stem, meta); err != nil {
 				return err
 			}
 		}
-		g.Add(hnsw.MakeNode(uint64(i), v))
 	}
-	rate := float64(len(vs)) / time.Since(t0).Seconds()
-	bpv := float64(heapNow()-h0) / float64(len(vs))
-	logf("coder/hnsw: built at %.0f vectors/s", rate)
 	var mu sync.Mutex // coder/hnsw's Search is not documented as safe for concurrent use
 	within := func(q []float32, r float32, dst []index.Result) ([]index.Result, error) {
 		mu.Lock()
@@ -606,7 +648,7 @@ func benchCoder(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 		return index.ID(ns[0].Key), nil
 	}
 	r := row{n: len(vs), system: "coder/hnsw v0.6.1", params: fmt.Sprintf("M=16 ef=%d", ef), buildRate: rate, bytesPerVec: bpv,
-		note: "range emulated: Search at k=16, doubled while the k-th is inside r; Search serialised (mutex)"}
+		note: "range emulated: Search at k=16, doubled while the k-th is inside r; Search serialised (mutex)" + note}
 	if err := measure(ctx, within, nearest, qs, truth, tw.radii, &r); err != nil {
 		return err
 	}
@@ -717,4 +759,42 @@ func benchLoad(w io.Writer, path string, runs int) error {
 	slices.Sort(ts)
 	fmt.Fprintf(w, "median of %d: %.3f s (page cache warm; GOMAXPROCS %d)\n", runs, ts[len(ts)/2].Seconds(), runtime.GOMAXPROCS(0))
 	return nil
+}
+
+// saveCoder exports a coder/hnsw graph to stem.bin and its build figures
+// to stem.json.
+func saveCoder(g *hnsw.Graph[uint64], stem string, meta any) error {
+	f, err := os.Create(stem + ".bin")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := g.Export(bw); err != nil {
+		f.Close()
+		return fmt.Errorf("coder/hnsw export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(stem+".json", b, 0o644)
+}
+
+// loadAvg returns the one-minute load average, or "?".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
