@@ -120,8 +120,12 @@ type hnswScratch struct {
 	sorted   []cand
 	layerSel [maxLevel + 1][]cand // connect's chosen neighbours per layer
 	eps      []cand
-	nb       []uint32 // copy of a neighbour list taken under its lock
-	ov       []cand   // addLink's overflow candidates
+	nb       []uint32  // copy of a neighbour list taken under its lock
+	xs       []uint32  // expand's unvisited neighbours
+	xd       []float32 // and their distances
+	ovd      []float32 // addLink's distances
+	selIDs   []uint32  // selectNeighbours' kept nodes
+	ov       []cand    // addLink's overflow candidates
 	ovSel    []cand
 }
 
@@ -392,9 +396,9 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 func (h *HNSW) newNode(id ID, v []float32, l int) uint32 {
 	n := uint32(len(h.ids))
 	h.ids = append(h.ids, id)
-	h.vecs = append(h.vecs, v...)
+	h.vecs = append(growHuge(h.vecs, len(v)), v...)
 	h.levels = append(h.levels, uint8(l))
-	h.links0 = append(h.links0, make([]uint32, h.m0+1)...)
+	h.links0 = append(growHuge(h.links0, h.m0+1), make([]uint32, h.m0+1)...)
 	if int(n)>>6 >= len(h.dead) {
 		h.dead = append(h.dead, 0)
 	}
@@ -452,7 +456,7 @@ func (h *HNSW) connectFrom(n uint32, l int, entry uint32, top int, sc *hnswScrat
 		}
 		slices.Reverse(sc.sorted)
 		sc.eps = append(sc.eps[:0], sc.sorted...)
-		sc.layerSel[lc] = h.selectNeighbours(sc.sorted, h.cfg.M, sc.layerSel[lc][:0])
+		sc.layerSel[lc] = h.selectNeighbours(sc.sorted, h.cfg.M, sc.layerSel[lc][:0], sc)
 	}
 	// n's own lists are all written before any node links to n, so a
 	// parallel insert that reaches n never finds it half connected (on a
@@ -495,13 +499,18 @@ func (h *HNSW) addLink(e, n uint32, d float32, l, mmax int, sc *hnswScratch) {
 		return
 	}
 	ev := h.vec(e)
+	if cap(sc.ovd) < len(ls) {
+		sc.ovd = make([]float32, len(ls))
+	}
+	ovd := sc.ovd[:len(ls)]
+	gather(ev, h.vecs, ls, ovd)
 	cs := append(sc.ov[:0], cand{d: d, n: n})
-	for _, x := range ls {
-		cs = append(cs, cand{d: dist(ev, h.vec(x)), n: x})
+	for i, x := range ls {
+		cs = append(cs, cand{d: sqrt32(ovd[i]), n: x})
 	}
 	sortCands(cs)
 	sc.ov = cs
-	sc.ovSel = h.selectNeighbours(cs, mmax, sc.ovSel[:0])
+	sc.ovSel = h.selectNeighbours(cs, mmax, sc.ovSel[:0], sc)
 	h.setLinks(e, l, sc.ovSel)
 }
 
@@ -524,27 +533,38 @@ func sortCands(cs []cand) {
 // selectNeighbours is algorithm 4 (heuristic) without candidate extension:
 // cs sorted nearest first; a candidate is kept when it is nearer to the base
 // than to every neighbour kept so far.
-func (h *HNSW) selectNeighbours(cs []cand, m int, dst []cand) []cand {
+func (h *HNSW) selectNeighbours(cs []cand, m int, dst []cand, sc *hnswScratch) []cand {
 	dst = dst[:0]
 	if len(cs) <= m {
 		return append(dst, cs...)
 	}
+	kept := sc.selIDs[:0]
+	var ds [8]float32
 	for _, c := range cs {
 		if len(dst) >= m {
 			break
 		}
 		cv := h.vec(c.n)
+		d2 := c.d * c.d
 		good := true
-		for _, r := range dst {
-			if dist(cv, h.vec(r.n)) < c.d {
-				good = false
-				break
+		// Eight kept neighbours at a time: their rows are fetched
+		// together, and most rejected candidates fail on the first ones.
+		for i := 0; i < len(kept) && good; i += len(ds) {
+			chunk := kept[i:min(i+len(ds), len(kept))]
+			gather(cv, h.vecs, chunk, ds[:len(chunk)])
+			for _, d := range ds[:len(chunk)] {
+				if d < d2 {
+					good = false
+					break
+				}
 			}
 		}
 		if good {
 			dst = append(dst, c)
+			kept = append(kept, c.n)
 		}
 	}
+	sc.selIDs = kept
 	return dst
 }
 
@@ -552,14 +572,43 @@ func (h *HNSW) selectNeighbours(cs []cand, m int, dst []cand) []cand {
 func (h *HNSW) greedy(q []float32, ep cand, l int, sc *hnswScratch) cand {
 	for changed := true; changed; {
 		changed = false
-		for _, x := range h.linksOf(ep.n, l, sc) {
-			if d := dist(q, h.vec(x)); d < ep.d {
+		xs, xd := h.expand(q, ep.n, l, false, sc)
+		for i, x := range xs {
+			if d := xd[i]; d < ep.d {
 				ep = cand{d: d, n: x}
 				changed = true
 			}
 		}
 	}
 	return ep
+}
+
+// expand returns the neighbours of node n on layer l, with their distances
+// to q, skipping (and then marking) visited ones when visit is set. The
+// slices are scratch space, valid until the next call.
+func (h *HNSW) expand(q []float32, n uint32, l int, visit bool, sc *hnswScratch) ([]uint32, []float32) {
+	ls := h.linksOf(n, l, sc)
+	xs := sc.xs[:0]
+	if visit {
+		for _, x := range ls {
+			if sc.visited[x] != sc.gen {
+				sc.visited[x] = sc.gen
+				xs = append(xs, x)
+			}
+		}
+	} else {
+		xs = append(xs, ls...)
+	}
+	sc.xs = xs
+	if cap(sc.xd) < len(xs) {
+		sc.xd = make([]float32, len(xs), max(len(xs), 2*h.m0))
+	}
+	xd := sc.xd[:len(xs)]
+	gather(q, h.vecs, xs, xd)
+	for i, d := range xd {
+		xd[i] = sqrt32(d)
+	}
+	return xs, xd
 }
 
 // searchLayer is algorithm 2: the ef nearest nodes to q on layer l reachable
@@ -583,12 +632,9 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, sc *hnswScratch) 
 		if c.d > sc.res.top().d {
 			break
 		}
-		for _, x := range h.linksOf(c.n, l, sc) {
-			if sc.visited[x] == sc.gen {
-				continue
-			}
-			sc.visited[x] = sc.gen
-			d := dist(q, h.vec(x))
+		xs, xd := h.expand(q, c.n, l, true, sc)
+		for i, x := range xs {
+			d := xd[i]
 			if len(sc.res) < ef || d < sc.res.top().d {
 				sc.cands.push(cand{d: d, n: x})
 				sc.res.push(cand{d: d, n: x})
@@ -700,6 +746,8 @@ func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Res
 	// only while it is among them: exploration goes ef nodes past the shell
 	// of the radius, however many nodes lie inside it.
 	bound := r * (1 + h.cfg.RangeSlack)
+	rr := r * (1 + 1e-5) // gather's distances within this are re-checked with dist
+	bound = max(bound, rr)
 	ep := h.descend(q, sc)
 	sc.cands = append(sc.cands[:0], ep)
 	sc.res = sc.res[:0]
@@ -715,16 +763,17 @@ func (h *HNSW) within(q []float32, r float32, ef int, sc *hnswScratch, dst []Res
 		if c.d > bound && len(sc.res) >= ef && c.d > sc.res.top().d {
 			break
 		}
-		for _, x := range h.linksOf(c.n, 0, sc) {
-			if sc.visited[x] == sc.gen {
-				continue
-			}
-			sc.visited[x] = sc.gen
-			d := dist(q, h.vec(x))
+		xs, xd := h.expand(q, c.n, 0, true, sc)
+		for i, x := range xs {
+			d := xd[i]
 			if d <= bound {
 				sc.cands.push(cand{d: d, n: x})
-				if d <= r && !h.isDead(x) {
-					dst = append(dst, Result{ID: h.ids[x], Distance: d})
+				if d <= rr && !h.isDead(x) {
+					// dist sums in another order than gather: decide
+					// and report with dist, as the exact index does.
+					if d := dist(q, h.vec(x)); d <= r {
+						dst = append(dst, Result{ID: h.ids[x], Distance: d})
+					}
 				}
 				continue
 			}
@@ -805,9 +854,9 @@ func (h *HNSW) Reserve(n int) {
 
 func (h *HNSW) reserveLocked(n int) {
 	h.ids = slices.Grow(h.ids, n)
-	h.vecs = slices.Grow(h.vecs, n*h.cfg.Dim)
+	h.vecs = growHuge(h.vecs, n*h.cfg.Dim)
 	h.levels = slices.Grow(h.levels, n)
-	h.links0 = slices.Grow(h.links0, n*(h.m0+1))
+	h.links0 = growHuge(h.links0, n*(h.m0+1))
 	h.upperOff = slices.Grow(h.upperOff, n)
 	h.dead = slices.Grow(h.dead, n/64+1)
 }

@@ -527,7 +527,7 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 	if err := into(fr, tagIDs, h.ids); err != nil {
 		return nil, err
 	}
-	h.vecs = make([]float32, n*cfg.Dim)
+	h.vecs = makeHuge[float32](n * cfg.Dim)
 	if err := into(fr, tagVecs, h.vecs); err != nil {
 		return nil, err
 	}
@@ -550,7 +550,7 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 	// one goroutine; this is the longest serial step of a load).
 	mapErr := make(chan error, 1)
 	go func() { mapErr <- h.loadNodeMap(fr, live64) }()
-	h.links0 = make([]uint32, n*(h.m0+1))
+	h.links0 = makeHuge[uint32](n * (h.m0 + 1))
 	if err := into(fr, tagLnk0, h.links0); err != nil {
 		return nil, err
 	}

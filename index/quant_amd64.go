@@ -17,3 +17,12 @@ func scan1AVX2(q *int8, rows *uint8, stride, n int, norms *int32, lim int32, out
 //
 //go:noescape
 func scan4AVX2(q *int8, rows *uint8, stride, n int, norms *int32, lim *int32, out *uint8)
+
+// useGather selects gather's AVX2+FMA kernel; tests turn it off too.
+var useGather = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// gatherAVX2 is gather for dim a positive multiple of 16 and every id in
+// range.
+//
+//go:noescape
+func gatherAVX2(q *float32, base *float32, dim int, ids *uint32, n int, out *float32)
