@@ -206,6 +206,13 @@ func EncodeJPEG(pix []byte, width, height, quality int, gray, progressive bool) 
 	return C.GoBytes(unsafe.Pointer(out), C.int(n)), nil
 }
 
+func cbool(v bool) C.int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
 // ClearImage frees the worker's copy of the image.
 func (w *Worker) ClearImage() { C.fo_clear_image(w.p) }
 
@@ -224,6 +231,12 @@ type DetectOptions struct {
 	CNN bool
 	// Scale resizes the image before scanning (1: as is).
 	Scale float64
+	// Levels, when above 0, replaces Scale: the image is reduced by that
+	// many steps of the HOG detector's pyramid (5/6 each, with the
+	// pyramid's own resize), so the levels scanned are exactly those of a
+	// full-size scan's pyramid; detections are mapped back as dlib maps
+	// them up its pyramid.
+	Levels int
 	// Pad adds a border of Pad pixels (at the scanned scale) that repeats
 	// the image's edges.
 	Pad int
@@ -234,6 +247,9 @@ type DetectOptions struct {
 	// Portable runs the HOG scan's portable build even when the CPU runs
 	// the AVX2 one (see HaveAVX2).
 	Portable bool
+	// DlibPyramid runs the portable HOG scan with dlib's own pyramid resize
+	// (float bilinear) instead of the fixed-point one: for tests.
+	DlibPyramid bool
 }
 
 // HaveAVX2 reports whether the HOG scan runs its AVX2+FMA build
@@ -252,11 +268,11 @@ func (w *Worker) Detect(opts DetectOptions) ([]Detection, int, image.Point, erro
 	if opts.CNN {
 		cnn = 1
 	}
-	portable := C.int(0)
-	if opts.Portable {
-		portable = 1
+	if opts.Levels < 0 || opts.Levels > 64 {
+		return nil, 0, image.Point{}, &Error{Msg: fmt.Sprintf("detect: %d pyramid levels", opts.Levels)}
 	}
-	if err := takeError(C.fo_detect(w.p, cnn, portable, C.double(opts.Scale), C.int(opts.Pad), C.double(opts.Adjust),
+	if err := takeError(C.fo_detect(w.p, cnn, cbool(opts.Portable), cbool(opts.DlibPyramid), C.double(opts.Scale),
+		C.int(opts.Levels), C.int(opts.Pad), C.double(opts.Adjust),
 		&buf[0], C.int(len(buf)), &n, &dw, &dh), Other); err != nil {
 		return nil, 0, image.Point{}, err
 	}

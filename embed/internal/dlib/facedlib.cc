@@ -4,6 +4,8 @@
 // dlib_face_recognition_resnet_model_v1.dat (dnn_face_recognition_ex.cpp)
 // and mmod_human_face_detector.dat (dnn_mmod_face_detection_ex.cpp).
 
+#include <emmintrin.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +64,12 @@ using mmod_type = loss_mmod<con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<
 
 typedef matrix<rgb_pixel> image_t;
 
+#include "scan.h"
+
+// fast_detector is dlib's frontal_face_detector with the faster pyramid
+// resize (scan.h): the detector the HOG scan runs.
+typedef object_detector<scan_fhog_pyramid<fast_pyramid_down6>> fast_detector;
+
 const int kChipSize = 150;
 const size_t kBatch = 16;
 
@@ -80,9 +88,13 @@ struct fo_worker {
 	fo_worker& operator=(const fo_worker&) = delete;
 	~fo_worker() { fo_hog_avx2_free(hog_avx2); }
 
+	// hog is dlib's frontal_face_detector (dlib's own pyramid resize: for
+	// tests, and the serialized form the others load); hog_fast the same
+	// detector with fast_pyramid_down6, the one that runs.
 	frontal_face_detector hog;
-	// hog_avx2 is the same detector built for AVX2 (hog_avx2.cc); null when
-	// the CPU lacks AVX2 or FMA.
+	fast_detector hog_fast;
+	// hog_avx2 is hog_fast built for AVX2 (hog_avx2.cc); null when the CPU
+	// lacks AVX2 or FMA.
 	fo_hog_avx2* hog_avx2 = nullptr;
 	shape_predictor sp;
 	resnet_type net;
@@ -93,20 +105,23 @@ struct fo_worker {
 
 namespace {
 
-#include "scan.h"
-
 // have_avx2 says whether the CPU (and OS) run AVX2 and FMA code.
 bool have_avx2() {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-// load_avx2 gives w the AVX2 build of its HOG detector when the CPU runs it.
-void load_avx2(fo_worker* w) {
-	if (!have_avx2()) return;
+// load_fast gives w the detectors with the fast pyramid: portable, and
+// the AVX2 build when the CPU runs it.
+void load_fast(fo_worker* w) {
 	std::ostringstream out;
 	serialize(w->hog, out);
 	const std::string s = out.str();
+	{
+		std::istringstream in(s);
+		deserialize(w->hog_fast, in);
+	}
+	if (!have_avx2()) return;
 	char* err = fo_hog_avx2_new(s.data(), s.size(), &w->hog_avx2);
 	if (err) {
 		std::string msg(err);
@@ -202,7 +217,7 @@ char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	try {
 		std::unique_ptr<fo_worker> w(new fo_worker);
 		w->hog = get_frontal_face_detector();
-		load_avx2(w.get());
+		load_fast(w.get());
 		std::string d = dir;
 		file = d + "/shape_predictor_5_face_landmarks.dat";
 		deserialize(file) >> w->sp;
@@ -233,7 +248,7 @@ char* fo_worker_clone(const fo_worker* src, fo_worker** out) {
 	try {
 		std::unique_ptr<fo_worker> w(new fo_worker);
 		w->hog = src->hog;
-		if (src->hog_avx2) load_avx2(w.get());
+		load_fast(w.get());
 		w->sp = src->sp;
 		w->net = src->net;
 		if (src->cnn) w->cnn.reset(new mmod_type(*src->cnn));
@@ -306,8 +321,8 @@ void fo_clear_image(fo_worker* w) {
 	}
 }
 
-char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, double adjust,
-                fo_det* out, int cap, int* n, int* det_w, int* det_h) {
+char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, double scale, int levels, int pad,
+                double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;
 	try {
 		if (w->img.size() == 0) return nullptr;
@@ -315,20 +330,20 @@ char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, doub
 		const long iw = w->img.nc(), ih = w->img.nr();
 		const rgb_pixel* pix = &w->img(0, 0);
 		std::vector<fo_det> dets;
-		if (!cnn && !portable && w->hog_avx2) {
+		if (!cnn && !portable && !dlib_pyramid && w->hog_avx2) {
 			// The AVX2 build resizes, pads and scans; the detections come back
 			// in the coordinates of the image scanned.
 			std::vector<fo_det> raw(size_t(std::max(cap, 1)));
 			int found = 0;
-			char* err = fo_hog_avx2_detect(w->hog_avx2, reinterpret_cast<const uint8_t*>(pix), iw, ih, scale, pad,
-			                               adjust, raw.data(), int(raw.size()), &found, det_w, det_h);
+			char* err = fo_hog_avx2_detect(w->hog_avx2, reinterpret_cast<const uint8_t*>(pix), iw, ih, scale, levels,
+			                               pad, adjust, raw.data(), int(raw.size()), &found, det_w, det_h);
 			if (err) return err;
 			raw.resize(size_t(std::min(found, int(raw.size()))));
 			dets = std::move(raw);
 			*n = found;
 		} else {
 			image_t a, b, c;
-			const image_t* src = scan_image(pix, iw, ih, &w->img, scale, pad, a, b, c);
+			const image_t* src = scan_image(pix, iw, ih, &w->img, scale, levels, pad, a, b, c);
 			*det_w = int(src->nc());
 			*det_h = int(src->nr());
 			if (cnn) {
@@ -340,7 +355,12 @@ char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, doub
 				}
 			} else {
 				std::vector<rect_detection> found;
-				w->hog(*src, found, adjust);
+				if (dlib_pyramid) {
+					w->hog(*src, found, adjust);
+				} else {
+					offset_scope off(detector_offset(levels, pad));
+					w->hog_fast(*src, found, adjust);
+				}
 				for (auto& f : found) {
 					const rectangle& r = f.rect;
 					dets.push_back(fo_det{r.left(), r.top(), r.right(), r.bottom(), f.detection_confidence,
@@ -349,16 +369,34 @@ char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, doub
 			}
 			*n = int(dets.size());
 		}
-		// Back to the worker's image: remove the border, undo the scale.
+		// Back to the worker's image: remove the border, undo the scale (for
+		// pyramid levels, as dlib maps a detection up its pyramid). The fast
+		// HOG detector has mapped its detections through the levels itself
+		// when it could (detector_offset).
 		const double sx = double(*det_w - 2 * pad) / double(iw);
 		const double sy = double(*det_h - 2 * pad) / double(ih);
+		const pyramid_down<6> pyr;
+		const bool mapped = !cnn && !dlib_pyramid && detector_offset(levels, pad) > 0;
 		for (size_t i = 0; i < dets.size() && int(i) < cap; ++i) {
 			const fo_det& d = dets[i];
 			fo_det& o = out[i];
-			o.left = long(std::floor((d.left - pad) / sx + 0.5));
-			o.top = long(std::floor((d.top - pad) / sy + 0.5));
-			o.right = long(std::floor((d.right + 1 - pad) / sx + 0.5)) - 1;
-			o.bottom = long(std::floor((d.bottom + 1 - pad) / sy + 0.5)) - 1;
+			if (mapped) {
+				o = d;
+				continue;
+			}
+			if (levels > 0) {
+				const rectangle r = pyr.rect_up(drectangle(d.left - pad, d.top - pad, d.right - pad, d.bottom - pad),
+				                                unsigned(levels));
+				o.left = r.left();
+				o.top = r.top();
+				o.right = r.right();
+				o.bottom = r.bottom();
+			} else {
+				o.left = long(std::floor((d.left - pad) / sx + 0.5));
+				o.top = long(std::floor((d.top - pad) / sy + 0.5));
+				o.right = long(std::floor((d.right + 1 - pad) / sx + 0.5)) - 1;
+				o.bottom = long(std::floor((d.bottom + 1 - pad) / sy + 0.5)) - 1;
+			}
 			o.score = d.score;
 			o.pose = d.pose;
 		}

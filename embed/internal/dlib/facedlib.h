@@ -53,15 +53,17 @@ void fo_clear_image(fo_worker* w);
 char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, long max_memory,
 	int max_scans, int orientation, int* out_w, int* out_h);
 
-// fo_detect detects faces on a copy of the image resized by scale and
-// padded by pad pixels (at the detection scale) on every side. At most cap
+// fo_detect detects faces on a copy of the image reduced by levels steps
+// of the HOG pyramid (levels > 0) or else resized by scale, and padded by
+// pad pixels (at the detection scale) on every side. At most cap
 // detections are written to out; *n receives the number found (it may
 // exceed cap). det_w, det_h receive the size of the image scanned.
 //
 // The HOG scan uses the AVX2 build (hog_avx2.cc) when the CPU has AVX2 and
-// FMA, unless portable is set.
-char* fo_detect(fo_worker* w, int cnn, int portable, double scale, int pad, double adjust,
-	fo_det* out, int cap, int* n, int* det_w, int* det_h);
+// FMA, unless portable or dlib_pyramid is set; dlib_pyramid scans with
+// dlib's own pyramid resize (for tests) instead of the fast one.
+char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, double scale, int levels, int pad,
+	double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
 // fo_describe computes the 5-point shape, descriptor and chip sharpness of
 // n detections on the full-resolution image.

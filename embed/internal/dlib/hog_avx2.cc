@@ -51,15 +51,19 @@ const int USER_ERROR__inconsistent_build_configuration__see_dlib_faq_2_ = 0;
 
 using namespace dlib;
 
-struct fo_hog_avx2 {
-	frontal_face_detector det;
-};
-
 namespace {
 
 typedef matrix<rgb_pixel> image_t;
 
 #include "scan.h"
+
+}  // namespace
+
+struct fo_hog_avx2 {
+	object_detector<scan_fhog_pyramid<fast_pyramid_down6>> det;
+};
+
+namespace {
 
 char* avx_error(const char* prefix, const char* what) {
 	std::string s = std::string(prefix) + what;
@@ -94,17 +98,20 @@ void fo_hog_avx2_free(fo_hog_avx2* h) {
 	}
 }
 
-char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, long pad,
+char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
                          double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;
 	try {
 		image_t a, b, c;
 		const image_t* src =
-		    scan_image(reinterpret_cast<const rgb_pixel*>(rgb), w, hgt, nullptr, scale, pad, a, b, c);
+		    scan_image(reinterpret_cast<const rgb_pixel*>(rgb), w, hgt, nullptr, scale, levels, pad, a, b, c);
 		*det_w = int(src->nc());
 		*det_h = int(src->nr());
 		std::vector<rect_detection> found;
-		h->det(*src, found, adjust);
+		{
+			offset_scope off(detector_offset(levels, pad));
+			h->det(*src, found, adjust);
+		}
 		*n = int(found.size());
 		for (int i = 0; i < *n && i < cap; ++i) {
 			const rectangle& r = found[size_t(i)].rect;

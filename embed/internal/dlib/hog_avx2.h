@@ -17,16 +17,18 @@ extern "C" {
 typedef struct fo_hog_avx2 fo_hog_avx2;
 
 // fo_hog_avx2_new deserializes dlib's frontal_face_detector from the n
-// bytes at ser (as serialize() writes it).
+// bytes at ser (as serialize() writes it), with the fast pyramid resize of
+// scan.h.
 char* fo_hog_avx2_new(const char* ser, size_t n, fo_hog_avx2** out);
 void fo_hog_avx2_free(fo_hog_avx2* h);
 
-// fo_hog_avx2_detect scans the w x h packed RGB image rgb, resized by
-// scale and padded by pad pixels, for faces. It writes at most cap
+// fo_hog_avx2_detect scans the w x h packed RGB image rgb, reduced by
+// levels pyramid steps (levels > 0) or else resized by scale, and padded
+// by pad pixels, for faces. It writes at most cap
 // detections in the coordinates of the image scanned (pose: the
 // sub-detector) to out and the number found to *n; det_w and det_h receive
 // the size of the image scanned.
-char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, long pad,
+char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
 	double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
 #ifdef __cplusplus

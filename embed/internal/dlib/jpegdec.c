@@ -158,8 +158,11 @@ char* fo_jpeg_decode(const uint8_t* data, size_t len, int scale_num, long max_me
 	while (cinfo.output_scanline < cinfo.output_height) {
 		uint8_t* row = out + (size_t)cinfo.output_scanline * (size_t)w * 3;
 		if (!cmyk) {
-			JSAMPROW rows[1] = {row};
-			jpeg_read_scanlines(&cinfo, rows, 1);
+			JSAMPROW rows[16];
+			JDIMENSION k = cinfo.output_height - cinfo.output_scanline;
+			if (k > 16) k = 16;
+			for (JDIMENSION i = 0; i < k; ++i) rows[i] = row + (size_t)i * (size_t)w * 3;
+			jpeg_read_scanlines(&cinfo, rows, k);
 			continue;
 		}
 		jpeg_read_scanlines(&cinfo, tmp, 1);
