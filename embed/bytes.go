@@ -141,7 +141,7 @@ func (d *Dlib) dctScale(full image.Point) int {
 	if max(full.X, full.Y) < minScaledSide {
 		return 8
 	}
-	s, _ := d.scale(full.X, full.Y)
+	s, _, _ := d.scale(full.X, full.Y)
 	num := 8
 	for num > 1 && float64(num/2)/8 >= s {
 		num /= 2

@@ -40,7 +40,12 @@ type DlibConfig struct {
 	// scale where such a face has the detector's native size (80 px for the
 	// HOG and the CNN): large photos are scanned downscaled, which
 	// is what makes the detector fast; a MinFaceSize below the native size
-	// upsamples, within MaxUpsamplePixels.
+	// upsamples, within MaxUpsamplePixels. The HOG's downscales snap to
+	// its pyramid's grid, the largest (5/6)^k at or above 80/MinFaceSize,
+	// so that the levels scanned are a full-size scan's (descriptors then
+	// agree with a full-size scan's by construction): MinFaceSize 120
+	// scans at (5/6)^2 and finds faces from 116 px (Stats.MinFace), 160 at
+	// (5/6)^3 from 139 px.
 	MinFaceSize int
 	// MaxUpsamplePixels bounds the upsampled copy scanned when MinFaceSize
 	// is below the detector's native size: an image is never upsampled

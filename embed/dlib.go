@@ -240,7 +240,7 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 	w, h := size.X, size.Y
 	// fx, fy map the worker's image to full resolution.
 	fx, fy := float64(full.X)/float64(w), float64(full.Y)/float64(h)
-	scale, minFace := d.scale(full.X, full.Y)
+	scale, levels, minFace := d.scale(full.X, full.Y)
 	st.MinFace = minFace
 	// Scale stays relative to full resolution; the worker's image is
 	// resized by scale*fx.
@@ -249,8 +249,12 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 	if rs > 0.98 && rs < 1.02 {
 		rs = 1
 	}
+	if size != full {
+		// Decoded scaled: the worker's image is not on the pyramid's grid.
+		levels = 0
+	}
 	t := time.Now()
-	dets, err := d.detect(ctx, wk, w, h, rs, st)
+	dets, err := d.detect(ctx, wk, w, h, rs, levels, st)
 	st.Detect = time.Since(t)
 	if err != nil {
 		return nil, err
@@ -314,9 +318,9 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 // detect scans the worker's image. When nothing is found in a small image
 // (a face crop, where the face may touch the edges or fill the frame) and
 // CropRetry is on, it tries again with a wide border, then upsampled.
-func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, st *Stats) ([]dlib.Detection, error) {
+func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, levels int, st *Stats) ([]dlib.Detection, error) {
 	opts := dlib.DetectOptions{
-		CNN: d.cfg.Detector == CNN, Scale: scale,
+		CNN: d.cfg.Detector == CNN, Scale: scale, Levels: levels,
 		Adjust: d.cfg.AdjustThreshold, Max: d.cfg.MaxFaces,
 	}
 	pad := func(f float64) int {
@@ -327,7 +331,7 @@ func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale floa
 	if d.cfg.CropRetry && max(w, h) <= maxCropSide {
 		tries = append(tries,
 			func() { opts.Pad = pad(cropPadding) },
-			func() { opts.Scale, opts.Pad = math.Max(2, scale), pad(d.cfg.Padding) })
+			func() { opts.Scale, opts.Levels, opts.Pad = math.Max(2, scale), 0, pad(d.cfg.Padding) })
 	}
 	for _, try := range tries {
 		if try != nil {
@@ -363,10 +367,29 @@ func (d *Dlib) enter() error {
 	return nil
 }
 
-// scale returns the factor to resize a w x h image by before scanning, and
-// the smallest face (full-resolution side) that scan finds.
-func (d *Dlib) scale(w, h int) (float64, int) {
+// pyramidRate is the scale between two levels of the HOG detector's image
+// pyramid (dlib's pyramid_down<6>).
+const pyramidRate = 5.0 / 6
+
+// scale returns the factor to resize a w x h image by before scanning, the
+// number of pyramid steps that factor is (0 when it is not a downscale on
+// the pyramid's grid), and the smallest face (full-resolution side) that
+// scan finds.
+//
+// A HOG downscale is snapped to the pyramid's grid: the largest (5/6)^k
+// that still gives a face of MinFaceSize the native size, reached by k
+// steps of the pyramid itself. The levels scanned are then the levels of
+// a full-size scan's pyramid, so boxes (which seed the landmarks, hence
+// the descriptors) fall where a full-size scan puts them; an arbitrary
+// scale such as 80/120 puts every level between two of the full-size
+// scan's and moves boxes by a few pixels.
+func (d *Dlib) scale(w, h int) (float64, int, int) {
 	s := float64(d.native) / float64(d.cfg.MinFaceSize)
+	levels := 0
+	if s < 1 && d.cfg.Detector == HOG {
+		levels = int(math.Floor(math.Log(s)/math.Log(pyramidRate) + 1e-9))
+		s = math.Pow(pyramidRate, float64(levels))
+	}
 	if s > 1 && d.cfg.MaxUpsamplePixels > 0 {
 		px := float64(w) * float64(h)
 		s = math.Max(1, math.Min(s, math.Sqrt(float64(d.cfg.MaxUpsamplePixels)/px)))
@@ -374,7 +397,7 @@ func (d *Dlib) scale(w, h int) (float64, int) {
 	if s > 0.98 && s < 1.02 {
 		s = 1
 	}
-	return s, int(math.Ceil(float64(d.native) / s))
+	return s, levels, int(math.Ceil(float64(d.native) / s))
 }
 
 // pixels returns img's pixels in a layout dlib.Worker.SetImage accepts,

@@ -16,7 +16,7 @@
 // For encoded images (a crawler's or a requester's bytes), FacesBytes does
 // the decoding too, and faster: JPEG is decoded by libjpeg-turbo straight
 // into the worker's buffer, scaled in the DCT domain when detection needs
-// half the resolution or less (MinFaceSize >= 160 on photos of 1024 px or
+// half the resolution or less (MinFaceSize >= 166 on photos of 1024 px or
 // more), so such a photo is never decoded at full size; other formats go
 // through imageutil.DecodeBytes:
 //
@@ -35,6 +35,23 @@
 // decoded, where a face of MinFaceSize still has at least the detector's
 // native size), so they agree with a full-size scan. FacesWithStats and
 // FacesBytesWithStats report the time spent in each stage.
+//
+// The HOG scans an image pyramid, each level 5/6 of the one above, and a
+// downscale is snapped to that grid: the copy is (5/6)^k of the image, the
+// largest such scale at which a face of MinFaceSize still reaches 80 px,
+// made by k steps of the pyramid's own resize (MinFaceSize 120: k = 2,
+// faces from 116 px; 160: k = 3, from 139 px). The levels scanned are then
+// exactly levels of a full-size scan, and detections are mapped back up
+// the pyramid as a full-size scan maps them, so boxes, landmarks and
+// descriptors agree with a full-size scan by construction, not by
+// approximation (an arbitrary scale such as 80/120 puts every level between
+// two of a full-size scan's and moves boxes by a few pixels; descriptors
+// then differ by up to about 0.1). The pyramid's resize is our fixed-point
+// version of dlib's float bilinear one, 4x faster, its pixels within 1 of
+// dlib's; the HOG scores move by a few hundredths, so where two windows or
+// poses of a face score within that of each other the box can differ
+// (tested against dlib's resize: 76 of 80 detections identical on
+// faces/idols, the others at the same face).
 //
 // # Caveats
 //
@@ -72,14 +89,16 @@
 // libopenblas0-pthread is installed too, Debian prefers it, so run with
 // OPENBLAS_NUM_THREADS=1 (or remove it).
 //
-// Boxes found on a downscaled copy differ by a few pixels from a full-size
-// scan's (the HOG works on 8-pixel cells of the scanned image), and dlib's
-// landmarks, hence the aligned chip and the descriptor, follow the box: at
-// MinFaceSize 120 descriptors lie within about 0.1 (p95) of a full-size
-// scan's, with a few faces beyond (see the README's table).
+// Boxes found on a copy scaled off the pyramid's grid (upsampled, decoded
+// scaled by FacesBytes, or scanned by the CNN) differ by a few pixels from a
+// full-size scan's (the HOG works on 8-pixel cells of the scanned image),
+// and dlib's landmarks, hence the aligned chip and the descriptor, follow
+// the box. On the grid (every HOG downscale from a full-size decode) most
+// descriptors equal a full-size scan's; the rest come from faces where the
+// resize's rounding tipped a near tie (see the README's table).
 //
 // FacesBytes' descriptors of JPEG photos come from libjpeg-turbo's pixels,
-// not Go's: its chroma upsampling differs slightly, and at MinFaceSize >= 160
+// not Go's: its chroma upsampling differs slightly, and at MinFaceSize >= 166
 // the image is decoded at half size or less; descriptors then move by up to
 // about 0.1 against Faces on imageutil's pixels (measured: see the README),
 // within the agreement of a full-size scan. "faceoptout bench embed"
