@@ -75,7 +75,9 @@
 // on any x86-64. dlib chooses its SIMD code at compile time, so the HOG scan
 // is compiled twice: portably (SSE2) and, in a translation unit of its own,
 // for AVX2+FMA (about 1.5x faster), chosen at run time when the CPU has
-// both. Both builds find the same faces with the same scores (tested). To
+// both; it also loads the FHOG gradients with byte shuffles (dlib's code
+// gathers them pixel by pixel), with bit-identical results. Both builds
+// find the same faces with the same scores (tested). To
 // keep the linker from mixing the two builds of a template (it keeps one
 // copy of each weak symbol), the AVX2 unit renames dlib's namespace and
 // includes every standard header before switching the target; a test
