@@ -6,9 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestGather(t *testing.T) {
@@ -59,12 +56,9 @@ func BenchmarkGather(b *testing.B) {
 	const rows, dim, deg = 1 << 20, 128, 48
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := make([]float32, rows*dim)
+	// FO_HUGE=1: the rows on transparent huge pages, as HNSW keeps them.
 	if os.Getenv("FO_HUGE") != "" {
-		bs := unsafe.Slice((*byte)(unsafe.Pointer(&base[0])), len(base)*4)
-		off := (2<<20 - int(uintptr(unsafe.Pointer(&bs[0])))%(2<<20)) % (2 << 20)
-		if err := unix.Madvise(bs[off:off+(len(bs)-off)/(2<<20)*(2<<20)], unix.MADV_HUGEPAGE); err != nil {
-			b.Fatal(err)
-		}
+		adviseHuge(base)
 	}
 	for i := range base {
 		base[i] = rng.Float32()
