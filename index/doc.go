@@ -73,7 +73,8 @@
 // Huge pages are advice: with THP set to "never" (or outside Linux) HNSW
 // works the same, slower at a million vectors and more. With THP "madvise"
 // (Debian's default) or "always", the HNSW's memory is taken and given back
-// in 2 MiB pages.
+// in 2 MiB pages. Memory the Go heap reuses (already touched in 4 KiB pages)
+// keeps its small pages until the kernel's khugepaged collapses them.
 //
 // Batched and parallel scans start goroutines, which allocate a little per
 // call; single queries on one goroutine do not.
