@@ -26,3 +26,8 @@ var useGather = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //
 //go:noescape
 func gatherAVX2(q *float32, base *float32, dim int, ids *uint32, n int, out *float32)
+
+// dotU8AVX2 is dotU8 for n a positive multiple of 32.
+//
+//go:noescape
+func dotU8AVX2(q *int8, row *uint8, n int) int32

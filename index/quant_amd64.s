@@ -175,3 +175,33 @@ inner4:
 done4:
 	VZEROUPPER
 	RET
+
+// func dotU8AVX2(q *int8, row *uint8, n int) int32
+// Σ_j q[j]·row[j] for n a positive multiple of 32 (see scan1AVX2's limits).
+TEXT ·dotU8AVX2(SB), NOSPLIT, $0-28
+	MOVQ       q+0(FP), SI
+	MOVQ       row+8(FP), DI
+	MOVQ       n+16(FP), CX
+	VMOVDQU    ones16<>(SB), Y14
+	VPXOR      Y0, Y0, Y0
+
+dot:
+	VMOVDQU    (DI), Y1
+	VPMADDUBSW (SI), Y1, Y1
+	VPMADDWD   Y14, Y1, Y1
+	VPADDD     Y1, Y0, Y0
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	SUBQ       $32, CX
+	JNZ        dot
+
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVL         AX, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -58,6 +58,15 @@ func scan4(q []int8, rows []uint8, stride, n int, norms []int32, lim *[4]int32, 
 // dotU8 returns Σ_j q[j]·row[j].
 func dotU8(q []int8, row []uint8) int32 {
 	q = q[:len(row)]
+	if useAVX2 && len(row) > 0 && len(row)%32 == 0 {
+		return dotU8AVX2(&q[0], &row[0], len(row))
+	}
+	return dotU8Go(q, row)
+}
+
+// dotU8Go is the portable dotU8.
+func dotU8Go(q []int8, row []uint8) int32 {
+	q = q[:len(row)]
 	var s0, s1 int32
 	j := 0
 	for ; j+2 <= len(row); j += 2 {

@@ -17,3 +17,7 @@ var useGather = false
 func gatherAVX2(q *float32, base *float32, dim int, ids *uint32, n int, out *float32) {
 	panic("index: no assembly kernels on this architecture")
 }
+
+func dotU8AVX2(q *int8, row *uint8, n int) int32 {
+	panic("index: no assembly kernels on this architecture")
+}
