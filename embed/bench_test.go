@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
@@ -86,6 +88,61 @@ func BenchmarkFaces(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(imgs)*b.N)/b.Elapsed().Seconds(), "photos/s")
 			b.ReportMetric(float64(faces), "faces")
+		})
+	}
+}
+
+// BenchmarkFacesBytes measures photos/s over the 34 idols photos from
+// their JPEG bytes (decoding included, as the CLI's bench embed does) by
+// MinFaceSize, one worker per CPU.
+//
+//	go test -run '^$' -bench FacesBytes -benchtime 3x ./embed/
+func BenchmarkFacesBytes(b *testing.B) {
+	dir := modelsForBench(b)
+	files, err := filepath.Glob(facesPath(b, "idols", "*.jpg"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no idols photos: %v", err)
+	}
+	sort.Strings(files)
+	data := make([][]byte, len(files))
+	for i, f := range files {
+		if data[i], err = os.ReadFile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, s := range []int{80, 120, 160} {
+		b.Run(fmt.Sprintf("minface=%d", s), func(b *testing.B) {
+			cfg := embed.DefaultDlibConfig()
+			cfg.ModelsDir, cfg.MinFaceSize = dir, s
+			d, err := embed.NewDlib(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			var faces atomic.Int64
+			for b.Loop() {
+				faces.Store(0)
+				var wg sync.WaitGroup
+				next := make(chan []byte)
+				for range cfg.Workers {
+					wg.Go(func() {
+						for m := range next {
+							f, err := d.FacesBytes(context.Background(), m)
+							if err != nil {
+								b.Error(err)
+							}
+							faces.Add(int64(len(f)))
+						}
+					})
+				}
+				for _, m := range data {
+					next <- m
+				}
+				close(next)
+				wg.Wait()
+			}
+			b.ReportMetric(float64(len(data)*b.N)/b.Elapsed().Seconds(), "photos/s")
+			b.ReportMetric(float64(faces.Load()), "faces")
 		})
 	}
 }

@@ -76,6 +76,71 @@ func TestAVX2MatchesPortable(t *testing.T) {
 	w.ClearImage()
 }
 
+// TestFusedFiltersMatchDlib checks the AVX2 build's fused filtering
+// (filters.h) against dlib's own (object_detector with
+// apply_filters_to_fhog) on the same pyramid: the same detections in the
+// same order with bit-identical scores, including the weak ones a lowered
+// threshold lets through (which exercise the sorting and the overlap
+// suppression).
+func TestFusedFiltersMatchDlib(t *testing.T) {
+	if !dlib.HaveAVX2() {
+		t.Skip("CPU without AVX2+FMA: the fused filters are not used")
+	}
+	models := testenv.Models(t)
+	faces := testenv.Faces(t)
+	w, err := dlib.Load(models, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Free()
+	files, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
+	crops, _ := filepath.Glob(filepath.Join(faces, "bbt", "bbt*.jpg"))
+	if len(files) < 6 || len(crops) < 4 {
+		t.Fatalf("want idols photos and bbt group photos, found %d and %d", len(files), len(crops))
+	}
+	files = append(files[:6], crops[:4]...)
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.SetJPEG(data, testOpts); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []dlib.DetectOptions{
+			{Levels: 2}, {Levels: 3, Adjust: -0.6}, {Scale: 0.5, Pad: 7, Adjust: -1},
+			{Scale: 1, Adjust: -0.3}, {Scale: 2.0 / 3, Pad: 30},
+		} {
+			opts := o
+			opts.Max = 256
+			fused, n1, s1, err := w.Detect(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.DlibFilters = true
+			ref, n2, s2, err := w.Detect(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n1 != n2 || s1 != s2 {
+				t.Fatalf("%s with %+v: fused %d faces on %v, dlib's %d on %v", filepath.Base(f), o, n1, s1, n2, s2)
+			}
+			for i := range fused {
+				if fused[i] != ref[i] {
+					t.Errorf("%s with %+v: detection %d: fused %+v, dlib's %+v", filepath.Base(f), o, i, fused[i], ref[i])
+				}
+			}
+			total += n1
+		}
+	}
+	if total < 20 {
+		t.Fatalf("%d detections in all: the comparison tested too little", total)
+	}
+	t.Logf("%d detections compared", total)
+	w.ClearImage()
+}
+
 // TestAVX2Isolation compiles hog_avx2.cc as cgo does and checks the ODR
 // measures its comment describes: no weak (linker-deduplicated) function
 // outside the renamed fo_dlib_avx2 namespace may contain AVX code, or the

@@ -250,6 +250,10 @@ type DetectOptions struct {
 	// DlibPyramid runs the portable HOG scan with dlib's own pyramid resize
 	// (float bilinear) instead of the fixed-point one: for tests.
 	DlibPyramid bool
+	// DlibFilters makes the AVX2 build apply the detector's filters with
+	// dlib's own code instead of the fused one (filters.h): for tests, the
+	// results are the same.
+	DlibFilters bool
 }
 
 // HaveAVX2 reports whether the HOG scan runs its AVX2+FMA build
@@ -271,7 +275,7 @@ func (w *Worker) Detect(opts DetectOptions) ([]Detection, int, image.Point, erro
 	if opts.Levels < 0 || opts.Levels > 64 {
 		return nil, 0, image.Point{}, &Error{Msg: fmt.Sprintf("detect: %d pyramid levels", opts.Levels)}
 	}
-	if err := takeError(C.fo_detect(w.p, cnn, cbool(opts.Portable), cbool(opts.DlibPyramid), C.double(opts.Scale),
+	if err := takeError(C.fo_detect(w.p, cnn, cbool(opts.Portable), cbool(opts.DlibPyramid), cbool(opts.DlibFilters), C.double(opts.Scale),
 		C.int(opts.Levels), C.int(opts.Pad), C.double(opts.Adjust),
 		&buf[0], C.int(len(buf)), &n, &dw, &dh), Other); err != nil {
 		return nil, 0, image.Point{}, err

@@ -321,8 +321,8 @@ void fo_clear_image(fo_worker* w) {
 	}
 }
 
-char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, double scale, int levels, int pad,
-                double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
+char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, int dlib_filters, double scale, int levels,
+                int pad, double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;
 	try {
 		if (w->img.size() == 0) return nullptr;
@@ -336,7 +336,7 @@ char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, double sc
 			std::vector<fo_det> raw(size_t(std::max(cap, 1)));
 			int found = 0;
 			char* err = fo_hog_avx2_detect(w->hog_avx2, reinterpret_cast<const uint8_t*>(pix), iw, ih, scale, levels,
-			                               pad, adjust, raw.data(), int(raw.size()), &found, det_w, det_h);
+			                               pad, adjust, dlib_filters, raw.data(), int(raw.size()), &found, det_w, det_h);
 			if (err) return err;
 			raw.resize(size_t(std::min(found, int(raw.size()))));
 			dets = std::move(raw);

@@ -61,9 +61,11 @@ char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, 
 //
 // The HOG scan uses the AVX2 build (hog_avx2.cc) when the CPU has AVX2 and
 // FMA, unless portable or dlib_pyramid is set; dlib_pyramid scans with
-// dlib's own pyramid resize (for tests) instead of the fast one.
-char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, double scale, int levels, int pad,
-	double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h);
+// dlib's own pyramid resize (for tests) instead of the fast one. The AVX2
+// build applies the detector's filters with its fused code (filters.h)
+// unless dlib_filters is set (for tests: the results are the same).
+char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, int dlib_filters, double scale, int levels,
+	int pad, double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
 // fo_describe computes the 5-point shape, descriptor and chip sharpness of
 // n detections on the full-resolution image.

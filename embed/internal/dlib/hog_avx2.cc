@@ -63,11 +63,18 @@ namespace {
 typedef matrix<rgb_pixel> image_t;
 
 #include "scan.h"
+#include "filters.h"
+
+typedef object_detector<scan_fhog_pyramid<fast_pyramid_down6>> detector_t;
 
 }  // namespace
 
 struct fo_hog_avx2 {
-	object_detector<scan_fhog_pyramid<fast_pyramid_down6>> det;
+	detector_t det;
+	// fused runs det with its filters applied by sep_filters (filters.h);
+	// use_fused says whether it could read them.
+	sep_filters<detector_t, 10> fused;
+	bool use_fused = false;
 };
 
 namespace {
@@ -89,6 +96,7 @@ char* fo_hog_avx2_new(const char* ser, size_t n, fo_hog_avx2** out) {
 		std::unique_ptr<fo_hog_avx2> h(new fo_hog_avx2);
 		std::istringstream in(std::string(ser, n));
 		deserialize(h->det, in);
+		h->use_fused = h->fused.build(h->det);
 		*out = h.release();
 		return nullptr;
 	} catch (std::exception& e) {
@@ -106,7 +114,7 @@ void fo_hog_avx2_free(fo_hog_avx2* h) {
 }
 
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
-                         double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
+                         double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;
 	try {
 		image_t a, b, c;
@@ -117,7 +125,10 @@ char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, d
 		std::vector<rect_detection> found;
 		{
 			offset_scope off(detector_offset(levels, pad));
-			h->det(*src, found, adjust);
+			if (h->use_fused && !dlib_filters)
+				h->fused.detect(h->det, *src, found, adjust);
+			else
+				h->det(*src, found, adjust);
 		}
 		*n = int(found.size());
 		for (int i = 0; i < *n && i < cap; ++i) {

@@ -27,9 +27,11 @@ void fo_hog_avx2_free(fo_hog_avx2* h);
 // by pad pixels, for faces. It writes at most cap
 // detections in the coordinates of the image scanned (pose: the
 // sub-detector) to out and the number found to *n; det_w and det_h receive
-// the size of the image scanned.
+// the size of the image scanned. The detector's filters are applied by
+// the fused code of filters.h unless dlib_filters is set (dlib's own, for
+// tests: the results are the same).
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
-	double adjust, fo_det* out, int cap, int* n, int* det_w, int* det_h);
+	double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
 #ifdef __cplusplus
 }
