@@ -210,6 +210,15 @@ int fo_have_avx2(void) {
 	}
 }
 
+void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2) {
+	if (avx2 && have_avx2()) {
+		fo_hog_avx2_bilinear(in, inr, inc, out, onr, onc);
+		return;
+	}
+	bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr, onc,
+	             onc);
+}
+
 char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	*out = nullptr;
 	*code = FO_ERR_OTHER;

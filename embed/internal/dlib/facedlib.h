@@ -53,6 +53,11 @@ void fo_clear_image(fo_worker* w);
 char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, long max_memory,
 	int max_scans, int orientation, int* out_w, int* out_h);
 
+// fo_bilinear_rgb is the HOG pyramid's resize (scan.h's bilinear_rgb) of
+// the portable build, or of the AVX2 one when avx2 is set and the CPU runs
+// it: inr x inc packed RGB pixels at in to onr x onc at out. For tests.
+void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2);
+
 // fo_detect detects faces on a copy of the image reduced by levels steps
 // of the HOG pyramid (levels > 0) or else resized by scale, and padded by
 // pad pixels (at the detection scale) on every side. At most cap

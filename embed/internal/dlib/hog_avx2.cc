@@ -62,6 +62,7 @@ namespace {
 
 typedef matrix<rgb_pixel> image_t;
 
+#define FO_SCAN_AVX2 1
 #include "scan.h"
 #include "filters.h"
 
@@ -111,6 +112,10 @@ void fo_hog_avx2_free(fo_hog_avx2* h) {
 		delete h;
 	} catch (...) {
 	}
+}
+
+void fo_hog_avx2_bilinear(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc) {
+	bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr, onc, onc);
 }
 
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,

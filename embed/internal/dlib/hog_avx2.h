@@ -33,6 +33,11 @@ void fo_hog_avx2_free(fo_hog_avx2* h);
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
 	double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
+// fo_hog_avx2_bilinear is scan.h's bilinear_rgb (the pyramid resize) of
+// this build, for tests: inr x inc packed RGB pixels at in to onr x onc at
+// out.
+void fo_hog_avx2_bilinear(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc);
+
 #ifdef __cplusplus
 }
 #endif

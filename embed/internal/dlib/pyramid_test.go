@@ -1,7 +1,9 @@
 package dlib_test
 
 import (
+	"bytes"
 	"image"
+	"math/rand/v2"
 	"math"
 	"os"
 	"path/filepath"
@@ -114,6 +116,59 @@ func TestFastPyramidMatchesDlib(t *testing.T) {
 	t.Logf("%d of %d detections at the same box and pose, scores within %.3f", same, total, worst)
 	if same < total*9/10 {
 		t.Errorf("%d of %d detections at the same box and pose, want 90%%", same, total)
+	}
+}
+
+// TestBilinearAVX2MatchesPortable checks the AVX2 row pass of the pyramid
+// resize against the portable one, byte for byte: random images of many
+// widths (the four-pixel loop, its stop before the row's end, and widths
+// it never runs on), pyramid steps (5/6) and other ratios, and a photo.
+func TestBilinearAVX2MatchesPortable(t *testing.T) {
+	if !dlib.HaveAVX2() {
+		t.Skip("CPU without AVX2+FMA: only the portable build runs")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	type size struct{ w, h, ow, oh int }
+	var sizes []size
+	for w := 1; w <= 40; w++ {
+		h := 1 + rng.IntN(12)
+		sizes = append(sizes, size{w, h, max(1, 5*w/6), max(1, 5*h/6)}, size{w, h, 1 + rng.IntN(2*w), 1 + rng.IntN(2*h)})
+	}
+	sizes = append(sizes, size{641, 37, 534, 30}, size{1000, 9, 833, 7}, size{97, 301, 96, 300})
+	for _, sz := range sizes {
+		pix := make([]byte, 3*sz.w*sz.h)
+		for i := range pix {
+			pix[i] = byte(rng.IntN(256))
+		}
+		// Extremes: runs of 0 and 255 exercise the rounding and saturation.
+		for i := 0; i < len(pix)/4; i++ {
+			pix[rng.IntN(len(pix))] = byte(255 * rng.IntN(2))
+		}
+		a := dlib.BilinearRGB(pix, sz.w, sz.h, sz.ow, sz.oh, true)
+		b := dlib.BilinearRGB(pix, sz.w, sz.h, sz.ow, sz.oh, false)
+		if len(a) != 3*sz.ow*sz.oh || !bytes.Equal(a, b) {
+			t.Fatalf("%+v: AVX2 and portable resizes differ", sz)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(testenv.Faces(t), "idols", "*.jpg"))
+	if len(files) == 0 {
+		t.Fatal("no idols photos")
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pix, pw, ph, err := dlib.DecodeJPEG(data, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		ow, oh := 5*pw/6, 5*ph/6
+		a := dlib.BilinearRGB(pix, pw, ph, ow, oh, true)
+		if !bytes.Equal(a, dlib.BilinearRGB(pix, pw, ph, ow, oh, false)) {
+			t.Fatalf("%s at %dx%d: AVX2 and portable resizes differ", filepath.Base(files[0]), ow, oh)
+		}
+		pix, pw, ph = a, ow, oh
 	}
 }
 
