@@ -3,8 +3,8 @@ package dlib_test
 import (
 	"bytes"
 	"image"
-	"math/rand/v2"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
