@@ -31,10 +31,19 @@ struct sep_part {
 // compiler vectorizes those (their length is only known at run time): the
 // products of the first taps, in groups of 4 or 8, are rounded and added
 // one by one; the last N%4 go through fused multiply-adds. sep_row_tail
-// and sep_col_tail compute that, contraction off, one column per lane
-// (masked loads: no read beyond the row), so the sums are dlib's to the
-// bit (TestFusedFiltersMatchDlib: plain fused multiply-adds move a score
-// by 2e-7).
+// and sep_col_tail compute that, one column per lane (masked loads: no
+// read beyond the row), so the sums are dlib's to the bit
+// (TestFusedFiltersMatchDlib: plain fused multiply-adds move a score by
+// 2e-7).
+
+// rounded_product is a*b rounded to float: the empty asm hides the product
+// from the compiler, which would otherwise fuse it into the add that
+// follows.
+inline __m256 rounded_product(__m256 a, __m256 b) {
+	__m256 p = _mm256_mul_ps(a, b);
+	__asm__("" : "+x"(p));
+	return p;
+}
 
 // tail_mask enables the first n lanes.
 inline __m256i tail_mask(long n) {
@@ -43,13 +52,12 @@ inline __m256i tail_mask(long n) {
 
 // sep_row_tail stores out[k] = sum of in[k+n]*f[n] for k < count.
 template <long N>
-__attribute__((noinline, optimize("fp-contract=off"))) void sep_row_tail(const float* in, long count, const float* f,
-                                                                          float* out) {
+inline void sep_row_tail(const float* in, long count, const float* f, float* out) {
 	constexpr long unfused = N - N % 4;
 	const __m256i mask = tail_mask(count);
 	__m256 temp = _mm256_setzero_ps();
 	for (long n = 0; n < unfused; ++n)
-		temp = _mm256_add_ps(temp, _mm256_mul_ps(_mm256_maskload_ps(in + n, mask), _mm256_set1_ps(f[n])));
+		temp = _mm256_add_ps(temp, rounded_product(_mm256_maskload_ps(in + n, mask), _mm256_set1_ps(f[n])));
 	for (long n = unfused; n < N; ++n)
 		temp = _mm256_fmadd_ps(_mm256_maskload_ps(in + n, mask), _mm256_set1_ps(f[n]), temp);
 	_mm256_maskstore_ps(out, mask, temp);
@@ -58,13 +66,12 @@ __attribute__((noinline, optimize("fp-contract=off"))) void sep_row_tail(const f
 // sep_col_tail stores (or adds to) out[c+k] the sum of s[m][c+k]*f[m], for
 // k < count.
 template <long N>
-__attribute__((noinline, optimize("fp-contract=off"))) void sep_col_tail(const float* const* s, long c, long count,
-                                                                          const float* f, float* out, bool add) {
+inline void sep_col_tail(const float* const* s, long c, long count, const float* f, float* out, bool add) {
 	constexpr long unfused = N - N % 4;
 	const __m256i mask = tail_mask(count);
 	__m256 temp = _mm256_setzero_ps();
 	for (long m = 0; m < unfused; ++m)
-		temp = _mm256_add_ps(temp, _mm256_mul_ps(_mm256_maskload_ps(s[m] + c, mask), _mm256_set1_ps(f[m])));
+		temp = _mm256_add_ps(temp, rounded_product(_mm256_maskload_ps(s[m] + c, mask), _mm256_set1_ps(f[m])));
 	for (long m = unfused; m < N; ++m)
 		temp = _mm256_fmadd_ps(_mm256_maskload_ps(s[m] + c, mask), _mm256_set1_ps(f[m]), temp);
 	if (add) temp = _mm256_add_ps(_mm256_maskload_ps(out + c, mask), temp);
