@@ -57,9 +57,13 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fr := fs.Bool("fr", true, "also measure face_recognition's default pipeline (HOG, one upsampling, full size)")
 	goDecode := fs.String("go-decode", "120", "comma-separated MinFaceSize values also measured through imageutil.Decode + Faces (Go's JPEG decoder) instead of FacesBytes")
 	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
+	nRounds := fs.Int("rounds", 1, "run every pipeline this many times, interleaved, and report each by its median round")
 	cfg := embedFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *nRounds < 1 {
+		return fmt.Errorf("--rounds %d: want at least 1", *nRounds)
 	}
 	files, err := filepath.Glob(filepath.Join(*dir, "*.jpg"))
 	if err != nil || len(files) == 0 {
@@ -125,50 +129,76 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		})
 	}
 
+	// The pipelines, in the order they run and are reported. With
+	// --rounds N the whole sequence runs N times (interleaved, so a slow
+	// spell of the machine hits every pipeline alike) and each pipeline is
+	// reported by its median round.
+	type step struct {
+		run  func() (*benchRun, error)
+		base bool // go-face: the baseline when present
+		fr   bool // face_recognition's default
+	}
 	// Full-size reference: the HOG at its native scale, no upsampling, no
 	// retries: what go-face computes.
 	full := *cfg
 	full.Detector, full.MinFaceSize, full.CropRetry = embed.HOG, 80, false
-	ref, err := run("full size (HOG, scale 1)", full, false)
-	if err != nil {
-		return err
-	}
-	runs := []*benchRun{ref}
-	base := ref
-	if gf, err := goFaceBaseline(ctx, files, cfg.ModelsDir, *gofaceWorkers); err == nil {
-		runs = append(runs, gf)
-		base = gf
-	} else if !errors.Is(err, errNoBaseline) {
-		return err
+	steps := []step{{run: func() (*benchRun, error) { return run("full size (HOG, scale 1)", full, false) }}}
+	if goFaceCompiled {
+		steps = append(steps, step{base: true, run: func() (*benchRun, error) {
+			fmt.Fprintf(stderr, "running go-face...\n")
+			return goFaceBaseline(ctx, files, cfg.ModelsDir, *gofaceWorkers)
+		}})
 	} else {
-		fmt.Fprintf(stdout, "(%v; the full-size scan with this wrapper stands in for it)\n\n", err)
+		fmt.Fprintf(stdout, "(%v; the full-size scan with this wrapper stands in for it)\n\n", errNoBaseline)
 	}
-	var frRun *benchRun
 	if *fr {
 		c := *cfg
 		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 0, false
-		if frRun, err = run("face_recognition default (HOG, upsample 1, full size)", c, false); err != nil {
-			return err
-		}
-		runs = append(runs, frRun)
+		steps = append(steps, step{fr: true, run: func() (*benchRun, error) {
+			return run("face_recognition default (HOG, upsample 1, full size)", c, false)
+		}})
 	}
 	for _, s := range sizes {
 		c := *cfg
 		c.MinFaceSize = s
-		r, err := run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c, false)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, r)
+		steps = append(steps, step{run: func() (*benchRun, error) {
+			return run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c, false)
+		}})
 	}
 	for _, s := range goSizes {
 		c := *cfg
 		c.MinFaceSize = s
-		r, err := run(fmt.Sprintf("MinFaceSize %d via imageutil.Decode+Faces (%s)", s, c.Detector), c, true)
-		if err != nil {
-			return err
+		steps = append(steps, step{run: func() (*benchRun, error) {
+			return run(fmt.Sprintf("MinFaceSize %d via imageutil.Decode+Faces (%s)", s, c.Detector), c, true)
+		}})
+	}
+	rounds := make([][]*benchRun, len(steps)) // per step, per round
+	for k := range *nRounds {
+		if *nRounds > 1 {
+			fmt.Fprintf(stderr, "round %d of %d\n", k+1, *nRounds)
 		}
-		runs = append(runs, r)
+		for i, st := range steps {
+			r, err := st.run()
+			if err != nil {
+				return err
+			}
+			rounds[i] = append(rounds[i], r)
+		}
+	}
+	runs := make([]*benchRun, len(steps))
+	base := (*benchRun)(nil)
+	var frRun *benchRun
+	for i, st := range steps {
+		runs[i] = medianRun(rounds[i])
+		if st.base {
+			base = runs[i]
+		}
+		if st.fr {
+			frRun = runs[i]
+		}
+	}
+	if base == nil {
+		base = runs[0]
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -194,6 +224,22 @@ func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// medianRun returns the round with the median photos/s (the slower of the
+// two middle rounds of an even count), with the spread of all rounds noted
+// in its name when there are several.
+func medianRun(rs []*benchRun) *benchRun {
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	sorted := append([]*benchRun(nil), rs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].elapsed > sorted[j].elapsed })
+	m := *sorted[(len(sorted)-1)/2]
+	n := float64(len(m.faces))
+	m.name = fmt.Sprintf("%s [%d rounds %.2f-%.2f]", m.name, len(rs),
+		n/sorted[0].elapsed.Seconds(), n/sorted[len(sorted)-1].elapsed.Seconds())
+	return &m
 }
 
 // intList parses comma-separated integers; an empty string is no integer.

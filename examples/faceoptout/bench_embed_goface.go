@@ -11,6 +11,9 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 )
 
+// goFaceCompiled says whether goFaceBaseline runs go-face.
+const goFaceCompiled = true
+
 // goFaceBaseline runs plain go-face (full size, HOG, no upsampling; it
 // decodes JPEG with libjpeg and serialises detection and descriptors on one
 // recognizer). It builds with -march=native: for the baseline only.
