@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"github.com/faceoptout/faceoptout/embed/internal/dlib"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,6 +140,65 @@ func TestFusedFiltersMatchDlib(t *testing.T) {
 	}
 	t.Logf("%d detections compared", total)
 	w.ClearImage()
+}
+
+// TestFHOGMatchesDlib checks the AVX2 build's FHOG features (fhog.h,
+// orientations from a table) against dlib's extract_fhog_features, every
+// value in every bit: on photos and their pyramid levels, and on random
+// images, whose gradients reach most of the 511 x 511 integer pairs the
+// table holds (and their near ties between two orientations).
+func TestFHOGMatchesDlib(t *testing.T) {
+	if !dlib.HaveAVX2() {
+		t.Skip("CPU without AVX2+FMA: the AVX2 features are not used")
+	}
+	check := func(name string, pix []byte, w, h int) {
+		t.Helper()
+		differ, total, err := dlib.CheckFHOG(pix, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total == 0 && w >= 32 && h >= 32 {
+			t.Fatalf("%s %dx%d: no feature compared", name, w, h)
+		}
+		if differ != 0 {
+			t.Errorf("%s %dx%d: %d of %d feature values differ from dlib's", name, w, h, differ, total)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][2]int{{1000, 1000}, {1003, 517}, {37, 29}, {9, 9}, {64, 200}} {
+		w, h := sz[0], sz[1]
+		pix := make([]byte, 3*w*h)
+		for i := range pix {
+			pix[i] = byte(rng.IntN(256))
+		}
+		check("random", pix, w, h)
+		// Random steps of random heights along rows: large gradients too.
+		for i := range pix {
+			if rng.IntN(3) == 0 {
+				pix[i] = byte(255 * rng.IntN(2))
+			}
+		}
+		check("random steps", pix, w, h)
+	}
+	files, _ := filepath.Glob(filepath.Join(testenv.Faces(t), "idols", "*.jpg"))
+	if len(files) < 3 {
+		t.Fatalf("want idols photos, found %d", len(files))
+	}
+	for _, f := range files[:3] {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pix, w, h, err := dlib.DecodeJPEG(data, testOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			check(filepath.Base(f), pix, w, h)
+			ow, oh := 5*w/6, 5*h/6
+			pix, w, h = dlib.BilinearRGB(pix, w, h, ow, oh, true), ow, oh
+		}
+	}
 }
 
 // TestAVX2Isolation compiles hog_avx2.cc as cgo does and checks the ODR

@@ -273,6 +273,21 @@ func BilinearRGB(pix []byte, w, h, ow, oh int, avx2 bool) []byte {
 	return out
 }
 
+// CheckFHOG computes the FHOG features of the w x h packed RGB image pix
+// with the AVX2 build's own code (fhog.h) and with dlib's, and returns how
+// many of the values differ in any bit, of how many. For tests; it needs
+// HaveAVX2.
+func CheckFHOG(pix []byte, w, h int) (differ, total int, err error) {
+	if w <= 0 || h <= 0 || len(pix) < 3*w*h {
+		return 0, 0, &Error{Msg: fmt.Sprintf("fhog: %d bytes for %dx%d", len(pix), w, h)}
+	}
+	var d, n C.long
+	if err := takeError(C.fo_check_fhog((*C.uint8_t)(unsafe.Pointer(&pix[0])), C.long(w), C.long(h), &d, &n), Other); err != nil {
+		return 0, 0, err
+	}
+	return int(d), int(n), nil
+}
+
 // Detect finds faces in the worker's image. It returns the detections (at
 // most opts.Max), the total number found and the size of the image scanned.
 func (w *Worker) Detect(opts DetectOptions) ([]Detection, int, image.Point, error) {

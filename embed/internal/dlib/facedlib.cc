@@ -219,6 +219,12 @@ void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long o
 	             onc);
 }
 
+char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total) {
+	*differ = *total = 0;
+	if (!have_avx2()) return dup_error("fhog: ", "CPU without AVX2+FMA");
+	return fo_hog_avx2_check_fhog(rgb, w, h, differ, total);
+}
+
 char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	*out = nullptr;
 	*code = FO_ERR_OTHER;

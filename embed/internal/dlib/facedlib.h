@@ -58,6 +58,11 @@ char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, 
 // it: inr x inc packed RGB pixels at in to onr x onc at out. For tests.
 void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2);
 
+// fo_check_fhog compares the AVX2 build's FHOG features (fhog.h) of the
+// w x h packed RGB image rgb with dlib's extract_fhog_features: *differ
+// values of *total differ in some bit. For tests; an error without AVX2.
+char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total);
+
 // fo_detect detects faces on a copy of the image reduced by levels steps
 // of the HOG pyramid (levels > 0) or else resized by scale, and padded by
 // pad pixels (at the detection scale) on every side. At most cap

@@ -145,6 +145,7 @@ inline void sep_col(const float* const* s, long first, long last, const float* f
 // sep_filters runs an object_detector<scan_fhog_pyramid<...>> of N x N
 // separable filter banks: the same detections as the detector's
 // operator()(img, std::vector<rect_detection>&, adjust), in the same order.
+// Its features come from fhog_features (fhog.h), dlib's to the bit.
 template <typename detector_type, long N>
 class sep_filters {
 public:
@@ -193,6 +194,9 @@ public:
 	void detect(const detector_type& det, const image_type& img, std::vector<rect_detection>& final_dets,
 	            double adjust) const {
 		typedef typename detector_type::image_scanner_type::pyramid_type pyramid_type;
+		static_assert(std::is_same<typename detector_type::image_scanner_type::feature_extractor_type,
+		                           default_fhog_feature_extractor>::value,
+		              "fhog_features (fhog.h) stands in for the scanner's feature extractor");
 		const auto& sc = det.get_scanner();
 		const auto& fe = sc.get_feature_extractor();
 		const int cell_size = int(sc.get_cell_size());
@@ -218,13 +222,13 @@ public:
 		array2d<pixel_type> temp1, temp2;
 		for (unsigned long l = 0; l < levels; ++l) {
 			if (l == 0) {
-				fe(img, feats, cell_size, height, width);
+				fhog_features(img, feats, cell_size, height, width);
 			} else {
 				if (l == 1)
 					pyr(img, temp1);
 				else
 					pyr(temp2, temp1);
-				fe(temp1, feats, cell_size, height, width);
+				fhog_features(temp1, feats, cell_size, height, width);
 				swap(temp1, temp2);
 			}
 			const rectangle area = filter_level(feats, sal, ring);

@@ -64,6 +64,7 @@ typedef matrix<rgb_pixel> image_t;
 
 #define FO_SCAN_AVX2 1
 #include "scan.h"
+#include "fhog.h"
 #include "filters.h"
 
 typedef object_detector<scan_fhog_pyramid<fast_pyramid_down6>> detector_t;
@@ -116,6 +117,35 @@ void fo_hog_avx2_free(fo_hog_avx2* h) {
 
 void fo_hog_avx2_bilinear(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc) {
 	bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr, onc, onc);
+}
+
+char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ, long* total) {
+	*differ = 0;
+	*total = 0;
+	try {
+		image_t img;
+		copy_image(reinterpret_cast<const rgb_pixel*>(rgb), w, hgt, img);
+		fo_dlib_avx2::array<array2d<float>> ours, ref;
+		fhog_features(img, ours, 8, 10, 10);
+		extract_fhog_features(img, ref, 8, 10, 10);
+		if (ours.size() != ref.size())
+			return avx_error("fhog: plane counts differ: ",
+			                 (std::to_string(ours.size()) + " and dlib's " + std::to_string(ref.size())).c_str());
+		for (size_t i = 0; i < ref.size(); ++i) {
+			if (ours[i].nr() != ref[i].nr() || ours[i].nc() != ref[i].nc())
+				return avx_error("fhog: ", "plane sizes differ");
+			for (long r = 0; r < ref[i].nr(); ++r)
+				for (long c = 0; c < ref[i].nc(); ++c) {
+					++*total;
+					if (std::memcmp(&ours[i][r][c], &ref[i][r][c], sizeof(float)) != 0) ++*differ;
+				}
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return avx_error("fhog: ", e.what());
+	} catch (...) {
+		return avx_error("fhog: ", "unknown exception");
+	}
 }
 
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,

@@ -33,6 +33,12 @@ void fo_hog_avx2_free(fo_hog_avx2* h);
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
 	double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
+// fo_hog_avx2_check_fhog computes the FHOG features of the w x h packed
+// RGB image rgb (cell size 8, 10 x 10 filter padding, as the face
+// detector) with fhog.h and with dlib's extract_fhog_features, and counts
+// the values that differ in any bit (*differ) of all (*total). For tests.
+char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ, long* total);
+
 // fo_hog_avx2_bilinear is scan.h's bilinear_rgb (the pyramid resize) of
 // this build, for tests: inr x inc packed RGB pixels at in to onr x onc at
 // out.
