@@ -201,6 +201,59 @@ func TestFHOGMatchesDlib(t *testing.T) {
 	}
 }
 
+// TestFHOGOrientationTable checks fhog.h's orientation table over all
+// 511 x 511 integer gradients against dlib's rule (the largest of the 9
+// dot products and their opposites, taken in order when strictly larger),
+// evaluated three ways: with the products rounded before they are added
+// (what dlib's compiled loop does) and with either product fused into the
+// add. The three agree on every pair, so the table does not depend on how
+// a compiler contracts dlib's expression.
+func TestFHOGOrientationTable(t *testing.T) {
+	if !dlib.HaveAVX2() {
+		t.Skip("CPU without AVX2+FMA: the table is not used")
+	}
+	a := [5]float32{1, 0.9397, 0.7660, 0.5000, 0.1736}
+	b := [5]float32{0, 0.3420, 0.6428, 0.8660, 0.9848}
+	pick := func(dot *[9]float32) int {
+		best, bo := float32(0), 0
+		for o, d := range dot {
+			if d > best {
+				best, bo = d, o
+			}
+			if -d > best {
+				best, bo = -d, o+9
+			}
+		}
+		return bo
+	}
+	fma := func(x, y, z float32) float32 { return float32(math.FMA(float64(x), float64(y), float64(z))) }
+	bad := 0
+	for gy := -255; gy <= 255; gy++ {
+		for gx := -255; gx <= 255; gx++ {
+			fx, fy := float32(gx), float32(gy)
+			var rounded, fusedQ, fusedP [9]float32
+			rounded[0], fusedQ[0], fusedP[0] = fx, fx, fx
+			for o := 1; o <= 4; o++ {
+				p, q := float32(fx*a[o]), float32(fy*b[o]) // explicit conversions: rounded, never fused
+				rounded[o], rounded[9-o] = q+p, q-p
+				fusedQ[o], fusedQ[9-o] = fma(fy, b[o], p), fma(fy, b[o], -p)
+				fusedP[o], fusedP[9-o] = fma(fx, a[o], q), fma(-fx, a[o], q)
+			}
+			want := pick(&rounded)
+			got := dlib.FHOGOrientation(gx, gy)
+			if got != want || pick(&fusedQ) != want || pick(&fusedP) != want {
+				if bad++; bad <= 5 {
+					t.Errorf("gradient (%d, %d): table %d, rounded %d, fused %d / %d", gx, gy, got, want,
+						pick(&fusedQ), pick(&fusedP))
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of 261121 gradients disagree", bad)
+	}
+}
+
 // TestAVX2Isolation compiles hog_avx2.cc as cgo does and checks the ODR
 // measures its comment describes: no weak (linker-deduplicated) function
 // outside the renamed fo_dlib_avx2 namespace may contain AVX code, or the

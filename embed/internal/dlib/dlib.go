@@ -273,6 +273,11 @@ func BilinearRGB(pix []byte, w, h, ow, oh int, avx2 bool) []byte {
 	return out
 }
 
+// FHOGOrientation is the orientation bin (0..17) the AVX2 build's FHOG
+// features give the integer gradient (gx, gy) (fhog.h's table); -1
+// without AVX2 or outside [-255, 255]. For tests.
+func FHOGOrientation(gx, gy int) int { return int(C.fo_fhog_orientation(C.int(gx), C.int(gy))) }
+
 // CheckFHOG computes the FHOG features of the w x h packed RGB image pix
 // with the AVX2 build's own code (fhog.h) and with dlib's, and returns how
 // many of the values differ in any bit, of how many. For tests; it needs

@@ -219,6 +219,8 @@ void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long o
 	             onc);
 }
 
+int fo_fhog_orientation(int gx, int gy) { return have_avx2() ? fo_hog_avx2_orientation(gx, gy) : -1; }
+
 char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total) {
 	*differ = *total = 0;
 	if (!have_avx2()) return dup_error("fhog: ", "CPU without AVX2+FMA");

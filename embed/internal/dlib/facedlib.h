@@ -58,6 +58,10 @@ char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, 
 // it: inr x inc packed RGB pixels at in to onr x onc at out. For tests.
 void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2);
 
+// fo_fhog_orientation is the AVX2 build's orientation bin (fhog.h) of the
+// integer gradient (gx, gy); -1 without AVX2 or outside [-255, 255]^2.
+int fo_fhog_orientation(int gx, int gy);
+
 // fo_check_fhog compares the AVX2 build's FHOG features (fhog.h) of the
 // w x h packed RGB image rgb with dlib's extract_fhog_features: *differ
 // values of *total differ in some bit. For tests; an error without AVX2.

@@ -119,6 +119,11 @@ void fo_hog_avx2_bilinear(const uint8_t* in, long inr, long inc, uint8_t* out, l
 	bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr, onc, onc);
 }
 
+int fo_hog_avx2_orientation(int gx, int gy) {
+	if (gx < -255 || gx > 255 || gy < -255 || gy > 255) return -1;
+	return fhog_orientations::get()(gx, gy);
+}
+
 char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ, long* total) {
 	*differ = 0;
 	*total = 0;

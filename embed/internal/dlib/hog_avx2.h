@@ -33,6 +33,10 @@ void fo_hog_avx2_free(fo_hog_avx2* h);
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
 	double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h);
 
+// fo_hog_avx2_orientation is fhog.h's orientation bin (0..17) of the
+// integer gradient (gx, gy) in [-255, 255]^2; -1 outside. For tests.
+int fo_hog_avx2_orientation(int gx, int gy);
+
 // fo_hog_avx2_check_fhog computes the FHOG features of the w x h packed
 // RGB image rgb (cell size 8, 10 x 10 filter padding, as the face
 // detector) with fhog.h and with dlib's extract_fhog_features, and counts
