@@ -75,14 +75,17 @@
 // on any x86-64. dlib chooses its SIMD code at compile time, so the HOG scan
 // is compiled twice: portably (SSE2) and, in a translation unit of its own,
 // for AVX2+FMA, chosen at run time when the CPU has both. The AVX2 build
-// also loads the FHOG gradients with byte shuffles (dlib's code gathers
-// them pixel by pixel), resizes its pyramid levels four pixels at a time,
-// and applies the detector's 305 separable filter parts with fused code
-// that keeps the taps in registers and each part's row pass in cache for
-// its column pass (dlib runs each part over whole planes): every one of
-// these gives bit-identical results to the code it replaces (tested:
-// pixels, and detections with their scores). The two builds find the same
-// faces with scores within float rounding of each other (tested). To
+// computes the FHOG features with its own code: gradients loaded with byte
+// shuffles (dlib's code gathers them pixel by pixel) and each pixel's
+// orientation looked up in a table of all integer gradients (dlib compares
+// 9 dot products per pixel); it resizes its pyramid levels four pixels at
+// a time, and applies the detector's 305 separable filter parts with fused
+// code that keeps the taps in registers and each part's row pass in cache
+// for its column pass (dlib runs each part over whole planes). Every one
+// of these gives bit-identical results to the dlib code it replaces
+// (tested: pixels, features, and detections with their scores). The two
+// builds find the same faces with scores within float rounding of each
+// other (tested). To
 // keep the linker from mixing the two builds of a template (it keeps one
 // copy of each weak symbol), the AVX2 unit renames dlib's namespace and
 // includes every standard header before switching the target; a test

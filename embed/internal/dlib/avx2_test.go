@@ -16,15 +16,13 @@ import (
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
-// TestAVX2MatchesPortable scans photos with both builds of the HOG scan
-// (resampled, padded, and reduced by pyramid levels): the AVX2 build must
-// find the same faces, at the same places, with the same scores but for
-// float rounding (FMA and the wider vectors sum in another order: measured
-// up to 0.02, on margins of 1 to 3). Both resize with the same integer
-// code (scan.h), so their pixels are the same.
-func TestAVX2MatchesPortable(t *testing.T) {
+// avx2Worker skips the test (saying why) on a CPU without AVX2+FMA, else
+// returns a worker with the HOG detector (freed at the end of the test)
+// and the faces directory.
+func avx2Worker(t *testing.T, why string) (*dlib.Worker, string) {
+	t.Helper()
 	if !dlib.HaveAVX2() {
-		t.Skip("CPU without AVX2+FMA: only the portable build runs")
+		t.Skip("CPU without AVX2+FMA: " + why)
 	}
 	models := testenv.Models(t)
 	faces := testenv.Faces(t)
@@ -32,21 +30,25 @@ func TestAVX2MatchesPortable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Free()
+	t.Cleanup(w.Free)
+	return w, faces
+}
+
+// TestAVX2MatchesPortable scans photos with both builds of the HOG scan
+// (resampled, padded, and reduced by pyramid levels): the AVX2 build must
+// find the same faces, at the same places, with the same scores but for
+// float rounding (FMA and the wider vectors sum in another order: measured
+// up to 0.02, on margins of 1 to 3). Both resize with the same integer
+// code (scan.h), so their pixels are the same.
+func TestAVX2MatchesPortable(t *testing.T) {
+	w, faces := avx2Worker(t, "only the portable build runs")
 	files, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
 	if len(files) < 4 {
 		t.Fatalf("want idols photos, found %d", len(files))
 	}
 	total := 0
 	for _, f := range files[:6] {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		size, err := w.SetJPEG(data, testOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		size := setJPEG(t, w, f)
 		for _, o := range []dlib.DetectOptions{{Scale: 0.5, Pad: 7}, {Scale: 2.0 / 3, Pad: 7}, {Levels: 2}} {
 			opts := o
 			opts.Max = 64
@@ -84,16 +86,7 @@ func TestAVX2MatchesPortable(t *testing.T) {
 // threshold lets through (which exercise the sorting and the overlap
 // suppression).
 func TestFusedFiltersMatchDlib(t *testing.T) {
-	if !dlib.HaveAVX2() {
-		t.Skip("CPU without AVX2+FMA: the fused filters are not used")
-	}
-	models := testenv.Models(t)
-	faces := testenv.Faces(t)
-	w, err := dlib.Load(models, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Free()
+	w, faces := avx2Worker(t, "the fused filters are not used")
 	files, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
 	crops, _ := filepath.Glob(filepath.Join(faces, "bbt", "bbt*.jpg"))
 	if len(files) < 6 || len(crops) < 4 {
@@ -102,13 +95,7 @@ func TestFusedFiltersMatchDlib(t *testing.T) {
 	files = append(files[:6], crops[:4]...)
 	total := 0
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.SetJPEG(data, testOpts); err != nil {
-			t.Fatal(err)
-		}
+		setJPEG(t, w, f)
 		for _, o := range []dlib.DetectOptions{
 			{Levels: 2}, {Levels: 3, Adjust: -0.6}, {Scale: 0.5, Pad: 7, Adjust: -1},
 			{Scale: 1, Adjust: -0.3}, {Scale: 2.0 / 3, Pad: 30},
@@ -185,14 +172,7 @@ func TestFHOGMatchesDlib(t *testing.T) {
 		t.Fatalf("want idols photos, found %d", len(files))
 	}
 	for _, f := range files[:3] {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pix, w, h, err := dlib.DecodeJPEG(data, testOpts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pix, w, h := decodeFile(t, f)
 		for range 4 {
 			check(filepath.Base(f), pix, w, h)
 			ow, oh := 5*w/6, 5*h/6

@@ -65,32 +65,6 @@ private:
 	std::vector<uint8_t> bin_;
 };
 
-// fhog_gradient8 is fhog_grad.h's get_gradient for the 8 pixels from
-// (r, c), with the integer gradients: the strongest of the three channels'
-// (ties to the later channel, as dlib's vector code), and its squared length.
-template <typename image_type>
-inline void fhog_gradient8(const int r, const int c, const const_image_view<image_type>& img, simd8i& gx, simd8i& gy,
-                           simd8i& len) {
-	const unsigned char* row = reinterpret_cast<const unsigned char*>(&img[r][c]);
-	const unsigned char* up = reinterpret_cast<const unsigned char*>(&img[r - 1][c]);
-	const unsigned char* down = reinterpret_cast<const unsigned char*>(&img[r + 1][c]);
-	__m256i rl, gl, bl, rr, gr, br, rt, gt, bt, rb, gb, bb;
-	fo_load_rgb8(row - 3, rl, gl, bl);
-	fo_load_rgb8(row + 3, rr, gr, br);
-	fo_load_rgb8(up, rt, gt, bt);
-	fo_load_rgb8(down, rb, gb, bb);
-	const simd8i rx = simd8i(rr) - simd8i(rl), ry = simd8i(rb) - simd8i(rt);
-	const simd8i gxx = simd8i(gr) - simd8i(gl), gyy = simd8i(gb) - simd8i(gt);
-	const simd8i bx = simd8i(br) - simd8i(bl), by = simd8i(bb) - simd8i(bt);
-	const simd8i rlen = rx * rx + ry * ry, glen = gxx * gxx + gyy * gyy, blen = bx * bx + by * by;
-	simd8i cmp = rlen > glen;
-	const simd8i tx = select(cmp, rx, gxx), ty = select(cmp, ry, gyy), tlen = select(cmp, rlen, glen);
-	cmp = tlen > blen;
-	gx = select(cmp, tx, bx);
-	gy = select(cmp, ty, by);
-	len = select(cmp, tlen, blen);
-}
-
 // fhog_features is dlib::extract_fhog_features(img, hog, cell_size,
 // filter_rows_padding, filter_cols_padding) for an RGB image and
 // cell_size > 1.
@@ -150,7 +124,7 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 		for (x = 1; x < visible_nc - 7; x += 8) {
 			simd8f xx(x, x + 1, x + 2, x + 3, x + 4, x + 5, x + 6, x + 7);
 			simd8i gx, gy, len;
-			fhog_gradient8(y, x, img, gx, gy, len);
+			fo_gradient8(y, x, img, gx, gy, len);  // fhog_grad.h
 			simd8f v = len;
 
 			simd8f xp = (xx + 0.5) / (float)cell_size + 0.5;

@@ -28,11 +28,14 @@ inline void fo_load_rgb8(const unsigned char* p, __m256i& r, __m256i& g, __m256i
 	b = _mm256_cvtepu8_epi32(_mm_or_si128(blo, bhi));
 }
 
+// fo_gradient8 is dlib's gradient of the 8 pixels from (r, c) of an RGB
+// image, in integers: the strongest of the three channels' (ties go to the
+// later channel, as in dlib's vector code) and its squared length.
 template <typename image_type>
-inline typename enable_if_c<std::is_same<typename image_traits<image_type>::pixel_type, rgb_pixel>::value>::type
-get_gradient(const int r, const int c, const const_image_view<image_type>& img, simd8f& grad_x, simd8f& grad_y,
-             simd8f& len) {
-	static_assert(sizeof(rgb_pixel) == 3, "packed RGB");
+inline void fo_gradient8(const int r, const int c, const const_image_view<image_type>& img, simd8i& grad_x,
+                         simd8i& grad_y, simd8i& len) {
+	static_assert(std::is_same<typename image_traits<image_type>::pixel_type, rgb_pixel>::value && sizeof(rgb_pixel) == 3,
+	              "packed RGB images only");
 	// The pixels dlib reads: row r from c-1 to c+8, rows r-1 and r+1 from
 	// c to c+7.
 	const unsigned char* row = reinterpret_cast<const unsigned char*>(&img[r][c]);
@@ -68,4 +71,15 @@ get_gradient(const int r, const int c, const const_image_view<image_type>& img, 
 	grad_x = select(cmp, tgrad_x, grad_x_blue);
 	grad_y = select(cmp, tgrad_y, grad_y_blue);
 	len = select(cmp, tlen, blen);
+}
+
+template <typename image_type>
+inline typename enable_if_c<std::is_same<typename image_traits<image_type>::pixel_type, rgb_pixel>::value>::type
+get_gradient(const int r, const int c, const const_image_view<image_type>& img, simd8f& grad_x, simd8f& grad_y,
+             simd8f& len) {
+	simd8i gx, gy, l;
+	fo_gradient8(r, c, img, gx, gy, l);
+	grad_x = gx;
+	grad_y = gy;
+	len = l;
 }

@@ -14,6 +14,20 @@ import (
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
+// setJPEG loads the worker with the JPEG file f and returns its size.
+func setJPEG(t *testing.T, w *dlib.Worker, f string) image.Point {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := w.SetJPEG(data, testOpts)
+	if err != nil {
+		t.Fatalf("%s: %v", filepath.Base(f), err)
+	}
+	return size
+}
+
 // idols loads the worker with each faces/idols photo in turn and calls fn.
 func idols(t *testing.T, w *dlib.Worker, fn func(name string)) {
 	t.Helper()
@@ -23,13 +37,7 @@ func idols(t *testing.T, w *dlib.Worker, fn func(name string)) {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.SetJPEG(data, testOpts); err != nil {
-			t.Fatal(err)
-		}
+		setJPEG(t, w, f)
 		fn(filepath.Base(f))
 	}
 	w.ClearImage()
@@ -119,6 +127,20 @@ func TestFastPyramidMatchesDlib(t *testing.T) {
 	}
 }
 
+// decodeFile decodes the JPEG file f into packed RGB.
+func decodeFile(t *testing.T, f string) (pix []byte, w, h int) {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pix, w, h, err = dlib.DecodeJPEG(data, testOpts)
+	if err != nil {
+		t.Fatalf("%s: %v", filepath.Base(f), err)
+	}
+	return pix, w, h
+}
+
 // TestBilinearAVX2MatchesPortable checks the AVX2 row pass of the pyramid
 // resize against the portable one, byte for byte: random images of many
 // widths (the four-pixel loop, its stop before the row's end, and widths
@@ -154,14 +176,7 @@ func TestBilinearAVX2MatchesPortable(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no idols photos")
 	}
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pix, pw, ph, err := dlib.DecodeJPEG(data, testOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pix, pw, ph := decodeFile(t, files[0])
 	for range 3 {
 		ow, oh := 5*pw/6, 5*ph/6
 		a := dlib.BilinearRGB(pix, pw, ph, ow, oh, true)
