@@ -262,14 +262,16 @@ func HaveAVX2() bool { return C.fo_have_avx2() != 0 }
 
 // BilinearRGB resizes the w x h packed RGB image pix to ow x oh with the
 // HOG pyramid's resize (scan.h), of the AVX2 build when avx2 is set and
-// HaveAVX2, else of the portable one. For tests.
+// HaveAVX2, else of the portable one; nil if the resize failed. For tests.
 func BilinearRGB(pix []byte, w, h, ow, oh int, avx2 bool) []byte {
 	if w <= 0 || h <= 0 || ow <= 0 || oh <= 0 || len(pix) < 3*w*h {
 		return nil
 	}
 	out := make([]byte, 3*ow*oh)
-	C.fo_bilinear_rgb((*C.uint8_t)(unsafe.Pointer(&pix[0])), C.long(h), C.long(w),
-		(*C.uint8_t)(unsafe.Pointer(&out[0])), C.long(oh), C.long(ow), cbool(avx2))
+	if C.fo_bilinear_rgb((*C.uint8_t)(unsafe.Pointer(&pix[0])), C.long(h), C.long(w),
+		(*C.uint8_t)(unsafe.Pointer(&out[0])), C.long(oh), C.long(ow), cbool(avx2)) != 0 {
+		return nil
+	}
 	return out
 }
 

@@ -210,16 +210,26 @@ int fo_have_avx2(void) {
 	}
 }
 
-void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2) {
-	if (avx2 && have_avx2()) {
-		fo_hog_avx2_bilinear(in, inr, inc, out, onr, onc);
-		return;
+int fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2) {
+	try {
+		if (avx2 && have_avx2())
+			fo_hog_avx2_bilinear(in, inr, inc, out, onr, onc);
+		else
+			bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr,
+			             onc, onc);
+		return 0;
+	} catch (...) {
+		return -1;
 	}
-	bilinear_rgb(reinterpret_cast<const rgb_pixel*>(in), inr, inc, inc, reinterpret_cast<rgb_pixel*>(out), onr, onc,
-	             onc);
 }
 
-int fo_fhog_orientation(int gx, int gy) { return have_avx2() ? fo_hog_avx2_orientation(gx, gy) : -1; }
+int fo_fhog_orientation(int gx, int gy) {
+	try {
+		return have_avx2() ? fo_hog_avx2_orientation(gx, gy) : -1;
+	} catch (...) {
+		return -1;
+	}
+}
 
 char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total) {
 	*differ = *total = 0;

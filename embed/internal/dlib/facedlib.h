@@ -55,11 +55,13 @@ char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, 
 
 // fo_bilinear_rgb is the HOG pyramid's resize (scan.h's bilinear_rgb) of
 // the portable build, or of the AVX2 one when avx2 is set and the CPU runs
-// it: inr x inc packed RGB pixels at in to onr x onc at out. For tests.
-void fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2);
+// it: inr x inc packed RGB pixels at in to onr x onc at out; -1 if it
+// failed (out of memory). For tests.
+int fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long onr, long onc, int avx2);
 
 // fo_fhog_orientation is the AVX2 build's orientation bin (fhog.h) of the
-// integer gradient (gx, gy); -1 without AVX2 or outside [-255, 255]^2.
+// integer gradient (gx, gy); -1 without AVX2, outside [-255, 255]^2, or
+// when the table could not be built.
 int fo_fhog_orientation(int gx, int gy);
 
 // fo_check_fhog compares the AVX2 build's FHOG features (fhog.h) of the
