@@ -102,7 +102,7 @@ func grayPNG(t *testing.T, img image.Image) []byte {
 // blocked, that nobody else's crop is, and that withdrawal allows them again.
 func TestEndToEnd(t *testing.T) {
 	emb := realEmbedder(t)
-	dir := filepath.Join(testenv.Faces(t), "bbt")
+	dir := testenv.BBT(t) // ../shared/faces/bbt, else testdata/bbt
 	st, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), nil)
 	if err != nil {
 		t.Fatal(err)
