@@ -1,6 +1,11 @@
-// Package index answers the exclusion filter's question "which enrolled
-// descriptors lie within distance r of this face?" and the usual k-nearest
-// question, over 128-D dlib face descriptors.
+// Package index answers "which stored vectors lie within distance r of this
+// one?" (a range search) and the usual k-nearest question, over face
+// descriptors (float32 vectors of any fixed dimension; 128 for dlib).
+//
+// The exclusion package keeps its enrolled faces in a Flat, which is exact:
+// an opt-out filter must never miss an enrolled face within its radius.
+// HNSW, the size-switching Index and persistence serve search services and
+// the benchmarks (examples/bench, BENCHMARKS.md), not exclusion decisions.
 //
 // # Basics
 //
@@ -26,9 +31,9 @@
 //     4 KiB pages add a TLB miss to nearly every cache miss.
 //     AddBatch builds on all cores (a lock per neighbour list, striped, as
 //     in hnswlib) while queries go on.
-//   - Index is what the exclusion filter uses: exact up to
-//     Config.ExactUpTo vectors (DefaultExactUpTo, about 1 M), HNSW above,
-//     and Exact reports which one answered.
+//   - Index switches between them by size: exact up to Config.ExactUpTo
+//     vectors (DefaultExactUpTo, about 1 M), HNSW above, and Exact reports
+//     which one answered.
 //
 // Distances are Euclidean (not squared), as in embed.Descriptor.Distance.
 // Queries do not allocate on the hot path: per-query state (heaps, a
@@ -44,8 +49,9 @@
 //
 // # Caveats
 //
-// HNSW may miss neighbours: an exclusion decision taken on an answer with
-// Exact() == false is not guaranteed. BENCHMARKS.md has the measured recall.
+// HNSW may miss neighbours: a decision taken on an answer with Exact() ==
+// false is not guaranteed, which is why exclusion uses Flat. BENCHMARKS.md
+// has the measured recall and the command that measures it.
 //
 // Deletes in HNSW leave tombstones: never returned, still used to navigate,
 // still occupying memory until the index is rebuilt (write and load do not
@@ -62,7 +68,8 @@
 // back when it shrinks.
 //
 // Flat's range queries (Within, WithinBatch) scan an int8 shadow of the rows
-// (136 bytes per vector beside the 512 of float32) and compute the float32
+// (one byte per number plus a per-row header, beside the four bytes per
+// number of float32) and compute the float32
 // distance only for rows a rounded-up error bound cannot rule out, so the
 // answer is the float32 scan's. The shadow's step is fixed by the rows present
 // when it was last derived (LoadFlat derives it afresh): vectors added later

@@ -44,10 +44,10 @@ type Config struct {
 	HNSW HNSWConfig
 }
 
-// DefaultExactUpTo keeps exclusion decisions exact up to 2^20 (about 1 M)
-// enrolled faces, because the HNSW has not yet been shown to keep radius
-// recall at 0.999 at that size. An exact query at 1 M measured 55 ms on one
-// (shared) core, 21 ms per query batched (see BENCHMARKS.md).
+// DefaultExactUpTo keeps an Index exact up to 2^20 (about 1 M) vectors,
+// where an exact range query is still fast enough to answer online; the
+// latencies and the HNSW's recall at that size are in BENCHMARKS.md, with
+// the commands that measure them.
 const DefaultExactUpTo = 1 << 20
 
 // DefaultConfig returns the configuration for 128-D dlib descriptors.
@@ -75,7 +75,7 @@ func (c *Config) normalize() error {
 	return c.HNSW.validate()
 }
 
-// Index is the index the exclusion filter uses. It answers exactly (Flat)
+// Index answers exactly (Flat)
 // up to Config.ExactUpTo vectors and with an HNSW graph above that (in
 // ModeAuto), and reports through Exact which one answered. The switch is
 // one-way: an Index that went to HNSW stays there when it shrinks. All
