@@ -23,10 +23,12 @@
 //     EXIF orientation, converts every colour model to 8-bit RGB, resizes, and
 //     computes 64-bit perceptual hashes for image-level matching.
 //   - [github.com/faceoptout/faceoptout/embed] finds faces and turns each into
-//     a 128-D dlib ResNet descriptor. All cgo lives in its internal package.
+//     a descriptor (128-D from dlib's ResNet; embed.Model names the model).
+//     All cgo lives in its internal package.
 //   - [github.com/faceoptout/faceoptout/index] answers "which enrolled
-//     descriptors lie within distance r of this one?", exactly (Flat) or
-//     approximately (HNSW), and persists its contents in a checksummed file.
+//     descriptors lie within distance r of this one?", exactly (Flat, which
+//     exclusion uses) or approximately (HNSW), and persists its contents in
+//     a checksummed file.
 //   - [github.com/faceoptout/faceoptout/exclusion] holds the requests (face
 //     opt-outs and DSA image removals), their review workflow and audit log,
 //     the durable registry, and the Filter whose verdicts crawlers and search
@@ -36,7 +38,9 @@
 // embedded, and the descriptors (never the image bytes) are stored with the
 // request. A reviewer approves or rejects it; once approved, its descriptors
 // enter the live index and every later check of an image holding that face
-// answers Block. A DSA removal stores the normalised source URLs and the
+// answers Block. The verdict on a face is decided in one place,
+// exclusion/decide.go, for every caller: the Filter's checks, Sweep over an
+// existing index, and the evaluation harness that measures it. A DSA removal stores the normalised source URLs and the
 // SHA-256 and perceptual hash of the named images, so the same URL, the same
 // file and re-encoded or resized copies are blocked.
 //
@@ -53,14 +57,15 @@
 //
 // # Caveats
 //
-//   - The dlib model decides what "the same face" means, and it is weak on
-//     some populations: on East-Asian faces (idols.json) a global threshold
-//     low enough to block only 5 % of strangers lets 76.5 % of opted-out
-//     faces through (59.6 % with the opt-in CohortPolicy), and the default
-//     0.6 blocks 99.9 % of strangers. The default threshold (0.6)
-//     blocks a growing share of strangers as the registry grows. README.md
-//     and exclusion/EVALUATION.md give the measured figures; operators who
-//     need near-zero misses at scale need a stronger embedder.
+//   - The face model decides what "the same face" means, and dlib's is weak
+//     on some populations: on East-Asian faces (idols.json) no global
+//     threshold keeps most opted-out faces out while letting most strangers
+//     through, and a fixed threshold blocks a growing share of strangers as
+//     the registry grows. exclusion/EVALUATION.md gives the measured figures
+//     and the commands that produce them; operators who need near-zero
+//     misses at scale need a stronger embedder. A registry records the
+//     model(s) its faces were enrolled with and refuses an embedder of
+//     another model.
 //   - Review and Unchecked both mean "do not index": a caller that treats
 //     anything but Allow as permission breaks the promise.
 //   - One process owns a registry's store at a time; other processes see
