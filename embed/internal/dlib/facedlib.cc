@@ -476,3 +476,107 @@ char* fo_describe(fo_worker* w, const fo_det* dets, int n, double chip_padding, 
 }
 
 }  // extern "C"
+
+// ---- detection without descriptors ----
+
+struct fo_shape68 {
+	shape_predictor sp;
+};
+
+extern "C" {
+
+char* fo_worker_new_hog(fo_worker** out) {
+	*out = nullptr;
+	try {
+		std::unique_ptr<fo_worker> w(new fo_worker);
+		w->hog = get_frontal_face_detector();
+		load_fast(w.get());
+		*out = w.release();
+		return nullptr;
+	} catch (std::exception& e) {
+		return dup_error("loading the HOG detector: ", e.what());
+	} catch (...) {
+		return dup_error("loading the HOG detector: ", "unknown exception");
+	}
+}
+
+void fo_image_size(const fo_worker* w, int* width, int* height) {
+	*width = int(w->img.nc());
+	*height = int(w->img.nr());
+}
+
+char* fo_copy_region(const fo_worker* w, long x, long y, long width, long height, uint8_t* out) {
+	try {
+		if (width <= 0 || height <= 0) return nullptr;
+		std::memset(out, 0, size_t(width) * size_t(height) * 3);
+		const long iw = w->img.nc(), ih = w->img.nr();
+		const long x0 = std::max(x, 0L), x1 = std::min(x + width, iw);
+		const long y0 = std::max(y, 0L), y1 = std::min(y + height, ih);
+		if (x0 >= x1 || y0 >= y1) return nullptr;
+		for (long r = y0; r < y1; ++r) {
+			const rgb_pixel* src = &w->img(r, x0);
+			uint8_t* dst = out + (size_t(r - y) * size_t(width) + size_t(x0 - x)) * 3;
+			for (long c = x0; c < x1; ++c, ++src, dst += 3) {
+				dst[0] = src->red;
+				dst[1] = src->green;
+				dst[2] = src->blue;
+			}
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return dup_error("copy region: ", e.what());
+	} catch (...) {
+		return dup_error("copy region: ", "unknown exception");
+	}
+}
+
+char* fo_shape68_new(const char* path, fo_shape68** out, int* code) {
+	*out = nullptr;
+	*code = FO_ERR_OTHER;
+	const std::string file = path;
+	try {
+		std::unique_ptr<fo_shape68> s(new fo_shape68);
+		deserialize(file) >> s->sp;
+		if (s->sp.num_parts() != 68) throw error("not a 68-point shape predictor");
+		*out = s.release();
+		return nullptr;
+	} catch (std::bad_alloc& e) {
+		*code = FO_ERR_ALLOC;
+		return dup_error("out of memory loading models: ", e.what());
+	} catch (std::exception& e) {
+		*code = FO_ERR_MODEL;
+		return dup_error((file + ": ").c_str(), e.what());
+	} catch (...) {
+		*code = FO_ERR_MODEL;
+		return dup_error((file + ": ").c_str(), "unknown exception");
+	}
+}
+
+void fo_shape68_free(fo_shape68* sp) {
+	try {
+		delete sp;
+	} catch (...) {
+	}
+}
+
+char* fo_landmarks68(const fo_worker* w, const fo_shape68* sp, const fo_det* dets, int n, long* out) {
+	try {
+		if (w->img.size() == 0) return dup_error("landmarks: ", "no image");
+		for (int i = 0; i < n; ++i) {
+			rectangle r(dets[i].left, dets[i].top, dets[i].right, dets[i].bottom);
+			full_object_detection shape = sp->sp(w->img, r);
+			if (shape.num_parts() != 68) return dup_error("landmarks: ", "predictor gave the wrong number of points");
+			for (unsigned long p = 0; p < 68; ++p) {
+				out[size_t(i) * 136 + 2 * p] = shape.part(p).x();
+				out[size_t(i) * 136 + 2 * p + 1] = shape.part(p).y();
+			}
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return dup_error("landmarks: ", e.what());
+	} catch (...) {
+		return dup_error("landmarks: ", "unknown exception");
+	}
+}
+
+}  // extern "C"

@@ -87,6 +87,32 @@ char* fo_detect(fo_worker* w, int cnn, int portable, int dlib_pyramid, int dlib_
 // n detections on the full-resolution image.
 char* fo_describe(fo_worker* w, const fo_det* dets, int n, double chip_padding, int jitter, fo_desc* out);
 
+// ---- detection without descriptors (embed.Locator, embed/onnx) ----
+
+// fo_worker_new_hog makes a worker that holds only the HOG detectors: no
+// model file is read; fo_describe must not be called on it.
+char* fo_worker_new_hog(fo_worker** out);
+
+// fo_image_size reports the size of the worker's image (0 x 0 without one).
+void fo_image_size(const fo_worker* w, int* width, int* height);
+
+// fo_copy_region copies the w x h pixels of the worker's image whose top
+// left corner is (x, y) into out (packed RGB, 3*w*h bytes); pixels outside
+// the image are black.
+char* fo_copy_region(const fo_worker* w, long x, long y, long width, long height, uint8_t* out);
+
+typedef struct fo_shape68 fo_shape68;
+
+// fo_shape68_new loads a 68-point shape predictor (dlib's
+// shape_predictor_68_face_landmarks.dat) from path. It is read-only once
+// loaded and may be used by several workers at once.
+char* fo_shape68_new(const char* path, fo_shape68** out, int* code);
+void fo_shape68_free(fo_shape68* sp);
+
+// fo_landmarks68 runs the 68-point predictor on n boxes of the worker's
+// image; out receives 136 values per box (x0, y0, x1, y1, ...).
+char* fo_landmarks68(const fo_worker* w, const fo_shape68* sp, const fo_det* dets, int n, long* out);
+
 #ifdef __cplusplus
 }
 #endif
