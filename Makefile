@@ -10,11 +10,14 @@ SHELL := /bin/bash
 # generic build: descriptors about 1.8x faster. The serial variant never starts
 # threads of its own (embed runs one worker per core).
 DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev libopenblas0-serial
+# chromium: the intake app's browser test (examples/intake) drives it with
+# chromedp; it runs under CI=true and skips elsewhere when chromium is absent.
+TEST_DEBS := chromium
 BENCH_DEBS := python3-hnswlib python3-numpy
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models
 
-.PHONY: all test demo deps bench-deps models vet bench clean
+.PHONY: all test demo deps test-deps bench-deps models vet bench clean
 
 all: test
 
@@ -46,7 +49,10 @@ models:
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet
+test-deps: deps
+	@$(call ensure_debs,$(TEST_DEBS))
+
+test: deps test-deps models vet
 	$(GO) test -race -timeout 60m ./...
 
 demo: deps models
