@@ -42,11 +42,7 @@ func convert(src image.Image, canvas image.Rectangle, o int) *image.NRGBA {
 	if w == 0 || h == 0 {
 		return dst
 	}
-	sb := src.Bounds()
-	opaque := false
-	if op, ok := src.(interface{ Opaque() bool }); ok && sb.Eq(canvas) {
-		opaque = op.Opaque()
-	}
+	opaque := isOpaque(src, canvas)
 
 	// buf holds one converted band of source rows, before orientation; for
 	// orientation 1 it is the destination itself.
@@ -62,28 +58,44 @@ func convert(src image.Image, canvas image.Rectangle, o int) *image.NRGBA {
 		} else {
 			b = &image.RGBA{Pix: buf.Pix[:n*buf.Stride], Stride: buf.Stride, Rect: image.Rect(0, 0, w, n)}
 		}
-		// Source rows y0..y0+n of the canvas, in band coordinates.
-		r := image.Rect(canvas.Min.X, canvas.Min.Y+y0, canvas.Max.X, canvas.Min.Y+y0+n).Intersect(sb)
-		if !opaque || r.Dx() != w || r.Dy() != n {
-			fill(b.Pix, 0xff)
-		}
-		if !r.Empty() {
-			// An *image.RGBA with every alpha 0xff is byte for byte the
-			// same as an opaque *image.NRGBA, so drawing Over a white band
-			// composites over white with image/draw's fast paths (YCbCr,
-			// Gray, CMYK, RGBA, NRGBA; RGBA64At for the other models).
-			dr := r.Sub(canvas.Min).Sub(image.Pt(0, y0))
-			op := draw.Over
-			if opaque {
-				op = draw.Src
-			}
-			draw.Draw(b, dr, src, r.Min, op)
-		}
+		renderRows(b, src, canvas, y0, opaque)
 		if o != 1 {
 			place(dst, b, y0, w, h, o)
 		}
 	}
 	return dst
+}
+
+// isOpaque reports whether src covers canvas and says it is opaque.
+func isOpaque(src image.Image, canvas image.Rectangle) bool {
+	if op, ok := src.(interface{ Opaque() bool }); ok && src.Bounds().Eq(canvas) {
+		return op.Opaque()
+	}
+	return false
+}
+
+// renderRows draws canvas rows y0.. of src (as many as b has rows; pixels
+// outside src's bounds are white) into band b, opaque 8-bit.
+func renderRows(b *image.RGBA, src image.Image, canvas image.Rectangle, y0 int, opaque bool) {
+	w, n := b.Rect.Dx(), b.Rect.Dy()
+	// Source rows y0..y0+n of the canvas, in band coordinates.
+	r := image.Rect(canvas.Min.X, canvas.Min.Y+y0, canvas.Max.X, canvas.Min.Y+y0+n).Intersect(src.Bounds())
+	if !opaque || r.Dx() != w || r.Dy() != n {
+		fill(b.Pix, 0xff)
+	}
+	if r.Empty() {
+		return
+	}
+	// An *image.RGBA with every alpha 0xff is byte for byte the same as an
+	// opaque *image.NRGBA, so drawing Over a white band composites over
+	// white with image/draw's fast paths (YCbCr, Gray, CMYK, RGBA, NRGBA;
+	// RGBA64At for the other models).
+	dr := r.Sub(canvas.Min).Sub(image.Pt(0, y0))
+	op := draw.Over
+	if opaque {
+		op = draw.Src
+	}
+	draw.Draw(b, dr, src, r.Min, op)
 }
 
 func fill(p []byte, v byte) {

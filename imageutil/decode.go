@@ -38,9 +38,15 @@ type Image struct {
 	// the file has none or an invalid one.
 	Orientation int
 	// SourceWidth and SourceHeight are the dimensions stored in the file,
-	// before orientation (for GIF, the logical screen). For orientations 5
-	// to 8 they are RGB's height and width.
+	// before orientation (for GIF, the logical screen). At full size
+	// (Reduction 1) and for orientations 5 to 8 they are RGB's height and
+	// width.
 	SourceWidth, SourceHeight int
+	// Reduction is the integer factor by which RGB was shrunk to fit the
+	// pixel budget of [WithPixelBudget]: each pixel of RGB is the mean of a
+	// Reduction x Reduction block of the oriented source, so a point (x, y)
+	// of RGB is (x*Reduction, y*Reduction) at full size. 1 means full size.
+	Reduction int
 }
 
 // Bounds returns the bounds of the oriented image, m.RGB.Bounds().
@@ -171,6 +177,17 @@ func decodeWith(c codec, data []byte, o options) (m *Image, err error) {
 		return nil, &LimitError{Limit: LimitPixels, Value: px, Max: o.limits.MaxPixels,
 			Format: c.name, Width: w, Height: h}
 	}
+	if c.name == FormatJPEG {
+		if n := jpegScans(data, o.limits.MaxScans); n > o.limits.MaxScans {
+			return nil, &LimitError{Limit: LimitScans, Value: int64(n), Max: int64(o.limits.MaxScans),
+				Format: c.name, Width: w, Height: h}
+		}
+	}
+	k := reduction(w, h, o.budget)
+	if mem := decodeMemory(c.name, cfg, data, k); mem > o.limits.MaxMemory {
+		return nil, &LimitError{Limit: LimitMemory, Value: mem, Max: o.limits.MaxMemory,
+			Format: c.name, Width: w, Height: h}
+	}
 
 	img, err := c.decode(bytes.NewReader(data))
 	if err != nil {
@@ -186,12 +203,21 @@ func decodeWith(c codec, data []byte, o options) (m *Image, err error) {
 	}
 
 	orient := orientation(c.name, data)
+	var rgb *image.NRGBA
+	if k > 1 {
+		rgb = orientInPlace(reduce(img, canvas, k), orient)
+	} else if m, ok := convertInPlace(img, canvas); ok {
+		rgb = orientInPlace(m, orient)
+	} else {
+		rgb = convert(img, canvas, orient)
+	}
 	return &Image{
-		RGB:          convert(img, canvas, orient),
+		RGB:          rgb,
 		Format:       c.name,
 		Orientation:  orient,
 		SourceWidth:  w,
 		SourceHeight: h,
+		Reduction:    k,
 	}, nil
 }
 

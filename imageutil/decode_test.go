@@ -221,11 +221,14 @@ func TestToRGBCMYK(t *testing.T) {
 }
 
 // formatSamples returns a small valid file of every format.
-func formatSamples(t testing.TB) map[string][]byte {
-	src := quadrants(40, 30)
+func formatSamples(t testing.TB) map[string][]byte { return formatSamplesSized(t, 40, 30) }
+
+// formatSamplesSized returns a w x h quadrant pattern in every format.
+func formatSamplesSized(t testing.TB, w, h int) map[string][]byte {
+	src := quadrants(w, h)
 	pal := image.NewPaletted(src.Rect, color.Palette{quadTL, quadTR, quadBL, quadBR})
-	for y := range 30 {
-		for x := range 40 {
+	for y := range h {
+		for x := range w {
 			pal.Set(x, y, src.At(x, y))
 		}
 	}
@@ -501,11 +504,11 @@ func TestDecodePanicBecomesError(t *testing.T) {
 }
 
 func TestLimitsDefaults(t *testing.T) {
-	equal(t, Limits{MaxBytes: 20 << 20, MaxPixels: 40_000_000}, DefaultLimits())
+	equal(t, Limits{MaxBytes: 20 << 20, MaxPixels: 40_000_000, MaxMemory: 256 << 20, MaxScans: 64}, DefaultLimits())
 	o := newOptions([]Option{WithLimits(Limits{MaxBytes: -1, MaxPixels: 0})})
 	equal(t, DefaultLimits(), o.limits, "non-positive limits take the defaults")
 	o = newOptions([]Option{WithLimits(Limits{MaxPixels: 100})})
-	equal(t, Limits{MaxBytes: 20 << 20, MaxPixels: 100}, o.limits)
+	equal(t, Limits{MaxBytes: 20 << 20, MaxPixels: 100, MaxMemory: 256 << 20, MaxScans: 64}, o.limits)
 
 	_, err := DecodeBytes(encPNG(t, quadrants(11, 10)), WithLimits(Limits{MaxPixels: 109}))
 	errorIs(t, err, ErrTooLarge)

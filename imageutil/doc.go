@@ -32,6 +32,12 @@
 //
 // # Caveats
 //
+// A decode within the limits can still take seconds: x/image/webp decodes a
+// 40-megapixel lossless WebP of a few hundred bytes pixel by pixel, and
+// Go's progressive JPEG decoder copies every block in and out of its
+// coefficient store once per scan. Callers bound time with their own
+// deadline around the call (the decoders take no context).
+//
 // Orientation comes from EXIF tag 0x0112 in a JPEG's APP1 segment, a TIFF's
 // IFD0, a WebP's EXIF chunk or a PNG's eXIf chunk; values outside 1 to 8 and
 // malformed EXIF count as 1 (no rotation) rather than an error, as in
@@ -63,10 +69,27 @@
 // per refused file). A decoder that returns an image other than the
 // one its header declared is an error, so a lying header cannot slip past
 // the pixel limit (a GIF frame larger than its logical screen is already
-// refused by image/gif). Peak memory is about MaxBytes plus 5 to 12 bytes per
-// declared pixel (the decoder's image and the NRGBA result; orientation is
-// applied band by band, without a third copy). Limits cannot be disabled:
-// zero or negative fields take their defaults.
+// refused by image/gif).
+//
+// Memory is bounded by Limits.MaxMemory (256 MiB by default): from the
+// header, Decode estimates an upper bound of the pixel memory the decode
+// holds at once (the decoder's image, a progressive JPEG's coefficients, a
+// TIFF's raw strip, an interlaced PNG's passes, and the result) and refuses
+// a file beyond it, before decoding. The result never costs a second
+// full-size buffer when the decoder returns 8-bit or 16-bit RGBA or NRGBA
+// (PNG, lossless WebP, BMP, most TIFF): those pixels become the result in
+// place, transparency composited and EXIF orientation applied by moving
+// pixels within the buffer. Other colour models (YCbCr, gray, paletted,
+// CMYK) are converted band by band into one new 8-bit image, the
+// orientation applied on the way. With [WithPixelBudget] the image is
+// reduced band by band from the decoder's own image, so the only
+// full-size buffer is the decoder's (4 bytes per pixel for an RGB PNG).
+// Limits.MaxScans (64) bounds the scans of a JPEG: a progressive decoder
+// visits every block once per scan, so a file of a few kilobytes holding
+// thousands of scans would otherwise cost minutes of CPU.
+// Limits cannot be disabled: zero or negative fields take their defaults.
+// The hostile corpus (TestHostileCorpus, BenchmarkHostile, RELIABILITY.md)
+// lists the cases tried and the time and peak RSS of each.
 //
 // Errors are typed: [ErrTooLarge] (a *[LimitError] with the limit, the value
 // and the maximum), [ErrFormat] and [ErrCorrupt], always wrapped with %w.

@@ -27,21 +27,26 @@ var (
 const (
 	LimitBytes  = "bytes"  // Limits.MaxBytes
 	LimitPixels = "pixels" // Limits.MaxPixels
+	LimitMemory = "memory" // Limits.MaxMemory
+	LimitScans  = "scans"  // Limits.MaxScans
 )
 
 // LimitError reports an input beyond one of the [Limits]. It matches
 // errors.Is(err, ErrTooLarge).
 type LimitError struct {
-	// Limit is LimitBytes or LimitPixels.
+	// Limit is LimitBytes, LimitPixels, LimitMemory or LimitScans.
 	Limit string
 	// Value is the measured value. For LimitBytes read from an io.Reader it
 	// is Max+1: reading stops there, so the input holds at least that many.
+	// For LimitMemory it is the estimate, in bytes, of the decode's pixel
+	// memory; for LimitScans, Max+1 (counting stops there).
 	Value int64
 	// Max is the limit that Value exceeds.
 	Max int64
 	// Format is the sniffed format; empty for LimitBytes.
 	Format string
-	// Width and Height are the dimensions the header declares (LimitPixels).
+	// Width and Height are the dimensions the header declares (LimitPixels
+	// and LimitMemory).
 	Width, Height int
 }
 
@@ -51,6 +56,11 @@ func (e *LimitError) Error() string {
 	case LimitPixels:
 		return fmt.Sprintf("%v: %s declares %dx%d = %d pixels, limit %d",
 			ErrTooLarge, e.Format, e.Width, e.Height, e.Value, e.Max)
+	case LimitMemory:
+		return fmt.Sprintf("%v: %s %dx%d needs about %d bytes of pixel memory, limit %d",
+			ErrTooLarge, e.Format, e.Width, e.Height, e.Value, e.Max)
+	case LimitScans:
+		return fmt.Sprintf("%v: %s holds more than %d scans", ErrTooLarge, e.Format, e.Max)
 	case LimitBytes:
 		return fmt.Sprintf("%v: at least %d bytes, limit %d", ErrTooLarge, e.Value, e.Max)
 	}
