@@ -9,7 +9,8 @@ SHELL := /bin/bash
 # alternatives then pick OpenBLAS (AVX2 kernels chosen at run time) over ATLAS's
 # generic build: descriptors about 1.8x faster. The serial variant never starts
 # threads of its own (embed runs one worker per core).
-DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev libopenblas0-serial
+# libdlib-data: dlib's 68-point landmark predictor, which the ONNX embedder (embed/onnx) aligns faces with.
+DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev libopenblas0-serial libdlib-data
 # chromium: the intake app's browser test (examples/intake) drives it with
 # chromedp; it runs under CI=true and skips elsewhere when chromium is absent.
 TEST_DEBS := chromium
@@ -45,6 +46,7 @@ bench-deps: deps
 
 models:
 	@./scripts/fetch-models.sh
+	@./scripts/fetch-onnx.sh
 
 vet: deps
 	$(GO) vet ./...
