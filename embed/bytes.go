@@ -57,59 +57,110 @@ func (d *Dlib) FacesBytesWithStats(ctx context.Context, data []byte) ([]Face, St
 		return nil, st, err
 	}
 	t := time.Now()
+	hdr, err := d.readJPEGHeader(data, lim)
+	st.Decode = time.Since(t)
+	if err != nil {
+		return nil, st, err
+	}
+	faces, err := d.scanJPEG(ctx, data, hdr, 0, 1, &st)
+	return faces, st, err
+}
+
+// jpegHeader is what FacesBytes needs from a JPEG's header.
+type jpegHeader struct {
+	info dlib.JPEGInfo
+	// orientation is the EXIF orientation (1 to 8); full is the size of
+	// the oriented full-resolution image.
+	orientation int
+	full        image.Point
+}
+
+// readJPEGHeader reads a JPEG's header and checks it against the limits.
+func (d *Dlib) readJPEGHeader(data []byte, lim imageutil.Limits) (jpegHeader, error) {
 	info, err := dlib.ReadJPEGInfo(data)
 	if err != nil {
-		return nil, st, decodeError(err)
+		return jpegHeader{}, decodeError(err)
 	}
 	if info.Width <= 0 || info.Height <= 0 {
-		return nil, st, fmt.Errorf("%w: jpeg: header declares %dx%d pixels", imageutil.ErrCorrupt, info.Width, info.Height)
+		return jpegHeader{}, fmt.Errorf("%w: jpeg: header declares %dx%d pixels", imageutil.ErrCorrupt, info.Width, info.Height)
 	}
 	if px := int64(info.Width) * int64(info.Height); px > lim.MaxPixels {
-		return nil, st, &imageutil.LimitError{Limit: imageutil.LimitPixels, Value: px, Max: lim.MaxPixels,
+		return jpegHeader{}, &imageutil.LimitError{Limit: imageutil.LimitPixels, Value: px, Max: lim.MaxPixels,
 			Format: imageutil.FormatJPEG, Width: info.Width, Height: info.Height}
 	}
 	if int64(info.Width)*int64(info.Height) > int64(d.cfg.MaxPixels) {
-		return nil, st, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrImage, info.Width, info.Height, d.cfg.MaxPixels)
+		return jpegHeader{}, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrImage, info.Width, info.Height, d.cfg.MaxPixels)
 	}
-	o := imageutil.Orientation(data)
-	full := image.Pt(info.Width, info.Height)
-	if o >= 5 {
-		full = image.Pt(info.Height, info.Width)
+	h := jpegHeader{info: info, orientation: imageutil.Orientation(data), full: image.Pt(info.Width, info.Height)}
+	if h.orientation >= 5 {
+		h.full = image.Pt(info.Height, info.Width)
 	}
-	st.Decode = time.Since(t)
+	return h, nil
+}
 
+// scanJPEG decodes the JPEG in a worker, oriented and then turned
+// clockwise by turn degrees (0, 90, 180, 270), and finds its faces. reduce
+// (1, 2, 4 or 8) scans the image as if it were reduce times smaller, so
+// only faces of reduce*MinFaceSize are sure to be found, at 1/reduce^2 of
+// the cost. Boxes and landmarks are in the coordinates of the turned
+// full-resolution image.
+func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, turn, reduce int, st *Stats) ([]Face, error) {
 	if err := d.enter(); err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	defer d.wg.Done()
-	wk, release, err := d.acquire(ctx, &st)
+	wk, release, err := d.acquire(ctx, st)
 	if err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	defer release()
 
-	t = time.Now()
+	full := hdr.full
+	if turn == 90 || turn == 270 {
+		full = image.Pt(full.Y, full.X)
+	}
+	// The scan sees a full-resolution image reduce times smaller.
+	fullR := image.Pt(max(1, full.X/reduce), max(1, full.Y/reduce))
+	t := time.Now()
 	num := d.dctScale(full)
+	if reduce > 1 {
+		// The scan needs s/reduce of the full resolution.
+		s, _, _ := d.scale(fullR.X, fullR.Y)
+		num = 8
+		for num > 1 && float64(num/2)/8 >= s/float64(reduce) {
+			num /= 2
+		}
+	}
 	size, err := wk.SetJPEG(data, dlib.JPEGOptions{
 		ScaleNum:    num,
-		MaxMemory:   jpegMaxMemory(info),
+		MaxMemory:   jpegMaxMemory(hdr.info),
 		MaxScans:    jpegMaxScans,
-		Orientation: o,
+		Orientation: composeTurn(hdr.orientation, turn),
 	})
 	st.Decode += time.Since(t)
 	if err != nil {
-		return nil, st, decodeError(err)
+		return nil, decodeError(err)
 	}
 	defer wk.ClearImage()
 	st.DecodeScale = float64(size.X) / float64(full.X)
 	if size.X <= 0 || size.Y <= 0 || size.X > full.X || size.Y > full.Y {
-		return nil, st, fmt.Errorf("%w: jpeg: decoded %v of a %v image", imageutil.ErrCorrupt, size, full)
+		return nil, fmt.Errorf("%w: jpeg: decoded %v of a %v image", imageutil.ErrCorrupt, size, full)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, st, err
+		return nil, err
 	}
-	faces, err := d.run(ctx, wk, size, full, image.Point{}, &st)
-	return faces, st, err
+	if reduce == 1 {
+		return d.run(ctx, wk, size, full, image.Point{}, st)
+	}
+	if size.X < fullR.X || size.Y < fullR.Y {
+		fullR = size
+	}
+	faces, err := d.run(ctx, wk, size, fullR, image.Point{}, st)
+	if err != nil {
+		return nil, err
+	}
+	scaleFaces(faces, float64(full.X)/float64(fullR.X), float64(full.Y)/float64(fullR.Y))
+	return faces, nil
 }
 
 // decodeThenFaces decodes a non-JPEG image with imageutil, then runs
