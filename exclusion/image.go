@@ -1,12 +1,18 @@
 package exclusion
 
-// This file is the only place that decodes, hashes and turns images; it
-// does so with imageutil.
+// This file decodes, hashes and turns the images the Filter checks: through
+// the embedder's own decoder when it has one (BytesEmbedder), else with
+// imageutil.
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/imageutil"
 )
 
@@ -17,6 +23,30 @@ const (
 	// phashMatchDistance is the largest Hamming distance between perceptual
 	// hashes that counts as the same image.
 	phashMatchDistance = imageutil.DefaultMatchDistance
+	// turnReduce is how many times smaller than the upright scan the
+	// turned scans look: they find faces of at least twice MinFaceSize, for
+	// about a quarter of an upright scan's detection cost each. Images
+	// under 1024 px a side are scanned turned at full size.
+	turnReduce = 2
+)
+
+// BytesEmbedder is an Embedder that decodes encoded images itself, as
+// embed.Dlib does (JPEG by libjpeg-turbo inside its workers, DCT-scaled to
+// what detection needs). A Filter whose embedder implements it checks
+// encoded images through FacesBytesWith: the perceptual hash is taken from
+// the reduced copy handed to BytesOptions.Look, before any face is
+// searched. Other embedders get images decoded by imageutil.
+type BytesEmbedder interface {
+	embed.Embedder
+	FacesBytesWith(ctx context.Context, data []byte, opts embed.BytesOptions) (embed.BytesResult, error)
+}
+
+var _ BytesEmbedder = (*embed.Dlib)(nil)
+
+// Reasons checkImage's look stops a check before faces are searched.
+var (
+	errImageMatched = errors.New("exclusion: image matched a removed image")
+	errNoFaces      = errors.New("exclusion: no approved faces")
 )
 
 type decoded struct {
@@ -38,9 +68,149 @@ func phash(img image.Image) uint64 { return uint64(imageutil.PHash(img)) }
 
 func hashDistance(a, b uint64) int { return imageutil.Hash(a).Distance(imageutil.Hash(b)) }
 
-// rotations are the turns (degrees clockwise) under which CheckImage looks
-// for faces, upright first.
-var rotations = [...]int{0, 90, 270, 180}
+// checkImage decides on an encoded image of at most maxImageBytes: its
+// SHA-256 first, then its perceptual hash (only when approved removals
+// hold hashes), then its faces (only when approved requests hold faces of
+// the Filter's model). An image-level match ends the check before any
+// face is searched; a registry without faces still decodes the image, so
+// an image that cannot be decoded stays Unchecked.
+func (f *Filter) checkImage(ctx context.Context, data []byte) Decision {
+	if len(data) > maxImageBytes {
+		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, &imageutil.LimitError{Limit: imageutil.LimitBytes, Value: int64(len(data)), Max: maxImageBytes}))
+	}
+	var d Decision
+	sum := sha256.Sum256(data)
+	d.Images = f.reg.matchSHA(hex.EncodeToString(sum[:]))
+	if len(d.Images) > 0 {
+		d.Verdict = Block
+		return f.finish(ctx, d)
+	}
+	hashes := f.cfg.MatchDistance > 0 && f.reg.hasHashes()
+	noFaces := !f.reg.hasFaces(f.model)
+	look := func(img image.Image) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if hashes {
+			if d.Images = f.reg.matchPHash(phash(img), f.cfg.MatchDistance); len(d.Images) > 0 {
+				return errImageMatched
+			}
+		}
+		if noFaces {
+			return errNoFaces
+		}
+		return nil
+	}
+	var (
+		faces []embed.Face
+		turn  int
+		err   error
+	)
+	if be, ok := f.emb.(BytesEmbedder); ok {
+		opts := embed.BytesOptions{Turns: f.turns()}
+		if hashes || noFaces {
+			opts.Look = look
+		}
+		var res embed.BytesResult
+		res, err = be.FacesBytesWith(ctx, data, opts)
+		faces, turn = res.Faces, res.Turn
+	} else {
+		var img decoded
+		if img, err = decodeImage(data); err == nil {
+			if err = look(img.img); err == nil {
+				faces, turn, err = f.facesTurned(ctx, img.img)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, errImageMatched):
+		d.Verdict = Block
+		return f.finish(ctx, d)
+	case errors.Is(err, errNoFaces):
+		d.Verdict = Allow
+		return f.finish(ctx, d)
+	case err != nil:
+		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, err))
+	}
+	d.Verdict = Allow
+	for i := range faces {
+		fc := f.checkFace(faces[i].Descriptor, &faces[i].Quality)
+		fc.Box = faces[i].Box
+		fc.Rotation = turn
+		d.Faces = append(d.Faces, fc)
+		d.Verdict = combine(d.Verdict, fc.Verdict)
+	}
+	return f.finish(ctx, d)
+}
+
+// turns returns the turned scans the Filter asks for when the upright scan
+// finds no face: none with UprightOnly.
+func (f *Filter) turns() []embed.Turn {
+	if f.cfg.UprightOnly {
+		return nil
+	}
+	return []embed.Turn{{Degrees: 90, Reduce: turnReduce}, {Degrees: 270, Reduce: turnReduce}, {Degrees: 180, Reduce: turnReduce}}
+}
+
+// facesTurned finds the faces of img with the Filter's embedder, upright
+// and, when that finds none, on reduced turned copies (f.turns). Boxes are
+// in img's coordinates.
+func (f *Filter) facesTurned(ctx context.Context, img *image.NRGBA) ([]embed.Face, int, error) {
+	faces, err := f.emb.Faces(ctx, img)
+	if err != nil {
+		return nil, 0, fmt.Errorf("finding faces: %w", err)
+	}
+	b := img.Bounds()
+	for _, t := range f.turns() {
+		if len(faces) > 0 {
+			break
+		}
+		small := img
+		reduce := t.Reduce
+		for reduce > 1 && max(b.Dx(), b.Dy())/reduce < 1024 {
+			reduce /= 2
+		}
+		if reduce > 1 {
+			small = imageutil.Resize(img, max(1, b.Dx()/reduce), max(1, b.Dy()/reduce))
+		}
+		turned := rotate(small, t.Degrees)
+		if faces, err = f.emb.Faces(ctx, turned); err != nil {
+			return nil, 0, fmt.Errorf("finding faces turned %d°: %w", t.Degrees, err)
+		}
+		if len(faces) == 0 {
+			continue
+		}
+		sb := small.Bounds()
+		fx, fy := float64(b.Dx())/float64(sb.Dx()), float64(b.Dy())/float64(sb.Dy())
+		for i := range faces {
+			r := unrotate(faces[i].Box, sb, t.Degrees).Sub(sb.Min)
+			faces[i].Box = image.Rect(int(float64(r.Min.X)*fx+0.5), int(float64(r.Min.Y)*fy+0.5),
+				int(float64(r.Max.X)*fx+0.5), int(float64(r.Max.Y)*fy+0.5)).Add(b.Min)
+			faces[i].Landmarks = nil
+		}
+		return faces, t.Degrees, nil
+	}
+	return faces, 0, nil
+}
+
+// hasHashes reports whether approved removals hold perceptual hashes.
+func (r *Registry) hasHashes() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.hashes) > 0
+}
+
+// hasFaces reports whether approved requests hold faces of models[model].
+// A model out of range counts as having faces, so the check goes on (and
+// fails closed there).
+func (r *Registry) hasFaces(model int) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if model < 0 || model >= len(r.faces) || r.faces[model] == nil {
+		return true
+	}
+	return r.faces[model].len() > 0
+}
 
 // rotate returns img turned clockwise by deg (0, 90, 180 or 270).
 func rotate(img image.Image, deg int) image.Image {
@@ -58,17 +228,5 @@ func rotate(img image.Image, deg int) image.Image {
 // unrotate maps a box found in img turned clockwise by deg back to img,
 // whose bounds are b.
 func unrotate(r image.Rectangle, b image.Rectangle, deg int) image.Rectangle {
-	w, h := b.Dx(), b.Dy()
-	var out image.Rectangle
-	switch deg {
-	case 90: // (x, y) -> (h-1-y, x)
-		out = image.Rect(r.Min.Y, h-r.Max.X, r.Max.Y, h-r.Min.X)
-	case 270: // (x, y) -> (y, w-1-x)
-		out = image.Rect(w-r.Max.Y, r.Min.X, w-r.Min.Y, r.Max.X)
-	case 180:
-		out = image.Rect(w-r.Max.X, h-r.Max.Y, w-r.Min.X, h-r.Min.Y)
-	default:
-		return r
-	}
-	return out.Add(b.Min)
+	return embed.UnturnBox(r, b.Size(), deg).Add(b.Min)
 }
