@@ -1,0 +1,172 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Point is a position in pixels; integer coordinates are pixel centres.
+type Point struct{ X, Y float64 }
+
+// Affine maps (x, y) to (M[0]x + M[1]y + M[2], M[3]x + M[4]y + M[5]).
+type Affine [6]float64
+
+// Apply maps p.
+func (a Affine) Apply(p Point) Point {
+	return Point{a[0]*p.X + a[1]*p.Y + a[2], a[3]*p.X + a[4]*p.Y + a[5]}
+}
+
+// Invert returns the inverse map, or ErrAlign when a is singular.
+func (a Affine) Invert() (Affine, error) {
+	det := a[0]*a[4] - a[1]*a[3]
+	if !(math.Abs(det) > 1e-12) || math.IsInf(det, 0) {
+		return Affine{}, fmt.Errorf("%w: singular transform (determinant %g)", ErrAlign, det)
+	}
+	i0, i1, i3, i4 := a[4]/det, -a[1]/det, -a[3]/det, a[0]/det
+	return Affine{i0, i1, -(i0*a[2] + i1*a[5]), i3, i4, -(i3*a[2] + i4*a[5])}, nil
+}
+
+// FitSimilarity returns the similarity transform (rotation, uniform scale
+// and translation: 4 degrees of freedom, no reflection or shear) that maps
+// src onto dst with the least sum of squared distances. It needs at least
+// two distinct source points.
+func FitSimilarity(src, dst []Point) (Affine, error) {
+	n := len(src)
+	if n < 2 || len(dst) != n {
+		return Affine{}, fmt.Errorf("%w: %d source and %d template points", ErrAlign, len(src), len(dst))
+	}
+	for i := range n {
+		if !finite(src[i].X, src[i].Y, dst[i].X, dst[i].Y) {
+			return Affine{}, fmt.Errorf("%w: point %d is not finite", ErrAlign, i)
+		}
+	}
+	// Unknowns (a, b, tx, ty): x' = a x - b y + tx, y' = b x + a y + ty.
+	// Centre the source points first, for a well-conditioned system.
+	var cx, cy float64
+	for _, p := range src {
+		cx += p.X
+		cy += p.Y
+	}
+	cx /= float64(n)
+	cy /= float64(n)
+	var spread float64
+	for _, p := range src {
+		spread += (p.X-cx)*(p.X-cx) + (p.Y-cy)*(p.Y-cy)
+	}
+	if !(spread > 1e-9) {
+		return Affine{}, fmt.Errorf("%w: the landmarks coincide", ErrAlign)
+	}
+	A := mat.NewDense(2*n, 4, nil)
+	b := mat.NewVecDense(2*n, nil)
+	for i := range n {
+		x, y := src[i].X-cx, src[i].Y-cy
+		A.SetRow(2*i, []float64{x, -y, 1, 0})
+		A.SetRow(2*i+1, []float64{y, x, 0, 1})
+		b.SetVec(2*i, dst[i].X)
+		b.SetVec(2*i+1, dst[i].Y)
+	}
+	var sol mat.VecDense
+	if err := sol.SolveVec(A, b); err != nil {
+		return Affine{}, fmt.Errorf("%w: least squares: %v", ErrAlign, err)
+	}
+	a, bb, tx, ty := sol.AtVec(0), sol.AtVec(1), sol.AtVec(2), sol.AtVec(3)
+	// Undo the centring: x - cx.
+	m := Affine{a, -bb, tx - a*cx + bb*cy, bb, a, ty - bb*cx - a*cy}
+	if !finite(m[:]...) {
+		return Affine{}, fmt.Errorf("%w: transform is not finite", ErrAlign)
+	}
+	return m, nil
+}
+
+func finite(v ...float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Warp samples a w x h packed-RGB image (pixels outside it are black)
+// into a ow x oh chip: chip pixel (u, v) takes the exact bilinear
+// interpolation of the source at inv(u, v), inv mapping chip coordinates
+// to source coordinates. The result is packed float32 RGB in [0, 255],
+// rows top to bottom.
+func Warp(src []byte, w, h int, inv Affine, ow, oh int) []float32 {
+	out := make([]float32, 3*ow*oh)
+	at := func(x, y int, c int) float64 {
+		if x < 0 || y < 0 || x >= w || y >= h {
+			return 0
+		}
+		return float64(src[3*(y*w+x)+c])
+	}
+	for v := range oh {
+		for u := range ow {
+			sx := inv[0]*float64(u) + inv[1]*float64(v) + inv[2]
+			sy := inv[3]*float64(u) + inv[4]*float64(v) + inv[5]
+			fx0, fy0 := math.Floor(sx), math.Floor(sy)
+			if fx0 < -2 || fy0 < -2 || fx0 > float64(w)+1 || fy0 > float64(h)+1 {
+				continue // entirely outside: black
+			}
+			x0, y0 := int(fx0), int(fy0)
+			ax, ay := sx-fx0, sy-fy0
+			o := out[3*(v*ow+u):]
+			if x0 >= 0 && y0 >= 0 && x0+1 < w && y0+1 < h {
+				p := src[3*(y0*w+x0):]
+				q := src[3*((y0+1)*w+x0):]
+				for c := range 3 {
+					top := float64(p[c])*(1-ax) + float64(p[3+c])*ax
+					bot := float64(q[c])*(1-ax) + float64(q[3+c])*ax
+					o[c] = float32(top*(1-ay) + bot*ay)
+				}
+				continue
+			}
+			for c := range 3 {
+				top := at(x0, y0, c)*(1-ax) + at(x0+1, y0, c)*ax
+				bot := at(x0, y0+1, c)*(1-ax) + at(x0+1, y0+1, c)*ax
+				o[c] = float32(top*(1-ay) + bot*ay)
+			}
+		}
+	}
+	return out
+}
+
+// sourceBounds returns the smallest integer rectangle [x0, x1) x [y0, y1)
+// of source pixels that a ow x oh chip warped with inv reads.
+func sourceBounds(inv Affine, ow, oh int) (x0, y0, x1, y1 float64) {
+	x0, y0 = math.Inf(1), math.Inf(1)
+	x1, y1 = math.Inf(-1), math.Inf(-1)
+	for _, c := range []Point{{0, 0}, {float64(ow - 1), 0}, {0, float64(oh - 1)}, {float64(ow - 1), float64(oh - 1)}} {
+		p := inv.Apply(c)
+		x0, y0 = math.Min(x0, p.X), math.Min(y0, p.Y)
+		x1, y1 = math.Max(x1, p.X), math.Max(y1, p.Y)
+	}
+	return math.Floor(x0), math.Floor(y0), math.Floor(x1) + 2, math.Floor(y1) + 2
+}
+
+// laplacianVariance is the variance of the Laplacian of the chip's luma
+// (as embed's Quality.Sharpness, here on the model's chip).
+func laplacianVariance(chip []float32, w, h int) float64 {
+	if w < 3 || h < 3 {
+		return 0
+	}
+	luma := make([]float64, w*h)
+	for i := range luma {
+		luma[i] = 0.299*float64(chip[3*i]) + 0.587*float64(chip[3*i+1]) + 0.114*float64(chip[3*i+2])
+	}
+	var sum, sum2 float64
+	n := 0
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			i := y*w + x
+			v := luma[i-1] + luma[i+1] + luma[i-w] + luma[i+w] - 4*luma[i]
+			sum += v
+			sum2 += v * v
+			n++
+		}
+	}
+	mean := sum / float64(n)
+	return sum2/float64(n) - mean*mean
+}

@@ -1,0 +1,212 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"runtime"
+
+	"github.com/faceoptout/faceoptout/embed"
+)
+
+// Landmarker selects where the five alignment points come from.
+type Landmarker string
+
+const (
+	// Dlib68 places dlib's 68-point shape predictor
+	// (shape_predictor_68_face_landmarks.dat, Debian's libdlib-data) in
+	// the detector's box.
+	Dlib68 Landmarker = "dlib68"
+	// ONNX68 runs a 68-point landmark model (LandmarkModelConfig, by
+	// default fr_landmark.onnx) on the box resized to its input.
+	ONNX68 Landmarker = "onnx68"
+)
+
+// ArcFaceTemplate is the standard ArcFace 112x112 template of the five
+// alignment points: left eye centre, right eye centre, nose tip, left and
+// right mouth corners (left and right as seen in the image).
+var ArcFaceTemplate = [5][2]float64{
+	{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041},
+}
+
+// ModelConfig describes an ArcFace-style descriptor model: what it takes,
+// what it gives. It is part of the model's identity (Embedder.Model).
+type ModelConfig struct {
+	// Name is the Model's short name.
+	Name string
+	// File is the model's path; a relative path is looked up in
+	// Config.ModelsDir.
+	File string
+	// SHA256 pins the file's hex SHA-256; empty accepts any file (its hash
+	// is still part of the Model's ID).
+	SHA256 string
+	// Input and Output are the names of the graph's input (1 x 3 x Size x
+	// Size float32, NCHW) and output (1 x Dim float32).
+	Input, Output string
+	// Size is the side of the aligned chip.
+	Size int
+	// Template holds the five alignment points in chip pixels (see
+	// ArcFaceTemplate, for a Size of 112).
+	Template [5][2]float64
+	// BGR feeds the channels in blue, green, red order instead of red,
+	// green, blue.
+	BGR bool
+	// Mean and Scale normalise each channel, in the order fed:
+	// (pixel - Mean[c]) * Scale[c], pixels in [0, 255].
+	Mean, Scale [3]float32
+	// Dim is the length of the output.
+	Dim int
+}
+
+// LandmarkModelConfig describes a 68-point landmark model for ONNX68: a
+// grey Size x Size crop of the box in, values in [0, 1] * 256 (pixel/256),
+// 136 numbers out, (x, y) pairs relative to the crop (0 to 1).
+type LandmarkModelConfig struct {
+	// File and SHA256 as in ModelConfig.
+	File, SHA256 string
+	// Input and Output are the graph's input and output names.
+	Input, Output string
+	// Size is the side of the grey input.
+	Size int
+}
+
+// Config configures New. Start from DefaultConfig.
+type Config struct {
+	// Detection configures the face detection, which is embed.Dlib's HOG
+	// scan (see embed.DlibConfig): MinFaceSize, MaxUpsamplePixels,
+	// Workers (also the number of model sessions), Padding, CropRetry,
+	// AdjustThreshold, MaxFaces, MaxPixels and DecodeLimits are used;
+	// Detector must be embed.HOG; the other fields are ignored.
+	Detection embed.DlibConfig
+	// ModelsDir is where relative model and library paths are looked up.
+	ModelsDir string
+	// Library is the ONNX Runtime shared library (libonnxruntime.so.1 of
+	// onnxruntime-node 1.30.0, the C API version onnxruntime_go v1.27.0
+	// speaks); a relative path is looked up in ModelsDir.
+	Library string
+	// LibrarySHA256 pins the library's hex SHA-256; empty accepts any.
+	LibrarySHA256 string
+	// Model describes the descriptor model.
+	Model ModelConfig
+	// Landmarks selects the alignment points' source: Dlib68 or ONNX68.
+	Landmarks Landmarker
+	// Shape68File is dlib's 68-point predictor, for Dlib68.
+	Shape68File string
+	// LandmarkModel describes the landmark model, for ONNX68.
+	LandmarkModel LandmarkModelConfig
+	// Threads is the number of threads each model session runs on.
+	Threads int
+}
+
+// Pinned SHA-256s of the default files (scripts/fetch-onnx.sh installs them).
+const (
+	FeatureSHA256  = "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
+	LandmarkSHA256 = "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258"
+	LibrarySHA256  = "ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23"
+)
+
+// DefaultConfig returns the defaults: the files scripts/fetch-onnx.sh
+// installs, looked up in "models"; fr_feature.onnx (MobileFaceNet-class,
+// 512-D, RGB, (x-127)/128) aligned to ArcFaceTemplate by dlib's 68-point
+// predictor from Debian's libdlib-data; detection as
+// embed.DefaultDlibConfig (MinFaceSize 80, one worker per CPU); one
+// thread per session.
+func DefaultConfig() Config {
+	det := embed.DefaultDlibConfig()
+	det.ModelsDir = "models"
+	return Config{
+		Detection:     det,
+		ModelsDir:     "models",
+		Library:       "libonnxruntime.so.1",
+		LibrarySHA256: LibrarySHA256,
+		Model: ModelConfig{
+			Name:     "faceplugin-fr-feature-512",
+			File:     "fr_feature.onnx",
+			SHA256:   FeatureSHA256,
+			Input:    "input",
+			Output:   "output",
+			Size:     112,
+			Template: ArcFaceTemplate,
+			Mean:     [3]float32{127, 127, 127},
+			Scale:    [3]float32{1.0 / 128, 1.0 / 128, 1.0 / 128},
+			Dim:      512,
+		},
+		Landmarks:   Dlib68,
+		Shape68File: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
+		LandmarkModel: LandmarkModelConfig{
+			File:   "fr_landmark.onnx",
+			SHA256: LandmarkSHA256,
+			Input:  "input",
+			Output: "output",
+			Size:   64,
+		},
+		Threads: 1,
+	}
+}
+
+var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (c *Config) validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...))
+	}
+	m := &c.Model
+	switch {
+	case c.Detection.Detector != embed.HOG:
+		return bad("Detection.Detector", "%q: only %q is supported", c.Detection.Detector, embed.HOG)
+	case c.ModelsDir == "":
+		return bad("ModelsDir", "empty")
+	case c.Library == "":
+		return bad("Library", "empty")
+	case c.LibrarySHA256 != "" && !hexSHA256.MatchString(c.LibrarySHA256):
+		return bad("LibrarySHA256", "%q is not a lower-case hex SHA-256", c.LibrarySHA256)
+	case m.Name == "":
+		return bad("Model.Name", "empty")
+	case m.File == "":
+		return bad("Model.File", "empty")
+	case m.SHA256 != "" && !hexSHA256.MatchString(m.SHA256):
+		return bad("Model.SHA256", "%q is not a lower-case hex SHA-256", m.SHA256)
+	case m.Input == "" || m.Output == "":
+		return bad("Model.Input/Output", "empty name")
+	case m.Size < 16 || m.Size > 1024:
+		return bad("Model.Size", "%d is outside [16, 1024]", m.Size)
+	case m.Dim < 2 || m.Dim > 8192:
+		return bad("Model.Dim", "%d is outside [2, 8192]", m.Dim)
+	case c.Threads < 1 || c.Threads > runtime.NumCPU()*4:
+		return bad("Threads", "%d is outside [1, 4 x CPUs]", c.Threads)
+	}
+	for i := range 3 {
+		if !finite(float64(m.Mean[i]), float64(m.Scale[i])) || m.Scale[i] == 0 {
+			return bad("Model.Mean/Scale", "channel %d: mean %v, scale %v", i, m.Mean[i], m.Scale[i])
+		}
+	}
+	for i, p := range m.Template {
+		if !finite(p[0], p[1]) || p[0] < 0 || p[1] < 0 || p[0] > float64(m.Size) || p[1] > float64(m.Size) {
+			return bad("Model.Template", "point %d %v is outside the %dx%d chip", i, p, m.Size, m.Size)
+		}
+	}
+	if math.Abs(m.Template[0][0]-m.Template[1][0]) < 1 {
+		return bad("Model.Template", "the eyes coincide")
+	}
+	switch c.Landmarks {
+	case Dlib68:
+		if c.Shape68File == "" {
+			return bad("Shape68File", "empty")
+		}
+	case ONNX68:
+		l := &c.LandmarkModel
+		switch {
+		case l.File == "":
+			return bad("LandmarkModel.File", "empty")
+		case l.SHA256 != "" && !hexSHA256.MatchString(l.SHA256):
+			return bad("LandmarkModel.SHA256", "%q is not a lower-case hex SHA-256", l.SHA256)
+		case l.Input == "" || l.Output == "":
+			return bad("LandmarkModel.Input/Output", "empty name")
+		case l.Size < 8 || l.Size > 512:
+			return bad("LandmarkModel.Size", "%d is outside [8, 512]", l.Size)
+		}
+	default:
+		return bad("Landmarks", "%q is neither %q nor %q", c.Landmarks, Dlib68, ONNX68)
+	}
+	return nil
+}

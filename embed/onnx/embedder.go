@@ -1,0 +1,503 @@
+package onnx
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/internal/dlib"
+)
+
+// Embedder finds faces with dlib's HOG detector (embed.Locator: the boxes
+// of embed.Dlib with the same detection settings), places five landmarks,
+// aligns each face to the model's template with a least-squares
+// similarity transform, describes it with an ONNX model and
+// L2-normalises the descriptor. It implements embed.Embedder; all its
+// methods are safe for concurrent use, and at most Detection.Workers
+// images are processed at once.
+type Embedder struct {
+	cfg   Config
+	model embed.Model
+	loc   *embed.Locator
+	shape *dlib.Shape68     // Dlib68 only; read-only, shared by the workers
+	pool  chan *sessionPair // idle sessions, one per worker
+
+	mu     sync.Mutex // guards closed and all
+	closed bool
+	all    []*sessionPair // every session pair, destroyed once by Close
+}
+
+var _ embed.Embedder = (*Embedder)(nil)
+
+// sessionPair is one worker's model sessions.
+type sessionPair struct {
+	feature  *session
+	landmark *session // ONNX68 only
+}
+
+func (p *sessionPair) destroy() {
+	p.feature.destroy()
+	p.landmark.destroy()
+}
+
+// resolve makes a relative path relative to dir.
+func resolve(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// New validates cfg, checks the files against their pins, loads the ONNX
+// Runtime library (once per process), Detection.Workers sessions of the
+// model(s) and the detector. Errors wrap ErrConfig, ErrLibrary, ErrModel or
+// ErrRuntime.
+func New(cfg Config) (*Embedder, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	lib := resolve(cfg.ModelsDir, cfg.Library)
+	if _, err := checkFile(ErrLibrary, lib, cfg.LibrarySHA256); err != nil {
+		return nil, err
+	}
+	modelPath := resolve(cfg.ModelsDir, cfg.Model.File)
+	modelSum, err := checkFile(ErrModel, modelPath, cfg.Model.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	var lmPath, lmSum string
+	switch cfg.Landmarks {
+	case Dlib68:
+		lmPath = cfg.Shape68File
+		lmSum, err = checkFile(ErrModel, lmPath, "")
+	case ONNX68:
+		lmPath = resolve(cfg.ModelsDir, cfg.LandmarkModel.File)
+		lmSum, err = checkFile(ErrModel, lmPath, cfg.LandmarkModel.SHA256)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := loadRuntime(lib); err != nil {
+		return nil, err
+	}
+	e := &Embedder{cfg: cfg, model: modelOf(cfg, modelSum, lmSum)}
+	ok := false
+	defer func() {
+		if !ok {
+			e.free()
+		}
+	}()
+	n := cfg.Detection.Workers
+	e.pool = make(chan *sessionPair, n)
+	m := cfg.Model
+	for range n {
+		p := &sessionPair{}
+		e.all = append(e.all, p)
+		if p.feature, err = newSession(modelPath, m.Input, m.Output,
+			ort.NewShape(1, 3, int64(m.Size), int64(m.Size)), m.Dim, cfg.Threads); err != nil {
+			return nil, err
+		}
+		if err := p.feature.run(); err != nil {
+			return nil, fmt.Errorf("%w: %s does not take 1x3x%dx%d and give 1x%d: %v", ErrModel, modelPath, m.Size, m.Size, m.Dim, err)
+		}
+		if cfg.Landmarks == ONNX68 {
+			l := cfg.LandmarkModel
+			if p.landmark, err = newSession(lmPath, l.Input, l.Output,
+				ort.NewShape(1, 1, int64(l.Size), int64(l.Size)), 136, cfg.Threads); err != nil {
+				return nil, err
+			}
+			if err := p.landmark.run(); err != nil {
+				return nil, fmt.Errorf("%w: %s does not take 1x1x%dx%d and give 1x136: %v", ErrModel, lmPath, l.Size, l.Size, err)
+			}
+		}
+		e.pool <- p
+	}
+	if cfg.Landmarks == Dlib68 {
+		if e.shape, err = dlib.LoadShape68(lmPath); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrModel, err)
+		}
+	}
+	if e.loc, err = embed.NewLocator(cfg.Detection); err != nil {
+		return nil, err
+	}
+	ok = true
+	return e, nil
+}
+
+// modelOf is the Model an Embedder of cfg describes faces with: its ID is
+// the SHA-256 of the weights' SHA-256 and of everything that changes the
+// descriptors (the model's description, the template, the landmarker and
+// its file's SHA-256).
+func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
+	m := cfg.Model
+	var b strings.Builder
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	fmt.Fprintf(&b, "onnx-arcface-v1\nweights %s\ninput %s %dx%d\noutput %s %d\n", modelSum, m.Input, m.Size, m.Size, m.Output, m.Dim)
+	order := "rgb"
+	if m.BGR {
+		order = "bgr"
+	}
+	fmt.Fprintf(&b, "channels %s\n", order)
+	for i := range 3 {
+		fmt.Fprintf(&b, "norm %s %s\n", f(float64(m.Mean[i])), f(float64(m.Scale[i])))
+	}
+	for _, p := range m.Template {
+		fmt.Fprintf(&b, "template %s %s\n", f(p[0]), f(p[1]))
+	}
+	fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, lmSum)
+	if cfg.Landmarks == ONNX68 {
+		l := cfg.LandmarkModel
+		fmt.Fprintf(&b, "landmark-model %s %s %d\n", l.Input, l.Output, l.Size)
+	}
+	fmt.Fprintf(&b, "l2-normalised\n")
+	sum := sha256.Sum256([]byte(b.String()))
+	return embed.Model{Name: m.Name, Dim: m.Dim, ID: hex.EncodeToString(sum[:])}
+}
+
+// Model implements embed.Embedder.
+func (e *Embedder) Model() embed.Model { return e.model }
+
+// Config returns the configuration e was made with.
+func (e *Embedder) Config() Config { return e.cfg }
+
+// Close waits for the calls in flight, then frees the sessions, the
+// predictor and the detector. Later calls return embed.ErrClosed. Close is
+// idempotent. The ONNX Runtime library stays loaded (see New).
+func (e *Embedder) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	var err error
+	if e.loc != nil {
+		err = e.loc.Close() // waits for the calls in flight
+	}
+	e.free()
+	return err
+}
+
+// free releases the sessions and the predictor (no call may be in flight).
+func (e *Embedder) free() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.all {
+		p.destroy()
+	}
+	e.all = nil
+	if e.shape != nil {
+		e.shape.Free()
+		e.shape = nil
+	}
+}
+
+// Faces returns the faces of img, sorted top to bottom then left to
+// right, each with an L2-normalised descriptor of Model().Dim numbers,
+// its five alignment points as Landmarks (left eye, right eye, nose tip,
+// left and right mouth corner) and Quality as embed.Dlib reports it,
+// except Sharpness, measured on the model's chip. An image without faces
+// gives an empty slice. Any failure is an error (never a partial
+// result). It is safe for concurrent use.
+func (e *Embedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	faces, _, err := e.FacesWithStats(ctx, img)
+	return faces, err
+}
+
+// FacesWithStats is Faces that also reports per-stage timings (Describe
+// is landmarks, alignment and the model).
+func (e *Embedder) FacesWithStats(ctx context.Context, img image.Image) ([]embed.Face, embed.Stats, error) {
+	faces := []embed.Face{}
+	st, err := e.locator().Locate(ctx, img, func(ctx context.Context, s embed.Scan, found []embed.Located) error {
+		var err error
+		faces, err = e.describe(ctx, s, found)
+		return err
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	return faces, st, nil
+}
+
+// FacesBytes is Faces for an encoded image, decoded as embed.Dlib's
+// FacesBytes decodes it (see embed.Locator.LocateBytes).
+func (e *Embedder) FacesBytes(ctx context.Context, data []byte) ([]embed.Face, error) {
+	faces, _, err := e.FacesBytesWithStats(ctx, data)
+	return faces, err
+}
+
+// FacesBytesWithStats is FacesBytes with per-stage timings.
+func (e *Embedder) FacesBytesWithStats(ctx context.Context, data []byte) ([]embed.Face, embed.Stats, error) {
+	faces := []embed.Face{}
+	st, err := e.locator().LocateBytes(ctx, data, func(ctx context.Context, s embed.Scan, found []embed.Located) error {
+		var err error
+		faces, err = e.describe(ctx, s, found)
+		return err
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	return faces, st, nil
+}
+
+// locator returns the detector; after Close its calls return
+// embed.ErrClosed.
+func (e *Embedder) locator() *embed.Locator { return e.loc }
+
+// describe runs on a worker (at most Workers at once, so a session pair is
+// always free).
+func (e *Embedder) describe(ctx context.Context, s embed.Scan, found []embed.Located) (faces []embed.Face, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			faces, err = nil, fmt.Errorf("%w: panic: %v", ErrRuntime, r)
+		}
+	}()
+	var p *sessionPair
+	select {
+	case p = <-e.pool:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { e.pool <- p }()
+
+	pts, err := e.landmarks(s, found, p)
+	if err != nil {
+		return nil, err
+	}
+	faces = make([]embed.Face, len(found))
+	for i := range found {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f := found[i].Face
+		desc, sharp, err := e.embed(s, pts[i], p.feature)
+		if err != nil {
+			return nil, fmt.Errorf("face %d at %v: %w", i, f.Box, err)
+		}
+		f.Descriptor = desc
+		f.Quality.Sharpness = sharp
+		f.Landmarks = make([]image.Point, len(pts[i]))
+		for j, q := range pts[i] {
+			x, y := s.ToFull(q.X, q.Y)
+			f.Landmarks[j] = image.Pt(int(math.Round(x)), int(math.Round(y)))
+		}
+		faces[i] = f
+	}
+	return faces, nil
+}
+
+// embed aligns the face whose five points (in the worker's image) are pts,
+// runs the model and normalises its output.
+func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descriptor, float64, error) {
+	m := &e.cfg.Model
+	var tmpl [5]Point
+	for i, p := range m.Template {
+		tmpl[i] = Point{p[0], p[1]}
+	}
+	fwd, err := FitSimilarity(pts[:], tmpl[:])
+	if err != nil {
+		return nil, 0, err
+	}
+	inv, err := fwd.Invert()
+	if err != nil {
+		return nil, 0, err
+	}
+	chip, err := warpFromWorker(s, inv, m.Size, m.Size)
+	if err != nil {
+		return nil, 0, err
+	}
+	in := sess.in.GetData()
+	n := m.Size * m.Size
+	for i := range n {
+		for c := range 3 {
+			src := c
+			if m.BGR {
+				src = 2 - c
+			}
+			in[c*n+i] = (chip[3*i+src] - m.Mean[c]) * m.Scale[c]
+		}
+	}
+	if err := sess.run(); err != nil {
+		return nil, 0, err
+	}
+	out := sess.out.GetData()
+	var ss float64
+	for _, v := range out {
+		ss += float64(v) * float64(v)
+	}
+	norm := math.Sqrt(ss)
+	if !(norm > 1e-12) || math.IsInf(norm, 0) {
+		return nil, 0, fmt.Errorf("%w: output norm %v", ErrDescriptor, norm)
+	}
+	d := make(embed.Descriptor, len(out))
+	for i, v := range out {
+		d[i] = float32(float64(v) / norm)
+	}
+	return d, laplacianVariance(chip, m.Size, m.Size), nil
+}
+
+// maxChipSource bounds the source pixels read for one chip: a face whose
+// alignment reads more is refused (ErrAlign).
+const maxChipSource = 1 << 24
+
+// warpFromWorker copies the part of the worker's image a chip reads and
+// warps it.
+func warpFromWorker(s embed.Scan, inv Affine, ow, oh int) ([]float32, error) {
+	x0, y0, x1, y1 := sourceBounds(inv, ow, oh)
+	// Only the pixels inside the image matter: the rest is black.
+	x0, y0 = math.Max(x0, 0), math.Max(y0, 0)
+	x1, y1 = math.Min(x1, float64(s.Size.X)), math.Min(y1, float64(s.Size.Y))
+	if !(x1 > x0 && y1 > y0) {
+		return nil, fmt.Errorf("%w: the chip lies outside the image", ErrAlign)
+	}
+	if (x1-x0)*(y1-y0) > maxChipSource {
+		return nil, fmt.Errorf("%w: the chip reads %.0f source pixels", ErrAlign, (x1-x0)*(y1-y0))
+	}
+	r := image.Rect(int(x0), int(y0), int(x1), int(y1))
+	pix, err := s.Worker.Region(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	shifted := inv
+	shifted[2] -= x0
+	shifted[5] -= y0
+	return Warp(pix, r.Dx(), r.Dy(), shifted, ow, oh), nil
+}
+
+// landmarks returns the five alignment points of each face, in the
+// worker's image.
+func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair) ([][5]Point, error) {
+	out := make([][5]Point, len(found))
+	if e.cfg.Landmarks == Dlib68 {
+		rects := make([]image.Rectangle, len(found))
+		for i := range found {
+			rects[i] = found[i].Rect
+		}
+		shapes, err := s.Worker.Landmarks68(e.shape, rects)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
+		}
+		for i, sh := range shapes {
+			var pts [68]Point
+			for j, q := range sh {
+				pts[j] = Point{float64(q.X), float64(q.Y)}
+			}
+			out[i] = fivePoints(&pts)
+		}
+		return out, nil
+	}
+	for i := range found {
+		pts, err := e.onnxLandmarks(s, found[i].Rect, p.landmark)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = fivePoints(&pts)
+	}
+	return out, nil
+}
+
+// fivePoints reduces 68 iBUG 300-W points to the template's five: the
+// centres of the eyes (means of their six points), the nose tip (30) and
+// the outer mouth corners (48, 54).
+func fivePoints(p *[68]Point) [5]Point {
+	mean := func(from, to int) Point {
+		var q Point
+		for i := from; i <= to; i++ {
+			q.X += p[i].X
+			q.Y += p[i].Y
+		}
+		k := float64(to - from + 1)
+		return Point{q.X / k, q.Y / k}
+	}
+	return [5]Point{mean(36, 41), mean(42, 47), p[30], p[48], p[54]}
+}
+
+// onnxLandmarks runs the landmark model on the box: its grey crop resized
+// (bilinear, pixel centres aligned) to the model's input, pixel/256.
+func (e *Embedder) onnxLandmarks(s embed.Scan, box image.Rectangle, sess *session) ([68]Point, error) {
+	var pts [68]Point
+	if sess == nil {
+		return pts, fmt.Errorf("%w: no landmark session", ErrRuntime)
+	}
+	size := e.cfg.LandmarkModel.Size
+	// Move the box inside the image, as far as it fits.
+	b := box
+	if d := -b.Min.X; d > 0 {
+		b = b.Add(image.Pt(d, 0))
+	}
+	if d := -b.Min.Y; d > 0 {
+		b = b.Add(image.Pt(0, d))
+	}
+	if d := b.Max.X - s.Size.X; d > 0 {
+		b = b.Sub(image.Pt(d, 0))
+	}
+	if d := b.Max.Y - s.Size.Y; d > 0 {
+		b = b.Sub(image.Pt(0, d))
+	}
+	b = b.Intersect(image.Rect(0, 0, s.Size.X, s.Size.Y))
+	if b.Dx() < 2 || b.Dy() < 2 {
+		return pts, fmt.Errorf("%w: box %v is outside the image", ErrAlign, box)
+	}
+	pix, err := s.Worker.Region(b)
+	if err != nil {
+		return pts, fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	sx, sy := float64(b.Dx())/float64(size), float64(b.Dy())/float64(size)
+	// Resize with pixel centres aligned; clamp at the edges.
+	inv := Affine{sx, 0, 0.5*sx - 0.5, 0, sy, 0.5*sy - 0.5}
+	rgb := warpClamped(pix, b.Dx(), b.Dy(), inv, size, size)
+	in := sess.in.GetData()
+	for i := range size * size {
+		grey := 0.299*rgb[3*i] + 0.587*rgb[3*i+1] + 0.114*rgb[3*i+2]
+		in[i] = grey / 256
+	}
+	if err := sess.run(); err != nil {
+		return pts, err
+	}
+	out := sess.out.GetData()
+	if len(out) != 136 {
+		return pts, fmt.Errorf("%w: landmark model gave %d values", ErrRuntime, len(out))
+	}
+	for i := range pts {
+		x, y := float64(out[2*i]), float64(out[2*i+1])
+		if !finite(x, y) {
+			return pts, fmt.Errorf("%w: landmark %d is not finite", ErrAlign, i)
+		}
+		pts[i] = Point{float64(b.Min.X) + x*float64(b.Dx()), float64(b.Min.Y) + y*float64(b.Dy())}
+	}
+	return pts, nil
+}
+
+// warpClamped is Warp with source coordinates clamped to the image (the
+// edge pixels repeat), for resizing.
+func warpClamped(src []byte, w, h int, inv Affine, ow, oh int) []float32 {
+	out := make([]float32, 3*ow*oh)
+	clamp := func(v, hi float64) float64 { return math.Max(0, math.Min(v, hi)) }
+	for v := range oh {
+		for u := range ow {
+			sx := clamp(inv[0]*float64(u)+inv[1]*float64(v)+inv[2], float64(w-1))
+			sy := clamp(inv[3]*float64(u)+inv[4]*float64(v)+inv[5], float64(h-1))
+			x0, y0 := int(sx), int(sy)
+			x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
+			ax, ay := sx-float64(x0), sy-float64(y0)
+			for c := range 3 {
+				p := func(x, y int) float64 { return float64(src[3*(y*w+x)+c]) }
+				top := p(x0, y0)*(1-ax) + p(x1, y0)*ax
+				bot := p(x0, y1)*(1-ax) + p(x1, y1)*ax
+				out[3*(v*ow+u)+c] = float32(top*(1-ay) + bot*ay)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package onnx
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// ortEnv is the process's ONNX Runtime environment. onnxruntime_go keeps
+// one environment per process, bound to one shared library, so every
+// Embedder of a process uses the library the first one loaded; it stays
+// loaded until the process ends.
+var ortEnv struct {
+	mu  sync.Mutex // guards lib
+	lib string     // path of the loaded library; empty before the first load
+}
+
+// loadRuntime loads the library at path, once per process.
+func loadRuntime(path string) error {
+	ortEnv.mu.Lock()
+	defer ortEnv.mu.Unlock()
+	if ortEnv.lib != "" {
+		if ortEnv.lib != path {
+			return fmt.Errorf("%w: %s is already loaded in this process; %s cannot be", ErrLibrary, ortEnv.lib, path)
+		}
+		return nil
+	}
+	ort.SetSharedLibraryPath(path)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrLibrary, path, err)
+	}
+	ortEnv.lib = path
+	return nil
+}
+
+// checkFile checks that path is a regular file and returns its hex
+// SHA-256, which must equal pin when pin is set; failures wrap sentinel.
+func checkFile(sentinel error, path, pin string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", sentinel, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", sentinel, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%w: %s: not a regular file", sentinel, path)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%w: %s: %v", sentinel, path, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if pin != "" && sum != pin {
+		return "", fmt.Errorf("%w: %s has SHA-256 %s, want %s", sentinel, path, sum, pin)
+	}
+	return sum, nil
+}
+
+// session is one model loaded in ONNX Runtime with its input and output
+// tensors bound. It is not safe for concurrent use.
+type session struct {
+	s   *ort.AdvancedSession
+	in  *ort.Tensor[float32]
+	out *ort.Tensor[float32]
+}
+
+// newSession loads the model at path with a 1 x ... input and a 1 x outDim
+// output; errors wrap ErrModel.
+func newSession(path, input, output string, inShape ort.Shape, outDim int, threads int) (*session, error) {
+	in, err := ort.NewEmptyTensor[float32](inShape)
+	if err != nil {
+		return nil, fmt.Errorf("%w: input tensor: %v", ErrRuntime, err)
+	}
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(1, int64(outDim)))
+	if err != nil {
+		in.Destroy()
+		return nil, fmt.Errorf("%w: output tensor: %v", ErrRuntime, err)
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		in.Destroy()
+		out.Destroy()
+		return nil, fmt.Errorf("%w: session options: %v", ErrRuntime, err)
+	}
+	defer opts.Destroy()
+	if err := opts.SetIntraOpNumThreads(threads); err == nil {
+		err = opts.SetInterOpNumThreads(1)
+	}
+	s, err := ort.NewAdvancedSession(path, []string{input}, []string{output},
+		[]ort.Value{in}, []ort.Value{out}, opts)
+	if err != nil {
+		in.Destroy()
+		out.Destroy()
+		return nil, fmt.Errorf("%w: %s: %v", ErrModel, path, err)
+	}
+	return &session{s: s, in: in, out: out}, nil
+}
+
+// run runs the model on the input tensor's contents.
+func (s *session) run() error {
+	if err := s.s.Run(); err != nil {
+		return fmt.Errorf("%w: %v", ErrRuntime, err)
+	}
+	return nil
+}
+
+func (s *session) destroy() {
+	if s == nil {
+		return
+	}
+	s.s.Destroy()
+	s.in.Destroy()
+	s.out.Destroy()
+}
