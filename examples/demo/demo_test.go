@@ -53,19 +53,20 @@ func TestSynthetic(t *testing.T) {
 	}
 }
 
-// TestRealFaces runs the demo as make demo does (about a minute on 2 cores).
+// TestRealFaces runs the demo as make demo does (about a minute on 2 cores),
+// on testdata/bbt when ../shared is absent.
 func TestRealFaces(t *testing.T) {
 	if testing.Short() && !testenv.CI() {
 		t.Skip("-short: the full demo takes about a minute")
 	}
-	models, faces := testenv.Models(t), testenv.Faces(t)
+	models, faces := testenv.Models(t), testenv.BBT(t)
 	d, emb, err := registrydir.NewDlib(models, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	var out bytes.Buffer
-	err = run(context.Background(), options{Embedder: emb, FacesDir: faces, Workers: 2, Dir: filepath.Join(t.TempDir(), "reg")}, &out)
+	err = run(context.Background(), options{Embedder: emb, BBTDir: faces, Workers: 2, Dir: filepath.Join(t.TempDir(), "reg")}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +77,14 @@ func TestRealFaces(t *testing.T) {
 	}{
 		{"opted-out person, other photo", "/bbt/sheldon/sheldon2.png", "BLOCK"},
 		{"opted-out person, other photo 2", "/bbt/penny/penny2.png", "BLOCK"},
-		{"person who did not opt out", "/bbt/howard/howard1.png", "ALLOW"},
-		{"group photo with opted-out people", "/bbt/bbt4.jpg", "BLOCK"},
-		{"idol", "/idols/joy.jpg", "ALLOW"},
+		{"stranger howard", "/bbt/howard/howard1.png", "ALLOW"},
+		{"stranger raj", "/bbt/raj/raj1.png", "ALLOW"},
+		{"stranger stuart", "/bbt/stuart/stuart1.png", "ALLOW"},
+		{"group photo 1", "/bbt/bbt1.jpg", "BLOCK"},
+		{"group photo 2", "/bbt/bbt2.jpg", "BLOCK"},
+		{"group photo 3", "/bbt/bbt3.jpg", "BLOCK"},
+		{"group photo 4", "/bbt/bbt4.jpg", "BLOCK"},
+		{"group photo 5", "/bbt/bbt5.jpg", "BLOCK"},
 		{"re-encoded opt-out photo", "/variants/penny1-q60.jpg", "BLOCK"},
 		{"re-encoded removed image", "/mirror/poster-small.jpg", "BLOCK"},
 	}

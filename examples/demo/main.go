@@ -12,12 +12,14 @@
 //
 // The dlib models come from --models, $FACEOPTOUT_MODELS or models/ at the
 // repository root (make demo fetches them). The photos come from --faces,
-// $FACEOPTOUT_FACES or ../shared/faces: three people of faces/bbt opt out
-// (sheldon1.png, penny1.png, leonard1.png); their other crops, the other
-// people, the group photos bbt1-5.jpg, a few idols and some variants are
-// crawled. Without the shared faces the demo says so and runs on synthetic
-// images it generates, which show no faces: only the DSA removal path (URL,
-// perceptual hash of a resized, re-encoded copy) is demonstrated then.
+// testdata/bbt in the repository (the faces/bbt photos of the face-api.js
+// examples; ../shared/faces/bbt or $FACEOPTOUT_FACES/bbt when present): three
+// people opt out (sheldon1.png, penny1.png, leonard1.png); their other crops,
+// the other five people (strangers to the registry), the group photos
+// bbt1-5.jpg and some variants are crawled. When --faces names a directory
+// without the photos the demo says so and runs on synthetic images it
+// generates, which show no faces: only the DSA removal path (URL, perceptual
+// hash of a resized, re-encoded copy) is demonstrated then.
 //
 // It takes well under a minute on 2 cores.
 package main
@@ -41,9 +43,9 @@ import (
 type options struct {
 	// Embedder finds and describes faces.
 	Embedder registrydir.Embedder
-	// FacesDir holds bbt/ and idols/; "" or a missing bbt/ selects the
-	// synthetic images.
-	FacesDir string
+	// BBTDir holds the faces/bbt photos (<name>/<name>N.png, bbtN.jpg); ""
+	// or a missing directory selects the synthetic images.
+	BBTDir string
 	// Workers is the crawler's concurrency.
 	Workers int
 	// Dir is where the registry is created (a temporary directory).
@@ -64,7 +66,7 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	models := fs.String("models", testenv.ModelsDir(), "dlib models directory")
-	faces := fs.String("faces", testenv.FacesDir(), "shared faces directory (bbt/, idols/)")
+	faces := fs.String("faces", testenv.BBTDir(), "directory of the faces/bbt photos (<name>/<name>N.png, bbtN.jpg)")
 	workers := fs.Int("workers", 2, "images crawled at once")
 	keep := fs.Bool("keep", false, "keep the temporary registry directory")
 	if err := fs.Parse(args); err != nil {
@@ -91,7 +93,7 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer d.Close()
 	fmt.Fprintf(stdout, "dlib models loaded from %s in %v\n", *models, time.Since(start).Round(time.Millisecond))
-	err = run(ctx, options{Embedder: emb, FacesDir: *faces, Workers: *workers, Dir: filepath.Join(dir, "registry")}, stdout)
+	err = run(ctx, options{Embedder: emb, BBTDir: *faces, Workers: *workers, Dir: filepath.Join(dir, "registry")}, stdout)
 	fmt.Fprintf(stdout, "\ndemo finished in %v\n", time.Since(start).Round(100*time.Millisecond))
 	return err
 }

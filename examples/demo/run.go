@@ -48,9 +48,9 @@ type demo struct {
 }
 
 func run(ctx context.Context, o options, w io.Writer) error {
-	real := o.FacesDir != ""
+	real := o.BBTDir != ""
 	if real {
-		if _, err := os.Stat(filepath.Join(o.FacesDir, "bbt")); err != nil {
+		if _, err := os.Stat(filepath.Join(o.BBTDir, withdrawn)); err != nil {
 			real = false
 		}
 	}
@@ -71,22 +71,22 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	var items []item
 	var optIDs = map[string]string{}
 	if real {
-		fmt.Fprintf(w, "faces: %s\n", o.FacesDir)
+		fmt.Fprintf(w, "faces: %s\n", o.BBTDir)
 		for _, name := range optOuts {
-			id, err := d.optOut(ctx, name, filepath.Join(o.FacesDir, "bbt", name, name+"1.png"))
+			id, err := d.optOut(ctx, name, filepath.Join(o.BBTDir, name, name+"1.png"))
 			if err != nil {
 				return err
 			}
 			optIDs[name] = id
 		}
-		if items, err = faceItems(o.FacesDir); err != nil {
+		if items, err = faceItems(o.BBTDir); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(w, "NOTE: the shared faces (%q) are absent, so this run uses SYNTHETIC images the demo\n"+
+		fmt.Fprintf(w, "NOTE: the faces/bbt photos are not in %q, so this run uses SYNTHETIC images the demo\n"+
 			"generates: they show no faces, and a face detector finds none in them. Only the DSA removal\n"+
-			"path (URL, perceptual hash of resized and re-encoded copies) is demonstrated. Put ../shared\n"+
-			"beside the repository or set FACEOPTOUT_FACES to see face opt-outs.\n", o.FacesDir)
+			"path (URL, perceptual hash of resized and re-encoded copies) is demonstrated. Run it without\n"+
+			"--faces (testdata/bbt) to see face opt-outs.\n", o.BBTDir)
 	}
 	poster := pattern(480, 360, 1)
 	posterPNG := encodePNG(poster)
@@ -317,38 +317,36 @@ func short(id string) string {
 	return id
 }
 
-// faceItems lists the shared photos the demo crawls.
+// faceItems lists the faces/bbt photos the demo crawls.
 func faceItems(dir string) ([]item, error) {
 	var items []item
 	add := func(path, shows string, data []byte) { items = append(items, item{path, shows, data}) }
 	file := func(rel string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, rel)) }
 	type src struct{ rel, shows string }
 	for _, s := range []src{
-		{"bbt/sheldon/sheldon2.png", "sheldon, another photo"},
-		{"bbt/sheldon/sheldon4.png", "sheldon, another photo"},
-		{"bbt/penny/penny2.png", "penny, another photo"},
-		{"bbt/leonard/leonard3.png", "leonard, another photo"},
-		{"bbt/howard/howard1.png", "howard (did not opt out)"},
-		{"bbt/raj/raj1.png", "raj (did not opt out)"},
-		{"bbt/amy/amy1.png", "amy (did not opt out)"},
-		{"bbt/bernadette/bernadette1.png", "bernadette (did not opt out)"},
-		{"bbt/bbt1.jpg", "group photo"},
-		{"bbt/bbt2.jpg", "group photo"},
-		{"bbt/bbt3.jpg", "group photo"},
-		{"bbt/bbt4.jpg", "group photo"},
-		{"bbt/bbt5.jpg", "group photo"},
-		{"idols/joy.jpg", "idol (did not opt out)"},
-		{"idols/elkie.jpg", "idol (did not opt out)"},
-		{"idols/tzuyu2.jpg", "idol (did not opt out)"},
+		{"sheldon/sheldon2.png", "sheldon, another photo"},
+		{"sheldon/sheldon4.png", "sheldon, another photo"},
+		{"penny/penny2.png", "penny, another photo"},
+		{"leonard/leonard3.png", "leonard, another photo"},
+		{"howard/howard1.png", "stranger: howard (did not opt out)"},
+		{"raj/raj1.png", "stranger: raj (did not opt out)"},
+		{"amy/amy1.png", "stranger: amy (did not opt out)"},
+		{"bernadette/bernadette1.png", "stranger: bernadette (did not opt out)"},
+		{"stuart/stuart1.png", "stranger: stuart (did not opt out)"},
+		{"bbt1.jpg", "group photo"},
+		{"bbt2.jpg", "group photo"},
+		{"bbt3.jpg", "group photo"},
+		{"bbt4.jpg", "group photo"},
+		{"bbt5.jpg", "group photo"},
 	} {
 		b, err := file(s.rel)
 		if err != nil {
 			return nil, err
 		}
-		add("/"+s.rel, s.shows, b)
+		add("/bbt/"+s.rel, s.shows, b)
 	}
 	// Variants of an opt-out photo: not the same bytes, the same face.
-	b, err := file("bbt/penny/penny1.png")
+	b, err := file("penny/penny1.png")
 	if err != nil {
 		return nil, err
 	}
