@@ -51,7 +51,7 @@ func matchFaces(t *testing.T, name string, want, got []embed.Face) []float64 {
 			t.Errorf("%s: face %v not found by FacesBytes (it found %d faces)", name, a.Box, len(got))
 			continue
 		}
-		dists = append(dists, a.Descriptor.Distance(&got[best].Descriptor))
+		dists = append(dists, a.Descriptor.Distance(got[best].Descriptor))
 	}
 	return dists
 }

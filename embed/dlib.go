@@ -37,6 +37,7 @@ var poses = [...]string{"frontal", "left", "right", "frontal-rotated-left", "fro
 // processed at once and further calls wait for a free worker.
 type Dlib struct {
 	cfg    DlibConfig
+	model  Model
 	native int
 	free   chan *dlib.Worker // idle workers
 	done   chan struct{}     // closed by Close
@@ -70,12 +71,17 @@ func NewDlib(cfg DlibConfig) (*Dlib, error) {
 			return nil, fmt.Errorf("%w: %s: not a regular file", ErrNoModels, p)
 		}
 	}
+	model, err := dlibModel(cfg)
+	if err != nil {
+		return nil, err
+	}
 	first, err := dlib.Load(cfg.ModelsDir, cfg.Detector == CNN)
 	if err != nil {
 		return nil, wrapDlib(err)
 	}
 	d := &Dlib{
 		cfg:     cfg,
+		model:   model,
 		native:  hogNativeSize,
 		free:    make(chan *dlib.Worker, cfg.Workers),
 		done:    make(chan struct{}),
@@ -107,6 +113,10 @@ func wrapDlib(err error) error {
 	}
 	return fmt.Errorf("%w: %v", ErrDlib, err)
 }
+
+// Model implements Embedder: dlib's ResNet, identified by the SHA-256 of
+// its two model files and the chip padding (see DlibModelName).
+func (d *Dlib) Model() Model { return d.model }
 
 // Config returns the configuration d was made with.
 func (d *Dlib) Config() DlibConfig { return d.cfg }
@@ -302,7 +312,7 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 		for j, p := range descs[i].Landmarks {
 			f.Landmarks[j] = up(p)
 		}
-		f.Descriptor = descs[i].Descriptor
+		f.Descriptor = Descriptor(append([]float32(nil), descs[i].Descriptor[:]...))
 		f.Quality = Quality{
 			Size:      max(f.Box.Dx(), f.Box.Dy()),
 			Sharpness: descs[i].Sharpness,

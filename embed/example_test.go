@@ -42,9 +42,8 @@ func ExampleNewDlib() {
 }
 
 func ExampleDescriptor_Distance() {
-	var a, b embed.Descriptor
-	a[0], b[0] = 0.3, -0.3
-	a[1], b[1] = 0.4, -0.4
-	fmt.Printf("%.1f\n", a.Distance(&b))
+	a := embed.Descriptor{0.3, 0.4}
+	b := embed.Descriptor{-0.3, -0.4}
+	fmt.Printf("%.1f\n", a.Distance(b))
 	// Output: 1.0
 }

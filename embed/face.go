@@ -6,22 +6,59 @@ import (
 	"math"
 )
 
-// Dim is the length of a face descriptor: dlib's ResNet produces 128 numbers.
-const Dim = 128
+// DlibDim is the length of a dlib descriptor: dlib's ResNet produces 128
+// numbers.
+const DlibDim = 128
 
-// Descriptor is a 128-D dlib face descriptor. Two descriptors of one person
-// usually lie within a Euclidean distance of about 0.6 of each other.
-type Descriptor [Dim]float32
+// Descriptor is a face descriptor: Model().Dim numbers from the embedder
+// that made it. Descriptors are compared with Euclidean distances, and only
+// descriptors of the same model are comparable.
+type Descriptor []float32
 
 // Distance returns the Euclidean distance between d and o (not its square:
-// go-face's ClassifyThreshold compares squared distances, faceoptout never does).
-func (d *Descriptor) Distance(o *Descriptor) float64 {
+// go-face's ClassifyThreshold compares squared distances, faceoptout never
+// does). Descriptors of different lengths are +Inf apart.
+func (d Descriptor) Distance(o Descriptor) float64 {
+	if len(d) != len(o) {
+		return math.Inf(1)
+	}
 	var s float64
 	for i := range d {
 		x := float64(d[i] - o[i])
 		s += x * x
 	}
 	return math.Sqrt(s)
+}
+
+// Finite reports whether every number of d is finite (no NaN, no ±Inf).
+func (d Descriptor) Finite() bool {
+	for _, v := range d {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Model identifies the face model behind an Embedder: descriptors of two
+// embedders are comparable only when their Model IDs are equal.
+type Model struct {
+	// Name is a short human-readable name, such as "dlib-resnet-v1".
+	Name string `json:"name"`
+	// Dim is the length of the model's descriptors.
+	Dim int `json:"dim"`
+	// ID is the hex SHA-256 of the model's weights and of everything that
+	// changes its descriptors (pre-processing, alignment, normalisation).
+	ID string `json:"id"`
+}
+
+// String returns the model's name and the start of its ID.
+func (m Model) String() string {
+	id := m.ID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return m.Name + "@" + id
 }
 
 // Quality describes how usable a detected face is for enrolment.
@@ -48,7 +85,7 @@ type Face struct {
 	// the input image's coordinates: the corners of both eyes and the base
 	// of the nose.
 	Landmarks []image.Point `json:"landmarks,omitempty"`
-	// Descriptor is the face's 128-D descriptor.
+	// Descriptor is the face's descriptor (Model().Dim numbers).
 	Descriptor Descriptor `json:"descriptor"`
 	// Quality holds the measures a quality gate needs.
 	Quality Quality `json:"quality"`
@@ -58,7 +95,10 @@ type Face struct {
 //
 // Implementations must be safe for concurrent use, must return promptly once
 // ctx is done (with an error wrapping ctx.Err()), and return an empty slice
-// with a nil error for an image that holds no face.
+// with a nil error for an image that holds no face. Every descriptor Faces
+// returns has Model().Dim numbers.
 type Embedder interface {
 	Faces(ctx context.Context, img image.Image) ([]Face, error)
+	// Model identifies the model whose descriptors Faces returns.
+	Model() Model
 }

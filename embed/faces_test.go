@@ -67,7 +67,7 @@ func TestBBTCrops(t *testing.T) {
 			if i == j {
 				continue
 			}
-			dist := a.d.Distance(&b.d)
+			dist := a.d.Distance(b.d)
 			if dist < best {
 				best, bestWho = dist, b.who
 			}
@@ -119,9 +119,10 @@ func TestIdols(t *testing.T) {
 	samples := make([]embed.Descriptor, len(data.Faces))
 	for i, f := range data.Faces {
 		b, err := base64.StdEncoding.DecodeString(f.Descriptor)
-		if err != nil || len(b) != 4*embed.Dim {
+		if err != nil || len(b) != 4*embed.DlibDim {
 			t.Fatalf("face %d: bad descriptor (%d bytes, %v)", i, len(b), err)
 		}
+		samples[i] = make(embed.Descriptor, embed.DlibDim)
 		for j := range samples[i] {
 			samples[i][j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
 		}
@@ -142,7 +143,7 @@ func TestIdols(t *testing.T) {
 			if len(faces) != 1 {
 				t.Fatalf("%d faces, want 1", len(faces))
 			}
-			if got := names[classify(samples, data, &faces[0].Descriptor)]; got != want {
+			if got := names[classify(samples, data, faces[0].Descriptor)]; got != want {
 				t.Errorf("labelled %q, want %q", got, want)
 			}
 		})
@@ -151,12 +152,12 @@ func TestIdols(t *testing.T) {
 
 // classify is go-face's classify: among the 10 nearest samples, the idol
 // with most hits wins, ties going to the nearest.
-func classify(samples []embed.Descriptor, data idolData, q *embed.Descriptor) string {
+func classify(samples []embed.Descriptor, data idolData, q embed.Descriptor) string {
 	idx := make([]int, len(samples))
 	dist := make([]float64, len(samples))
 	for i := range samples {
 		idx[i] = i
-		dist[i] = q.Distance(&samples[i])
+		dist[i] = q.Distance(samples[i])
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return dist[idx[a]] < dist[idx[b]] })
 	hits := map[string]int{}

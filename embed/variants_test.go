@@ -90,14 +90,14 @@ func TestVariants(t *testing.T) {
 					t.Errorf("%s: no face", f)
 					continue
 				}
-				dist := face.Descriptor.Distance(&origs[i])
+				dist := face.Descriptor.Distance(origs[i])
 				lo, hi = min(lo, dist), max(hi, dist)
 				if dist > 0.25 {
 					t.Errorf("%s: %.3f from the original, want <= 0.25", f, dist)
 				}
 				for j := range origs {
-					if j != i && face.Descriptor.Distance(&origs[j]) <= dist {
-						t.Errorf("%s: nearer to %s (%.3f) than to its original (%.3f)", f, files[j], face.Descriptor.Distance(&origs[j]), dist)
+					if j != i && face.Descriptor.Distance(origs[j]) <= dist {
+						t.Errorf("%s: nearer to %s (%.3f) than to its original (%.3f)", f, files[j], face.Descriptor.Distance(origs[j]), dist)
 					}
 				}
 			}

@@ -22,7 +22,7 @@ type randomEmbedder struct {
 }
 
 func randomUnit(rng *rand.Rand) embed.Descriptor {
-	var d embed.Descriptor
+	d := make(embed.Descriptor, embed.DlibDim)
 	var n float64
 	for i := range d {
 		v := rng.NormFloat64()
@@ -34,6 +34,8 @@ func randomUnit(rng *rand.Rand) embed.Descriptor {
 	}
 	return d
 }
+
+func (e *randomEmbedder) Model() embed.Model { return exclusiontest.Model(embed.DlibDim) }
 
 func (e *randomEmbedder) Faces(_ context.Context, img image.Image) ([]embed.Face, error) {
 	e.mu.Lock()

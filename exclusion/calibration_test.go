@@ -20,16 +20,16 @@ type recordingPolicy struct {
 
 // calibrationOf is what the policy's Calibrate returns for d: positive and
 // different for every fake person.
-func calibrationOf(d *embed.Descriptor) float64 { return 1 + float64(d[0])*float64(d[0]) }
+func calibrationOf(d embed.Descriptor) float64 { return 1 + float64(d[0])*float64(d[0]) }
 
-func (p *recordingPolicy) Calibrate(d *embed.Descriptor) float64 {
+func (p *recordingPolicy) Calibrate(d embed.Descriptor) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
 	return calibrationOf(d)
 }
 
-func (p *recordingPolicy) Decide(probe *embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
+func (p *recordingPolicy) Decide(probe embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
 	p.mu.Lock()
 	p.seen = append(p.seen, cands...)
 	p.mu.Unlock()
@@ -60,7 +60,7 @@ func TestFilterPassesCalibration(t *testing.T) {
 	if len(pol.seen) != checks {
 		t.Fatalf("Decide saw %d candidates, want %d", len(pol.seen), checks)
 	}
-	want := calibrationOf(&enrolled)
+	want := calibrationOf(enrolled)
 	for i, c := range pol.seen {
 		if c.Calibration != want {
 			t.Errorf("check %d: Calibration %v, want Calibrate(enrolled) = %v", i, c.Calibration, want)

@@ -59,7 +59,7 @@ func IoU(a, b image.Rectangle) float64 {
 func bestOverlap(faces []FaceRecord, box image.Rectangle, needDescriptor bool) int {
 	best, bi := 0.0, -1
 	for i, f := range faces {
-		if needDescriptor && f.Descriptor == nil {
+		if needDescriptor && len(f.Descriptors) == 0 {
 			continue
 		}
 		if v := IoU(f.Box, box); v > best {
@@ -85,10 +85,10 @@ func (r *Registry) enrolPhoto(ctx context.Context, kind Kind, p Photo) (rec Phot
 	if kind != FaceOptOut {
 		return rec, "", nil
 	}
-	if r.emb == nil {
+	if len(r.embs) == 0 {
 		return rec, "", ErrNoEmbedder
 	}
-	faces, err := r.emb.Faces(ctx, d.img)
+	faces, err := r.embs[0].Faces(ctx, d.img)
 	if err != nil {
 		return rec, "", fmt.Errorf("exclusion: embedding photo: %w", err)
 	}
@@ -100,13 +100,20 @@ func (r *Registry) enrolPhoto(ctx context.Context, kind Kind, p Photo) (rec Phot
 	if len(faces) > MaxFacesPerPhoto {
 		faces = faces[:MaxFacesPerPhoto]
 	}
+	others := make([][]embed.Face, len(r.embs)-1)
+	for i, e := range r.embs[1:] {
+		if others[i], err = e.Faces(ctx, d.img); err != nil {
+			return rec, "", fmt.Errorf("exclusion: embedding photo with %s: %w", e.Model(), err)
+		}
+	}
 	usable := 0
 	for _, f := range faces {
 		fr := FaceRecord{Box: f.Box, Quality: f.Quality, Refusal: r.cfg.Quality.Check(f.Quality)}
 		if fr.Refusal == "" {
+			fr.Descriptors, fr.Refusal = r.describeAll(f, others)
+		}
+		if fr.Refusal == "" {
 			usable++
-			desc := f.Descriptor
-			fr.Descriptor = &desc
 		}
 		rec.Faces = append(rec.Faces, fr)
 	}
@@ -139,6 +146,31 @@ func (r *Registry) enrolPhoto(ctx context.Context, kind Kind, p Photo) (rec Phot
 		}
 	}
 	return rec, "", nil
+}
+
+// minModelIoU is the smallest overlap between the boxes two models give one
+// face for them to count as the same face.
+const minModelIoU = 0.5
+
+// describeAll returns the descriptors of face f (found by the registry's
+// first embedder) from every model: its own, and from each other model's
+// faces (others[i] for r.embs[i+1]) the one whose box best overlaps f's. A
+// face some model did not find is refused with RefusalModelMissed.
+func (r *Registry) describeAll(f embed.Face, others [][]embed.Face) (map[string]embed.Descriptor, Refusal) {
+	out := map[string]embed.Descriptor{r.embs[0].Model().ID: slices.Clone(f.Descriptor)}
+	for i, faces := range others {
+		best, bi := 0.0, -1
+		for j := range faces {
+			if v := IoU(faces[j].Box, f.Box); v > best {
+				best, bi = v, j
+			}
+		}
+		if bi < 0 || best < minModelIoU {
+			return nil, RefusalModelMissed
+		}
+		out[r.embs[i+1].Model().ID] = slices.Clone(faces[bi].Descriptor)
+	}
+	return out, ""
 }
 
 // pick enrols face i of rec and marks the photo's other usable faces as not

@@ -35,6 +35,10 @@ var (
 	// face opt-out with no enrolled face (pick a face first), or an image
 	// removal with no URL and no image.
 	ErrNothingToBlock = errors.New("exclusion: request blocks nothing")
+	// ErrModel means an embedder's model is not one the registry's faces
+	// are enrolled with (their descriptors would not be comparable), or
+	// the embedders given cannot enrol every model the registry records.
+	ErrModel = errors.New("exclusion: wrong face model")
 	// ErrUnchecked is wrapped by Decision.Err when the error has no more
 	// specific cause.
 	ErrUnchecked = errors.New("exclusion: not checked")

@@ -20,16 +20,18 @@ type hit struct {
 	dist float64
 }
 
-func newFlatIndex() (*flatIndex, error) {
-	x, err := index.NewFlat(index.DefaultFlatConfig())
+func newFlatIndex(dim int) (*flatIndex, error) {
+	cfg := index.DefaultFlatConfig()
+	cfg.Dim = dim
+	x, err := index.NewFlat(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("exclusion: face index: %w", err)
 	}
 	return &flatIndex{x: x}, nil
 }
 
-func (f *flatIndex) add(id uint64, d *embed.Descriptor) error {
-	if err := f.x.Add(index.ID(id), d[:]); err != nil {
+func (f *flatIndex) add(id uint64, d embed.Descriptor) error {
+	if err := f.x.Add(index.ID(id), d); err != nil {
 		return fmt.Errorf("exclusion: indexing face %d: %w", id, err)
 	}
 	return nil
@@ -40,8 +42,8 @@ func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }
 func (f *flatIndex) len() int { return f.x.Len() }
 
 // within returns every face within r of q, nearest first.
-func (f *flatIndex) within(q *embed.Descriptor, r float64) ([]hit, error) {
-	res, err := f.x.Within(q[:], float32(r), nil)
+func (f *flatIndex) within(q embed.Descriptor, r float64) ([]hit, error) {
+	res, err := f.x.Within(q, float32(r), nil)
 	if err != nil {
 		return nil, fmt.Errorf("exclusion: searching faces: %w", err)
 	}

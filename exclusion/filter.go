@@ -3,20 +3,16 @@ package exclusion
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"io"
-	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
-	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // Default thresholds, Euclidean distances between dlib descriptors. 0.6 is
@@ -76,6 +72,7 @@ func DefaultFilterConfig() FilterConfig {
 type Filter struct {
 	reg    *Registry
 	emb    embed.Embedder
+	model  int // the index of emb's model among the registry's models
 	policy Policy
 	cfg    FilterConfig
 	// cal is policy as a Calibrator, or nil. calib caches Calibrate's value
@@ -101,6 +98,10 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if emb == nil {
 		return nil, fmt.Errorf("exclusion: new filter: %w", ErrNoEmbedder)
 	}
+	model, err := reg.modelIndex(emb.Model())
+	if err != nil {
+		return nil, fmt.Errorf("exclusion: new filter: %w", err)
+	}
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultPolicy()
 	}
@@ -116,7 +117,7 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if cfg.MatchDistance == 0 {
 		cfg.MatchDistance = phashMatchDistance
 	}
-	f := &Filter{reg: reg, emb: emb, policy: cfg.Policy, cfg: cfg}
+	f := &Filter{reg: reg, emb: emb, model: model, policy: cfg.Policy, cfg: cfg}
 	f.cal, _ = cfg.Policy.(Calibrator)
 	if rp, ok := cfg.Policy.(RequestPolicy); ok {
 		f.whole = rp.WholeRequests()
@@ -126,7 +127,7 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 
 // calibration returns the policy's Calibrate value for the enrolled face id
 // with descriptor d, computing it on first use. Safe for concurrent use.
-func (f *Filter) calibration(id uint64, d *embed.Descriptor) float64 {
+func (f *Filter) calibration(id uint64, d embed.Descriptor) float64 {
 	if v, ok := f.calib.Load(id); ok {
 		return v.(float64)
 	}
@@ -316,50 +317,9 @@ func (f *Filter) CheckImageBytes(ctx context.Context, data []byte) Decision {
 	return f.checkBytes(ctx, data)
 }
 
+// checkBytes checks an encoded image (see checkImage in image.go).
 func (f *Filter) checkBytes(ctx context.Context, data []byte) Decision {
-	if len(data) > maxImageBytes {
-		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, &imageutil.LimitError{Limit: imageutil.LimitBytes, Value: int64(len(data)), Max: maxImageBytes}))
-	}
-	var d Decision
-	sum := sha256.Sum256(data)
-	d.Images = f.reg.matchSHA(hex.EncodeToString(sum[:]))
-	if len(d.Images) > 0 {
-		d.Verdict = Block
-		return f.finish(ctx, d)
-	}
-	img, err := decodeImage(data)
-	if err != nil {
-		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, err))
-	}
-	if err := ctx.Err(); err != nil {
-		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, err))
-	}
-	if f.cfg.MatchDistance > 0 {
-		d.Images = f.reg.matchPHash(phash(img.img), f.cfg.MatchDistance)
-		if len(d.Images) > 0 {
-			d.Verdict = Block
-			return f.finish(ctx, d)
-		}
-	}
-	d.Verdict = Allow
-	for _, rot := range rotations {
-		if rot != 0 && (f.cfg.UprightOnly || d.Verdict == Block) {
-			break
-		}
-		turned := rotate(img.img, rot)
-		faces, err := f.emb.Faces(ctx, turned)
-		if err != nil {
-			return unchecked(fmt.Errorf("%w: finding faces: %w", ErrUnchecked, err))
-		}
-		for i := range faces {
-			fc := f.checkFace(&faces[i].Descriptor, &faces[i].Quality)
-			fc.Box = unrotate(faces[i].Box, img.img.Bounds(), rot)
-			fc.Rotation = rot
-			d.Faces = append(d.Faces, fc)
-			d.Verdict = combine(d.Verdict, fc.Verdict)
-		}
-	}
-	return f.finish(ctx, d)
+	return f.checkImage(ctx, data)
 }
 
 // CheckFaces decides on faces already described (for example by a search
@@ -377,7 +337,7 @@ func (f *Filter) CheckFaces(ctx context.Context, faces []embed.Descriptor) Decis
 		if i%64 == 63 && ctx.Err() != nil {
 			return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, ctx.Err()))
 		}
-		fc := f.checkFace(&faces[i], nil)
+		fc := f.checkFace(faces[i], nil)
 		d.Faces = append(d.Faces, fc)
 		d.Verdict = combine(d.Verdict, fc.Verdict)
 	}
@@ -407,18 +367,16 @@ func (f *Filter) CheckURL(ctx context.Context, rawURL string) Decision {
 
 // checkFace runs the policy, then the weak-face rule, on one face of
 // quality qual (nil: unknown).
-func (f *Filter) checkFace(q *embed.Descriptor, qual *embed.Quality) FaceCheck {
-	for _, v := range q {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return FaceCheck{Verdict: Unchecked}
-		}
+func (f *Filter) checkFace(q embed.Descriptor, qual *embed.Quality) FaceCheck {
+	if len(q) != f.reg.models[f.model].Dim || !q.Finite() {
+		return FaceCheck{Verdict: Unchecked}
 	}
-	var cal func(uint64, *embed.Descriptor) float64
+	var cal func(uint64, embed.Descriptor) float64
 	if f.cal != nil {
 		cal = f.calibration
 	}
 	rad := f.policy.Radius()
-	cands, err := f.reg.candidates(q, max(rad, f.cfg.WeakFaces.Radius()), f.whole, cal)
+	cands, err := f.reg.candidates(f.model, q, max(rad, f.cfg.WeakFaces.Radius()), f.whole, cal)
 	if err != nil {
 		return FaceCheck{Verdict: Unchecked}
 	}
@@ -460,11 +418,11 @@ func (f *Filter) threshold(v Verdict, c Candidate) float64 {
 // other face of the requests those faces belong to. When cal is not nil it
 // gives each candidate's Calibration from the face's id and enrolled
 // descriptor.
-func (r *Registry) candidates(q *embed.Descriptor, radius float64, whole bool, cal func(uint64, *embed.Descriptor) float64) ([]Candidate, error) {
+func (r *Registry) candidates(model int, q embed.Descriptor, radius float64, whole bool, cal func(uint64, embed.Descriptor) float64) ([]Candidate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	radius = max(radius, r.maxThr)
-	hits, err := r.faces.within(q, radius)
+	hits, err := r.faces[model].within(q, radius)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +430,7 @@ func (r *Registry) candidates(q *embed.Descriptor, radius float64, whole bool, c
 	add := func(id uint64, lf liveFace, dist float64) {
 		c := Candidate{RequestID: lf.req, FaceID: id, Distance: dist, Threshold: lf.threshold, Quality: lf.quality}
 		if cal != nil {
-			c.Calibration = cal(id, lf.desc)
+			c.Calibration = cal(id, lf.descs[model])
 		}
 		out = append(out, c)
 	}
@@ -507,7 +465,7 @@ func (r *Registry) candidates(q *embed.Descriptor, radius float64, whole bool, c
 		for _, id := range lr.faceIDs {
 			if lf, ok := r.byFace[id]; ok && !seen[id] {
 				seen[id] = true
-				add(id, lf, q.Distance(lf.desc))
+				add(id, lf, q.Distance(lf.descs[model]))
 			}
 		}
 	}

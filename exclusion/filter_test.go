@@ -93,7 +93,7 @@ func TestUnchecked(t *testing.T) {
 	})
 	t.Run("NaN descriptor", func(t *testing.T) {
 		f := newFilter(t, reg, emb)
-		var d embed.Descriptor
+		d := make(embed.Descriptor, embed.DlibDim)
 		d[0] = float32(nanf())
 		if got := f.CheckFaces(ctx, []embed.Descriptor{d}); got.Verdict != exclusion.Unchecked {
 			t.Fatalf("NaN descriptor: %v", got.Verdict)

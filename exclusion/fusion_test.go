@@ -13,7 +13,7 @@ import (
 // With Fuse, a request's score is (best + mean) / 2 over its faces' scores;
 // a request counts only if one of its faces is within MaxDistance.
 func TestCohortPolicyFuse(t *testing.T) {
-	var origin embed.Descriptor
+	origin := make(embed.Descriptor, embed.DlibDim)
 	cohort := cohortAround(origin, 100, 0.5)
 	cfg := exclusion.DefaultCohortConfig()
 	cfg.Fuse = false
@@ -29,11 +29,11 @@ func TestCohortPolicyFuse(t *testing.T) {
 	if plain.WholeRequests() || !fused.WholeRequests() {
 		t.Fatalf("WholeRequests: plain %v, fused %v", plain.WholeRequests(), fused.WholeRequests())
 	}
-	cal := fused.Calibrate(&origin)
+	cal := fused.Calibrate(origin)
 	c := func(req string, d float64) exclusion.Candidate {
 		return exclusion.Candidate{RequestID: req, Distance: d, Calibration: cal}
 	}
-	score := func(d float64) float64 { return plain.Score(&origin, []exclusion.Candidate{c("x", d)}) }
+	score := func(d float64) float64 { return plain.Score(origin, []exclusion.Candidate{c("x", d)}) }
 	for _, tc := range []struct {
 		name  string
 		cands []exclusion.Candidate
@@ -50,11 +50,11 @@ func TestCohortPolicyFuse(t *testing.T) {
 		{"best request wins", []exclusion.Candidate{c("a", 0.3), c("b", 0.35), c("a", 0.9)}, score(0.35), exclusion.Block},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := fused.Score(&origin, tc.cands)
+			got := fused.Score(origin, tc.cands)
 			if !(math.Abs(got-tc.want) < 1e-9 || (math.IsInf(got, 1) && math.IsInf(tc.want, 1))) {
 				t.Errorf("Score = %v, want %v", got, tc.want)
 			}
-			if v, _ := fused.Decide(&origin, tc.cands); v != tc.v {
+			if v, _ := fused.Decide(origin, tc.cands); v != tc.v {
 				t.Errorf("Decide = %v, want %v", v, tc.v)
 			}
 		})
@@ -90,7 +90,7 @@ func TestFilterPassesWholeRequests(t *testing.T) {
 		other := mustSubmit(t, reg, faceSubmission(photo(person(3))))
 		mustApprove(t, reg, other.ID)
 		p1, p2 := exclusiontest.Descriptor(exclusiontest.Person(1)), exclusiontest.Descriptor(exclusiontest.Person(2))
-		if d := p1.Distance(&p2); d <= 0.6 {
+		if d := p1.Distance(p2); d <= 0.6 {
 			t.Fatalf("fake people 1 and 2 are %v apart, the test needs > 0.6", d)
 		}
 		wantVerdict(t, f.CheckFaces(ctx, []embed.Descriptor{p1}), exclusion.Block, req.ID)
@@ -99,7 +99,7 @@ func TestFilterPassesWholeRequests(t *testing.T) {
 		pol.mu.Unlock()
 		want := []float64{0}
 		if whole {
-			want = append(want, p1.Distance(&p2))
+			want = append(want, p1.Distance(p2))
 		}
 		if len(seen) != len(want) {
 			t.Fatalf("whole %v: Decide saw %d candidates %+v, want %d", whole, len(seen), seen, len(want))

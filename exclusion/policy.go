@@ -39,7 +39,7 @@ type Candidate struct {
 // again after a restart equals storing it. Calibrate must be safe for
 // concurrent use and return a positive value.
 type Calibrator interface {
-	Calibrate(face *embed.Descriptor) float64
+	Calibrate(face embed.Descriptor) float64
 }
 
 // Scorer is implemented by policies whose Decide thresholds one number per
@@ -48,7 +48,7 @@ type Calibrator interface {
 // sends to review at Score <= ReviewScore. The evaluation harness sweeps it
 // to draw DET curves.
 type Scorer interface {
-	Score(probe *embed.Descriptor, cands []Candidate) float64
+	Score(probe embed.Descriptor, cands []Candidate) float64
 	BlockScore() float64
 	ReviewScore() float64
 }
@@ -74,7 +74,7 @@ type Policy interface {
 	Radius() float64
 	// Decide returns Block, Review or Allow for one probe face, and the
 	// candidates that justify a Block or Review.
-	Decide(probe *embed.Descriptor, cands []Candidate) (Verdict, []Candidate)
+	Decide(probe embed.Descriptor, cands []Candidate) (Verdict, []Candidate)
 }
 
 // ThresholdPolicy blocks a probe face within Block of an enrolled face (or
@@ -102,7 +102,7 @@ func (p *ThresholdPolicy) Radius() float64 { return p.Review }
 
 // Score implements Scorer: the distance to the nearest candidate, ignoring
 // per-face Threshold overrides. It is safe for concurrent use.
-func (p *ThresholdPolicy) Score(_ *embed.Descriptor, cands []Candidate) float64 {
+func (p *ThresholdPolicy) Score(_ embed.Descriptor, cands []Candidate) float64 {
 	best := math.Inf(1)
 	for _, c := range cands {
 		best = math.Min(best, c.Distance)
@@ -117,7 +117,7 @@ func (p *ThresholdPolicy) BlockScore() float64 { return p.Block }
 func (p *ThresholdPolicy) ReviewScore() float64 { return p.Review }
 
 // Decide implements Policy. It is safe for concurrent use.
-func (p *ThresholdPolicy) Decide(_ *embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
+func (p *ThresholdPolicy) Decide(_ embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
 	var block, review []Candidate
 	for _, c := range cands {
 		t := p.Block
@@ -219,7 +219,7 @@ func (w WeakFaceRule) Apply(v Verdict, why []Candidate, probe *embed.Quality, ca
 // weak reports that the rule changed the verdict. The evaluation harness
 // calls it too, so it measures what the Filter does. It is safe for
 // concurrent use when pol is.
-func Decide(pol Policy, w WeakFaceRule, probe *embed.Descriptor, q *embed.Quality, cands []Candidate) (v Verdict, why []Candidate, weak bool) {
+func Decide(pol Policy, w WeakFaceRule, probe embed.Descriptor, q *embed.Quality, cands []Candidate) (v Verdict, why []Candidate, weak bool) {
 	in := cands
 	if rad := pol.Radius(); w.Radius() > rad {
 		// Requests with a face within the policy's radius (or a face's own

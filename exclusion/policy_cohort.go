@@ -113,7 +113,7 @@ func NewCohortPolicy(cohort []embed.Descriptor, cfg CohortConfig) (*CohortPolicy
 	p := &CohortPolicy{cfg: cfg, cohort: slices.Clone(cohort)}
 	var sum float64
 	for i := range p.cohort {
-		sum += p.cohortDistance(&p.cohort[i], i)
+		sum += p.cohortDistance(p.cohort[i], i)
 	}
 	p.ref = sum / float64(len(p.cohort))
 	return p, nil
@@ -124,7 +124,7 @@ func (p *CohortPolicy) Config() CohortConfig { return p.cfg }
 
 // cohortDistance is the mean distance from f to its K nearest cohort faces,
 // skipping cohort face skip (-1: none).
-func (p *CohortPolicy) cohortDistance(f *embed.Descriptor, skip int) float64 {
+func (p *CohortPolicy) cohortDistance(f embed.Descriptor, skip int) float64 {
 	k := p.cfg.K
 	// best holds the k smallest distances seen, unsorted; worst is its max.
 	best := make([]float64, 0, k)
@@ -133,7 +133,7 @@ func (p *CohortPolicy) cohortDistance(f *embed.Descriptor, skip int) float64 {
 		if i == skip {
 			continue
 		}
-		d := f.Distance(&p.cohort[i])
+		d := f.Distance(p.cohort[i])
 		if d < p.cfg.SkipWithin {
 			continue
 		}
@@ -173,7 +173,7 @@ func argmax(xs []float64) int {
 
 // Calibrate implements Calibrator: the face's cohort distance. Call it at
 // enrolment and store the result with the face.
-func (p *CohortPolicy) Calibrate(face *embed.Descriptor) float64 {
+func (p *CohortPolicy) Calibrate(face embed.Descriptor) float64 {
 	return p.cohortDistance(face, -1)
 }
 
@@ -191,7 +191,7 @@ func (p *CohortPolicy) WholeRequests() bool { return p.cfg.Fuse }
 
 // scores returns the score of every candidate (+Inf beyond MaxDistance,
 // unless fusing and another face of its request is within MaxDistance).
-func (p *CohortPolicy) scores(probe *embed.Descriptor, cands []Candidate) []float64 {
+func (p *CohortPolicy) scores(probe embed.Descriptor, cands []Candidate) []float64 {
 	out := make([]float64, len(cands))
 	near := map[string]bool{}
 	if p.cfg.Fuse {
@@ -245,7 +245,7 @@ func (p *CohortPolicy) scores(probe *embed.Descriptor, cands []Candidate) []floa
 
 // Score implements Scorer: the lowest candidate (or, with Fuse, request)
 // score, +Inf if none. It is safe for concurrent use.
-func (p *CohortPolicy) Score(probe *embed.Descriptor, cands []Candidate) float64 {
+func (p *CohortPolicy) Score(probe embed.Descriptor, cands []Candidate) float64 {
 	best := math.Inf(1)
 	for _, s := range p.scores(probe, cands) {
 		best = math.Min(best, s)
@@ -255,7 +255,7 @@ func (p *CohortPolicy) Score(probe *embed.Descriptor, cands []Candidate) float64
 
 // Decide implements Policy. With Fuse, the candidates that justify a verdict
 // are all faces of the matching requests. It is safe for concurrent use.
-func (p *CohortPolicy) Decide(probe *embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
+func (p *CohortPolicy) Decide(probe embed.Descriptor, cands []Candidate) (Verdict, []Candidate) {
 	var block, review []Candidate
 	for i, s := range p.scores(probe, cands) {
 		c := cands[i]

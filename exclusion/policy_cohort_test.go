@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
@@ -15,18 +16,18 @@ import (
 func cohortAround(centre embed.Descriptor, n int, r float32) []embed.Descriptor {
 	out := make([]embed.Descriptor, n)
 	for i := range out {
-		out[i] = centre
 		sign := float32(1)
 		if i%2 == 1 {
 			sign = -1
 		}
-		out[i][i%embed.Dim] += sign * r
+		out[i] = slices.Clone(centre)
+		out[i][i%embed.DlibDim] += sign * r
 	}
 	return out
 }
 
 func TestNewCohortPolicyErrors(t *testing.T) {
-	ok := cohortAround(embed.Descriptor{}, 60, 0.5)
+	ok := cohortAround(make(embed.Descriptor, embed.DlibDim), 60, 0.5)
 	tests := []struct {
 		name   string
 		cohort []embed.Descriptor
@@ -55,12 +56,12 @@ func TestCohortPolicyDecide(t *testing.T) {
 	// Every cohort face lies 0.5 from the origin; enrolled face and probe
 	// sit at the origin, so both cohort distances are 0.5 and the score is
 	// distance - 0.5.
-	var origin embed.Descriptor
+	origin := make(embed.Descriptor, embed.DlibDim)
 	p, err := exclusion.NewCohortPolicy(cohortAround(origin, 100, 0.5), exclusion.DefaultCohortConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cal := p.Calibrate(&origin)
+	cal := p.Calibrate(origin)
 	if math.Abs(cal-0.5) > 1e-6 {
 		t.Fatalf("Calibrate = %v, want 0.5", cal)
 	}
@@ -81,14 +82,14 @@ func TestCohortPolicyDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, why := p.Decide(&origin, tc.cands)
+			v, why := p.Decide(origin, tc.cands)
 			if v != tc.want {
 				t.Fatalf("Decide = %v, want %v", v, tc.want)
 			}
 			if v != exclusion.Allow && len(why) == 0 {
 				t.Fatalf("Decide gave no candidates for %v", v)
 			}
-			s := p.Score(&origin, tc.cands)
+			s := p.Score(origin, tc.cands)
 			if !math.IsNaN(tc.score) && !(math.IsInf(tc.score, 1) && math.IsInf(s, 1)) && math.Abs(s-tc.score) > 1e-6 {
 				t.Fatalf("Score = %v, want %v", s, tc.score)
 			}
@@ -100,6 +101,7 @@ func TestCohortPolicyConcurrent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cohort := make([]embed.Descriptor, 200)
 	for i := range cohort {
+		cohort[i] = make(embed.Descriptor, embed.DlibDim)
 		for j := range cohort[i] {
 			cohort[i][j] = float32(rng.NormFloat64() * 0.04)
 		}
@@ -111,7 +113,7 @@ func TestCohortPolicyConcurrent(t *testing.T) {
 	done := make(chan exclusion.Verdict)
 	for i := range 4 {
 		go func() {
-			v, _ := p.Decide(&cohort[i], []exclusion.Candidate{{RequestID: "a", Distance: 0.1, Calibration: p.Calibrate(&cohort[i+1])}})
+			v, _ := p.Decide(cohort[i], []exclusion.Candidate{{RequestID: "a", Distance: 0.1, Calibration: p.Calibrate(cohort[i+1])}})
 			done <- v
 		}()
 	}

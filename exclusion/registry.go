@@ -22,6 +22,12 @@ import (
 type Config struct {
 	// Quality decides which submitted faces are usable.
 	Quality QualityGate
+	// MoreEmbedders are further models every face opt-out is enrolled with
+	// at submission, besides the embedder given to Create or Open (which
+	// finds the faces and measures their quality). Photos are never kept,
+	// so enrolling with several models at submission is the only way a
+	// registry can later serve Filters of another model.
+	MoreEmbedders []embed.Embedder
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -39,15 +45,18 @@ func DefaultConfig() Config { return Config{Quality: DefaultQualityGate()} }
 // at a time (boltstore enforces this with a file lock).
 type Registry struct {
 	store Store
-	emb   embed.Embedder
+	embs  []embed.Embedder // the enrolling embedder, then cfg.MoreEmbedders
 	cfg   Config
+	// models are the models the registry's faces are enrolled with, as
+	// recorded in the store; set once by load.
+	models []embed.Model
 
 	wmu sync.Mutex // serialises changes, so the live set follows the store's order
 
 	mu     sync.RWMutex // guards closed, broken and the live maps below
 	closed bool
 	broken error // set when the live set may differ from the store; checks fail closed
-	faces  *flatIndex
+	faces  []*flatIndex // faces[m] holds the descriptors of models[m]
 	byFace map[uint64]liveFace
 	reqs   map[string]*liveReq // approved requests
 	sha    map[string][]string // image SHA-256 (hex) -> approved request ids
@@ -61,8 +70,8 @@ type Registry struct {
 type liveFace struct {
 	req       string
 	threshold float64
-	desc      *embed.Descriptor // the enrolled descriptor, in its liveReq's descs
-	quality   embed.Quality     // the enrolled face's quality at enrolment
+	descs     []embed.Descriptor // descs[m]: the descriptor of models[m]
+	quality   embed.Quality      // the enrolled face's quality at enrolment
 }
 
 type liveHash struct {
@@ -75,8 +84,8 @@ type liveReq struct {
 	decided   time.Time
 	threshold float64
 	faceIDs   []uint64
-	descs     []embed.Descriptor
-	quals     []embed.Quality // quals[i] is the quality of descs[i] at enrolment
+	descs     [][]embed.Descriptor // descs[i][m]: face i's descriptor of models[m]
+	quals     []embed.Quality      // quals[i] is face i's quality at enrolment
 	sha       []string
 	hashes    []uint64
 	urls      []string
@@ -86,19 +95,39 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 	if store == nil {
 		return nil, errors.New("exclusion: nil Store")
 	}
+	var embs []embed.Embedder
+	if emb != nil {
+		embs = append(embs, emb)
+	}
+	for _, e := range cfg.MoreEmbedders {
+		if e == nil {
+			return nil, fmt.Errorf("%w: nil embedder in MoreEmbedders", ErrModel)
+		}
+		if emb == nil {
+			return nil, fmt.Errorf("%w: MoreEmbedders without an enrolling embedder", ErrModel)
+		}
+		embs = append(embs, e)
+	}
+	seen := map[string]bool{}
+	for _, e := range embs {
+		m := e.Model()
+		if m.ID == "" || m.Dim <= 0 {
+			return nil, fmt.Errorf("%w: embedder %T reports model %+v", ErrModel, e, m)
+		}
+		if seen[m.ID] {
+			return nil, fmt.Errorf("%w: model %s given twice", ErrModel, m)
+		}
+		seen[m.ID] = true
+	}
 	if cfg.Quality.MinSize < 0 || cfg.Quality.MinSharpness < 0 {
 		return nil, fmt.Errorf("exclusion: invalid quality gate %+v", cfg.Quality)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	faces, err := newFlatIndex()
-	if err != nil {
-		return nil, err
-	}
 	return &Registry{
-		store: store, emb: emb, cfg: cfg,
-		faces: faces, byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
+		store: store, embs: embs, cfg: cfg,
+		byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
 		sha: map[string][]string{}, urls: map[string][]string{},
 	}, nil
 }
@@ -106,7 +135,9 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 // Create initialises a fresh registry in an empty store and opens it. It
 // fails with ErrExists if the store already holds a registry, so an
 // existing registry is never mistaken for a new one. emb enrols submitted
-// face photos; it may be nil for a registry that only reviews.
+// face photos; it may be nil for a registry that holds only image removals.
+// The registry records the models of emb and cfg.MoreEmbedders, and from
+// then on opens only with embedders of those models (ErrModel otherwise).
 //
 // On success the Registry owns store and closes it in Close.
 func Create(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
@@ -114,7 +145,11 @@ func Create(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Init(ctx, r.now()); err != nil {
+	models := make([]embed.Model, len(r.embs))
+	for i, e := range r.embs {
+		models[i] = e.Model()
+	}
+	if err := store.Init(ctx, r.now(), models); err != nil {
 		return nil, fmt.Errorf("exclusion: creating registry: %w", err)
 	}
 	if err := r.load(ctx); err != nil {
@@ -127,7 +162,10 @@ func Create(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*
 // record's checksum and the store's counts, and rebuilds the live index of
 // approved faces, hashes and URLs. A store that was never initialised gives
 // ErrNoRegistry, and an inconsistent one ErrCorrupt: an empty or unreadable
-// registry is an error, never an empty filter.
+// registry is an error, never an empty filter. emb and cfg.MoreEmbedders
+// must be embedders of models the registry records (ErrModel otherwise);
+// emb may be nil for a process that only reviews or filters. Submitting a
+// face opt-out needs embedders for every recorded model.
 //
 // On success the Registry owns store and closes it in Close.
 func Open(ctx context.Context, store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
@@ -145,6 +183,9 @@ func (r *Registry) load(ctx context.Context) error {
 	st, err := r.store.Stats(ctx)
 	if err != nil {
 		return fmt.Errorf("exclusion: opening registry: %w", err)
+	}
+	if err := r.setModels(st.Models); err != nil {
+		return err
 	}
 	counts := map[Status]int{}
 	faces := 0
@@ -168,8 +209,78 @@ func (r *Registry) load(ctx context.Context) error {
 			return fmt.Errorf("%w: the store counts %d %s requests, %d were read", ErrCorrupt, st.Requests[s], s, counts[s])
 		}
 	}
-	if faces != st.Faces || faces != r.faces.len() {
-		return fmt.Errorf("%w: the store counts %d approved faces, %d were read, %d indexed", ErrCorrupt, st.Faces, faces, r.faces.len())
+	if faces != st.Faces || faces != r.Len() {
+		return fmt.Errorf("%w: the store counts %d approved faces, %d were read, %d indexed", ErrCorrupt, st.Faces, faces, r.Len())
+	}
+	return nil
+}
+
+// setModels records the store's models, checks that every embedder the
+// registry was given is of one of them, and makes an empty live index per
+// model.
+func (r *Registry) setModels(models []embed.Model) error {
+	seen := map[string]bool{}
+	for _, m := range models {
+		if m.ID == "" || m.Dim <= 0 || seen[m.ID] {
+			return fmt.Errorf("%w: the store records the models %v", ErrCorrupt, models)
+		}
+		seen[m.ID] = true
+	}
+	for _, e := range r.embs {
+		if m := e.Model(); r.modelIndexIn(models, m) < 0 {
+			return fmt.Errorf("%w: the registry's faces are enrolled with %v, not %s", ErrModel, models, m)
+		}
+	}
+	r.models = slices.Clone(models)
+	r.faces = make([]*flatIndex, len(models))
+	for i, m := range models {
+		x, err := newFlatIndex(m.Dim)
+		if err != nil {
+			return err
+		}
+		r.faces[i] = x
+	}
+	return nil
+}
+
+// modelIndexIn returns the index in models of a model equal to m (same ID
+// and dimension), or -1.
+func (r *Registry) modelIndexIn(models []embed.Model, m embed.Model) int {
+	for i, o := range models {
+		if o.ID == m.ID && o.Dim == m.Dim {
+			return i
+		}
+	}
+	return -1
+}
+
+// Models returns the models the registry's faces are enrolled with. Safe
+// for concurrent use.
+func (r *Registry) Models() []embed.Model { return slices.Clone(r.models) }
+
+// modelIndex returns the index of model m among the registry's models, or
+// an error wrapping ErrModel.
+func (r *Registry) modelIndex(m embed.Model) (int, error) {
+	if i := r.modelIndexIn(r.models, m); i >= 0 {
+		return i, nil
+	}
+	return -1, fmt.Errorf("%w: the registry's faces are enrolled with %v, not %s", ErrModel, r.models, m)
+}
+
+// canEnrol reports whether the registry has an embedder for every model it
+// records, first the one it finds faces with.
+func (r *Registry) canEnrol() error {
+	if len(r.embs) == 0 {
+		return ErrNoEmbedder
+	}
+	for _, m := range r.models {
+		found := false
+		for _, e := range r.embs {
+			found = found || e.Model().ID == m.ID
+		}
+		if !found {
+			return fmt.Errorf("%w: enrolling needs an embedder of every model the registry records; %s is missing", ErrModel, m)
+		}
 	}
 	return nil
 }
@@ -243,8 +354,10 @@ func (r *Registry) Submit(ctx context.Context, sub *Submission, actor string) (*
 	if err := checkActor(actor); err != nil {
 		return nil, err
 	}
-	if sub.Kind == FaceOptOut && r.emb == nil {
-		return nil, ErrNoEmbedder
+	if sub.Kind == FaceOptOut {
+		if err := r.canEnrol(); err != nil {
+			return nil, err
+		}
 	}
 	ve := &ValidationError{}
 	candidates := 0
@@ -362,7 +475,7 @@ func forget(req *Request, all bool) {
 		for j := range req.Photos[i].Faces {
 			f := &req.Photos[i].Faces[j]
 			if all || !f.Enrolled {
-				f.Descriptor = nil
+				f.Descriptors = nil
 			}
 			if all {
 				f.Enrolled = false
@@ -446,11 +559,23 @@ func (r *Registry) addLive(req *Request) error {
 			lr.hashes = append(lr.hashes, p.PHash)
 		}
 		for _, f := range p.Faces {
-			if f.Enrolled && f.Descriptor != nil {
-				lr.faceIDs = append(lr.faceIDs, r.nextFace.Add(1))
-				lr.descs = append(lr.descs, *f.Descriptor)
-				lr.quals = append(lr.quals, f.Quality)
+			if !f.Enrolled {
+				continue
 			}
+			if len(f.Descriptors) != len(r.models) {
+				return fmt.Errorf("an enrolled face has %d descriptors, the registry has %d models", len(f.Descriptors), len(r.models))
+			}
+			descs := make([]embed.Descriptor, len(r.models))
+			for m, model := range r.models {
+				d, ok := f.Descriptors[model.ID]
+				if !ok || len(d) != model.Dim || !d.Finite() {
+					return fmt.Errorf("an enrolled face lacks a valid descriptor of model %s", model)
+				}
+				descs[m] = d
+			}
+			lr.faceIDs = append(lr.faceIDs, r.nextFace.Add(1))
+			lr.descs = append(lr.descs, descs)
+			lr.quals = append(lr.quals, f.Quality)
 		}
 	}
 	r.mu.Lock()
@@ -461,10 +586,12 @@ func (r *Registry) addLive(req *Request) error {
 	r.reqs[req.ID] = lr
 	r.maxThr = max(r.maxThr, lr.threshold)
 	for i, id := range lr.faceIDs {
-		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, desc: &lr.descs[i], quality: lr.quals[i]}
-		if err := r.faces.add(id, &lr.descs[i]); err != nil {
-			r.removeLiveLocked(lr)
-			return err
+		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, descs: lr.descs[i], quality: lr.quals[i]}
+		for m, x := range r.faces {
+			if err := x.add(id, lr.descs[i][m]); err != nil {
+				r.removeLiveLocked(lr)
+				return err
+			}
 		}
 	}
 	for _, s := range lr.sha {
@@ -490,7 +617,9 @@ func (r *Registry) removeLive(id string) {
 
 func (r *Registry) removeLiveLocked(lr *liveReq) {
 	for _, id := range lr.faceIDs {
-		r.faces.delete(id)
+		for _, x := range r.faces {
+			x.delete(id)
+		}
 		delete(r.byFace, id)
 	}
 	drop := func(m map[string][]string, keys []string) {
@@ -578,7 +707,11 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 
 // Len returns the number of faces that block: the enrolled faces of approved
 // requests. Safe for concurrent use.
-func (r *Registry) Len() int { return r.faces.len() }
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.byFace)
+}
 
 // Close closes the registry and its store. Checks in flight or made later
 // answer Unchecked. Close is idempotent and safe for concurrent use; it waits

@@ -133,7 +133,7 @@ func TestWorkflow(t *testing.T) {
 	wantVerdict(t, f.CheckImageBytes(ctx, probe), exclusion.Allow)
 	for _, p := range w.Photos {
 		for _, fc := range p.Faces {
-			if fc.Descriptor != nil {
+			if len(fc.Descriptors) != 0 {
 				t.Fatal("withdrawal kept a descriptor")
 			}
 		}
@@ -170,7 +170,7 @@ func TestRejectDeletesDescriptors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != exclusion.Rejected || r.Decided.IsZero() || len(r.EnrolledFaces()) != 0 || r.Photos[0].Faces[0].Descriptor != nil {
+	if r.Status != exclusion.Rejected || r.Decided.IsZero() || len(r.EnrolledFaces()) != 0 || len(r.Photos[0].Faces[0].Descriptors) != 0 {
 		t.Fatalf("rejected %+v", r)
 	}
 	_, err = reg.Approve(ctx, req.ID, "reviewer", "")
@@ -205,7 +205,7 @@ func TestSeveralFaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, fc := range approved.Photos[0].Faces {
-		if !fc.Enrolled && fc.Descriptor != nil {
+		if !fc.Enrolled && len(fc.Descriptors) != 0 {
 			t.Fatal("approval kept an unpicked candidate's descriptor")
 		}
 	}
@@ -312,7 +312,7 @@ func TestOpen(t *testing.T) {
 		a := mustSubmit(t, reg, faceSubmission(photo(person(4))))
 		mustApprove(t, reg, a.ID)
 		stored, _ := st.Get(ctx, a.ID)
-		stored.Photos[0].Faces[0].Descriptor[3] += 0.25 // bit rot
+		stored.Photos[0].Faces[0].Descriptors[exclusiontest.Model(exclusiontest.DefaultDim).ID][3] += 0.25 // bit rot
 		b, _ := json.Marshal(stored)
 		st.Corrupt(a.ID, b)
 		_, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())

@@ -165,11 +165,12 @@ type FaceRecord struct {
 	Enrolled bool `json:"enrolled"`
 	// Refusal says why the face is not enrolled.
 	Refusal Refusal `json:"refusal,omitempty"`
-	// Descriptor is the face's descriptor: kept for enrolled faces and, while
-	// the request is pending, for candidates a reviewer may still pick.
-	// Deleted on any decision for every face that is not enrolled, and for
-	// all faces on rejection or withdrawal.
-	Descriptor *embed.Descriptor `json:"descriptor,omitempty"`
+	// Descriptors holds the face's descriptor from each model the registry
+	// enrols with, keyed by embed.Model ID: kept for enrolled faces and,
+	// while the request is pending, for candidates a reviewer may still
+	// pick. Deleted on any decision for every face that is not enrolled, and
+	// for all faces on rejection or withdrawal.
+	Descriptors map[string]embed.Descriptor `json:"descriptors,omitempty"`
 }
 
 // Refusal says why a face or photo is not enrolled.
@@ -187,6 +188,10 @@ const (
 	RefusalTooSmall Refusal = "too-small"
 	// RefusalTooBlurry: the face's sharpness is below QualityGate.MinSharpness.
 	RefusalTooBlurry Refusal = "too-blurry"
+	// RefusalModelMissed: one of the registry's other models found no face
+	// at this face's box, so the face could not be described by every model
+	// the registry enrols with.
+	RefusalModelMissed Refusal = "model-missed"
 )
 
 // EnrolledFaces returns the request's enrolled faces.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
 )
 
 // Store is the durable home of a registry's requests and audit log. The
@@ -32,9 +34,10 @@ import (
 //     error (I/O, decoding) means the store is unreadable.
 //   - All methods are safe for concurrent use; Close is idempotent.
 type Store interface {
-	// Init marks an empty store as a registry, recording when. It returns
+	// Init marks an empty store as a registry, recording when and the
+	// models its faces are enrolled with (possibly none). It returns
 	// ErrExists if the store was already initialised.
-	Init(ctx context.Context, created time.Time) error
+	Init(ctx context.Context, created time.Time, models []embed.Model) error
 	// Stats returns the counts the store keeps in step with its contents, or
 	// ErrNoRegistry if it was never initialised.
 	Stats(ctx context.Context) (Stats, error)
@@ -62,6 +65,8 @@ type Store interface {
 type Stats struct {
 	// Created is when the registry was initialised.
 	Created time.Time `json:"created"`
+	// Models are the models given to Init, in order.
+	Models []embed.Model `json:"models,omitempty"`
 	// Requests counts stored requests by status.
 	Requests map[Status]int `json:"requests"`
 	// Faces counts the enrolled faces of approved requests.

@@ -31,7 +31,7 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 	if err := f.reg.usable(); err != nil {
 		return nil, fmt.Errorf("exclusion: sweep: %w", err)
 	}
-	set, err := f.reg.sweepSet(sel)
+	set, err := f.reg.sweepSet(f.model, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 				return out, fmt.Errorf("exclusion: sweep: %w", err)
 			}
 		}
-		hits, err := set.faces.within(&d, radius)
+		hits, err := set.faces.within(d, radius)
 		if err != nil {
 			return out, fmt.Errorf("exclusion: sweep: %w", err)
 		}
@@ -61,7 +61,7 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 		for i, h := range hits {
 			cands[i] = Candidate{RequestID: set.req[h.id], FaceID: h.id, Distance: h.dist, Threshold: set.thresholds[set.req[h.id]]}
 		}
-		if v, _ := f.policy.Decide(&d, cands); v != Allow {
+		if v, _ := f.policy.Decide(d, cands); v != Allow {
 			out = append(out, id)
 		}
 	}
@@ -77,9 +77,10 @@ type sweepSet struct {
 	thresholds map[string]float64
 }
 
-// sweepSet copies the selected approved requests' faces into a private index.
-func (r *Registry) sweepSet(sel SweepSelect) (sweepSet, error) {
-	faces, err := newFlatIndex()
+// sweepSet copies the selected approved requests' faces, their
+// descriptors of the registry's model number model, into a private index.
+func (r *Registry) sweepSet(model int, sel SweepSelect) (sweepSet, error) {
+	faces, err := newFlatIndex(r.models[model].Dim)
 	if err != nil {
 		return sweepSet{}, err
 	}
@@ -93,7 +94,7 @@ func (r *Registry) sweepSet(sel SweepSelect) (sweepSet, error) {
 		}
 		s.thresholds[id] = lr.threshold
 		for i, fid := range lr.faceIDs {
-			if err := s.faces.add(fid, &lr.descs[i]); err != nil {
+			if err := s.faces.add(fid, lr.descs[i][model]); err != nil {
 				return s, err
 			}
 			s.req[fid] = id

@@ -25,7 +25,7 @@ func (e *qualityEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.F
 		size := fs[i].Quality.Size
 		fs[i].Quality = e.q
 		fs[i].Quality.Size, fs[i].Quality.Sharpness = size, 100
-		for j := range fs[i].Descriptor {
+		for j := range e.shift {
 			fs[i].Descriptor[j] += e.shift[j]
 		}
 	}
@@ -34,7 +34,7 @@ func (e *qualityEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.F
 
 // offset returns a vector of length r along the first axis.
 func offset(r float64) embed.Descriptor {
-	var d embed.Descriptor
+	d := make(embed.Descriptor, embed.DlibDim)
 	d[0] = float32(r)
 	return d
 }

@@ -78,7 +78,7 @@ func TestKillNine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := exclusion.Create(ctx, st, nil, exclusion.DefaultConfig())
+	reg, err := exclusion.Create(ctx, st, &exclusiontest.Embedder{}, exclusion.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

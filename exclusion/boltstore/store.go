@@ -15,11 +15,12 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
 
 // formatVersion is the layout version written in "meta".
-const formatVersion = "1"
+const formatVersion = "2"
 
 var (
 	bucketMeta     = []byte("meta")
@@ -28,6 +29,7 @@ var (
 	bucketAuditBy  = []byte("audit_by_request")
 	keyFormat      = []byte("format")
 	keyCreated     = []byte("created")
+	keyModels      = []byte("models")
 	keyCounts      = []byte("counts")
 )
 
@@ -191,7 +193,7 @@ func readCounts(m *bolt.Bucket) (counts, error) {
 }
 
 // Init implements exclusion.Store.
-func (s *Store) Init(ctx context.Context, created time.Time) error {
+func (s *Store) Init(ctx context.Context, created time.Time, models []embed.Model) error {
 	leave, err := s.enter(ctx)
 	if err != nil {
 		return err
@@ -221,6 +223,13 @@ func (s *Store) Init(ctx context.Context, created time.Time) error {
 		if err := m.Put(keyCreated, tb); err != nil {
 			return err
 		}
+		mb, err := json.Marshal(models)
+		if err != nil {
+			return err
+		}
+		if err := m.Put(keyModels, mb); err != nil {
+			return err
+		}
 		if err := m.Put(keyCounts, cb); err != nil {
 			return err
 		}
@@ -243,6 +252,9 @@ func (s *Store) Stats(ctx context.Context) (exclusion.Stats, error) {
 		}
 		if err := st.Created.UnmarshalText(m.Get(keyCreated)); err != nil {
 			return corrupt("created", err)
+		}
+		if err := json.Unmarshal(m.Get(keyModels), &st.Models); err != nil {
+			return corrupt("models", err)
 		}
 		c, err := readCounts(m)
 		if err != nil {

@@ -82,6 +82,9 @@ func ReadSet(r io.Reader, key string) (*Set, []Skipped, error) {
 		if fc.Person == "" {
 			return nil, nil, fmt.Errorf("%w: set file: face %d has no person", ErrData, i)
 		}
+		if len(fc.Descriptor) == 0 || len(fc.Descriptor) != len(f.Faces[0].Descriptor) {
+			return nil, nil, fmt.Errorf("%w: set file: face %d has %d numbers, face 0 %d", ErrData, i, len(fc.Descriptor), len(f.Faces[0].Descriptor))
+		}
 		for _, v := range fc.Descriptor {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return nil, nil, fmt.Errorf("%w: set file: face %d: non-finite value", ErrData, i)

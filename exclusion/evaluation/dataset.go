@@ -95,10 +95,10 @@ func LoadDescriptors(r io.Reader, name string) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: face %d: %w", ErrData, name, i, err)
 		}
-		if len(raw) != 4*embed.Dim {
-			return nil, fmt.Errorf("%w: %s: face %d: descriptor has %d bytes, want %d", ErrData, name, i, len(raw), 4*embed.Dim)
+		if len(raw) != 4*embed.DlibDim {
+			return nil, fmt.Errorf("%w: %s: face %d: descriptor has %d bytes, want %d", ErrData, name, i, len(raw), 4*embed.DlibDim)
 		}
-		var d embed.Descriptor
+		d := make(embed.Descriptor, embed.DlibDim)
 		for j := range d {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {

@@ -63,6 +63,7 @@ func FuzzReadSet(f *testing.F) {
 
 func TestSetFileRoundTrip(t *testing.T) {
 	s := &Set{Name: "n", Faces: []Face{{Person: "a", Source: "a/1.png", Quality: embed.Quality{Size: 150, Score: 0.15, Pose: "left"}}}}
+	s.Faces[0].Descriptor = make(embed.Descriptor, embed.DlibDim)
 	s.Faces[0].Descriptor[3] = 0.25
 	var b strings.Builder
 	if err := WriteSet(&b, "k", s, []Skipped{{File: "x.png", Reason: "no face"}}); err != nil {

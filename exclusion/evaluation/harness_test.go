@@ -24,9 +24,9 @@ func syntheticSet(people, n int, spread map[int]float64, q map[int]embed.Quality
 			a = d / math.Sqrt2
 		}
 		for j := range n {
-			var d embed.Descriptor
+			d := make(embed.Descriptor, embed.DlibDim)
 			d[i] = 1
-			d[embed.Dim-1-j] = float32(a) // people use axes 0..people-1
+			d[embed.DlibDim-1-j] = float32(a) // people use axes 0..people-1
 			s.Faces = append(s.Faces, evaluation.Face{Person: fmt.Sprintf("p%02d", i), Source: fmt.Sprintf("p%02d/%d", i, j), Descriptor: d, Quality: q[i]})
 		}
 	}
@@ -134,7 +134,7 @@ type wholeRecorder struct {
 
 func (p *wholeRecorder) WholeRequests() bool { return p.whole }
 
-func (p *wholeRecorder) Decide(probe *embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
+func (p *wholeRecorder) Decide(probe embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
 	*p.seen = append(*p.seen, cands)
 	return p.ThresholdPolicy.Decide(probe, cands)
 }

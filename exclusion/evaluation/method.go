@@ -23,11 +23,11 @@ func (Global) Name() string { return "global threshold (nearest enrolled face)" 
 // Prepare implements Method.
 func (Global) Prepare(sp *Split) (func(*Probe) float64, error) {
 	return func(pr *Probe) float64 {
-		p := &pr.Descriptor
+		p := pr.Descriptor
 		best := math.Inf(1)
 		for _, e := range sp.Enrolled {
 			for i := range e.Faces {
-				best = math.Min(best, p.Distance(&e.Faces[i]))
+				best = math.Min(best, p.Distance(e.Faces[i]))
 			}
 		}
 		return best

@@ -79,7 +79,7 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 				f.q = e.Qualities[i]
 			}
 			if cal != nil {
-				f.cal = cal.Calibrate(&f.d)
+				f.cal = cal.Calibrate(f.d)
 			}
 			faces = append(faces, f)
 		}
@@ -90,10 +90,10 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	}
 	r := max(pol.Radius(), m.Weak.Radius())
 	return func(pr *Probe) float64 {
-		p := &pr.Descriptor
+		p := pr.Descriptor
 		var all, cands []exclusion.Candidate
 		for _, f := range faces {
-			all = append(all, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: p.Distance(&f.d), Calibration: f.cal, Quality: f.q})
+			all = append(all, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: p.Distance(f.d), Calibration: f.cal, Quality: f.q})
 		}
 		sortCandidates(all)
 		near := map[string]bool{}

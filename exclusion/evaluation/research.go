@@ -68,19 +68,20 @@ func ResearchMethods() []Research {
 // linear is x -> W (x - mu).
 type linear struct {
 	w  *mat.Dense
-	mu [embed.Dim]float64
+	mu []float64
 }
 
 func (t *linear) apply(d embed.Descriptor) embed.Descriptor {
 	if t == nil {
 		return d
 	}
-	var x, o [embed.Dim]float64
+	n := len(t.mu)
+	x := make([]float64, n)
 	for i := range x {
 		x[i] = float64(d[i]) - t.mu[i]
 	}
-	var out embed.Descriptor
-	for i := range o {
+	out := make(embed.Descriptor, n)
+	for i := range n {
 		s := 0.0
 		for j := range x {
 			s += t.w.At(i, j) * x[j]
@@ -94,24 +95,24 @@ func (t *linear) apply(d embed.Descriptor) embed.Descriptor {
 // (labels nil) or of its within-person covariance, shrunk towards the
 // identity and scaled so distances keep their size on average.
 func learn(cohort []embed.Descriptor, labels []string, shrink float64) (*linear, error) {
-	const n = embed.Dim
 	if len(cohort) < 2 || (labels != nil && len(labels) != len(cohort)) {
 		return nil, fmt.Errorf("%w: transform needs a (labelled) cohort", ErrData)
 	}
-	t := &linear{}
+	n := len(cohort[0])
+	t := &linear{mu: make([]float64, n)}
 	for _, c := range cohort {
 		for i := range t.mu {
 			t.mu[i] += float64(c[i]) / float64(len(cohort))
 		}
 	}
-	centre := func(i int) [n]float64 { return t.mu }
+	centre := func(i int) []float64 { return t.mu }
 	if labels != nil {
-		means := map[string]*[n]float64{}
+		means := map[string][]float64{}
 		count := map[string]int{}
 		for i, c := range cohort {
 			m := means[labels[i]]
 			if m == nil {
-				m = &[n]float64{}
+				m = make([]float64, n)
 				means[labels[i]] = m
 			}
 			for j := range m {
@@ -124,12 +125,12 @@ func learn(cohort []embed.Descriptor, labels []string, shrink float64) (*linear,
 				m[j] /= float64(count[l])
 			}
 		}
-		centre = func(i int) [n]float64 { return *means[labels[i]] }
+		centre = func(i int) []float64 { return means[labels[i]] }
 	}
 	s := mat.NewSymDense(n, nil)
 	for i, c := range cohort {
 		m := centre(i)
-		var x [n]float64
+		x := make([]float64, n)
 		for j := range x {
 			x[j] = float64(c[j]) - m[j]
 		}
@@ -147,7 +148,7 @@ func learn(cohort []embed.Descriptor, labels []string, shrink float64) (*linear,
 		for b := a; b < n; b++ {
 			v := (1 - shrink) * s.At(a, b)
 			if a == b {
-				v += shrink * tr / n
+				v += shrink * tr / float64(n)
 			}
 			s.SetSym(a, b, v)
 		}
@@ -164,7 +165,7 @@ func learn(cohort []embed.Descriptor, labels []string, shrink float64) (*linear,
 		if !(l > 0) {
 			return nil, fmt.Errorf("%w: covariance not positive definite", ErrData)
 		}
-		dg.Set(i, i, math.Sqrt(tr/n)/math.Sqrt(l))
+		dg.Set(i, i, math.Sqrt(tr/float64(n))/math.Sqrt(l))
 	}
 	var a, w mat.Dense
 	a.Mul(&v, dg)
@@ -173,10 +174,10 @@ func learn(cohort []embed.Descriptor, labels []string, shrink float64) (*linear,
 	return t, nil
 }
 
-func sortedDistances(f *embed.Descriptor, cohort []embed.Descriptor) []float64 {
+func sortedDistances(f embed.Descriptor, cohort []embed.Descriptor) []float64 {
 	ds := make([]float64, len(cohort))
 	for i := range cohort {
-		ds[i] = f.Distance(&cohort[i])
+		ds[i] = f.Distance(cohort[i])
 	}
 	slices.Sort(ds)
 	return ds
@@ -226,21 +227,21 @@ func (r Research) Prepare(sp *Split) (func(*Probe) float64, error) {
 	for i, e := range sp.Enrolled {
 		for _, d := range e.Faces {
 			f := face{d: t.apply(d), req: i}
-			f.cd = sortedDistances(&f.d, cohort)
+			f.cd = sortedDistances(f.d, cohort)
 			faces = append(faces, f)
 		}
 	}
 	n := len(sp.Enrolled)
 	return func(pr *Probe) float64 {
 		p := t.apply(pr.Descriptor)
-		pcd := sortedDistances(&p, cohort)
+		pcd := sortedDistances(p, cohort)
 		cp := meanFirst(pcd, r.K)
 		sum, cnt, mn := make([]float64, n), make([]float64, n), make([]float64, n)
 		for i := range mn {
 			mn[i] = math.Inf(1)
 		}
 		for _, f := range faces {
-			d := p.Distance(&f.d)
+			d := p.Distance(f.d)
 			s := d
 			switch r.Norm {
 			case "as":
@@ -264,7 +265,7 @@ func (r Research) Prepare(sp *Split) (func(*Probe) float64, error) {
 			}
 			var nbs []nb
 			for _, f := range faces {
-				if d := p.Distance(&f.d); nearer(d) < r.K {
+				if d := p.Distance(f.d); nearer(d) < r.K {
 					nbs = append(nbs, nb{d, f.req})
 				}
 			}

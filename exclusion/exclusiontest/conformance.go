@@ -27,10 +27,11 @@ func TestStore(t *testing.T, open func(t *testing.T) exclusion.Store) {
 		return s
 	}
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	sampleModels := []embed.Model{Model(DefaultDim), Model(512)}
 	ready := func(t *testing.T) exclusion.Store {
 		t.Helper()
 		s := fresh(t)
-		must(t, s.Init(ctx, created))
+		must(t, s.Init(ctx, created, sampleModels))
 		return s
 	}
 
@@ -45,10 +46,11 @@ func TestStore(t *testing.T, open func(t *testing.T) exclusion.Store) {
 	})
 	t.Run("init twice", func(t *testing.T) {
 		s := ready(t)
-		is(t, s.Init(ctx, created), exclusion.ErrExists)
+		is(t, s.Init(ctx, created, sampleModels), exclusion.ErrExists)
 		st, err := s.Stats(ctx)
 		must(t, err)
 		truth(t, st.Created.Equal(created), "created %v, want %v", st.Created, created)
+		eq(t, sampleModels, st.Models)
 		eq(t, 0, st.Total())
 	})
 	t.Run("insert get round trip", func(t *testing.T) {
@@ -64,11 +66,11 @@ func TestStore(t *testing.T, open func(t *testing.T) exclusion.Store) {
 		in := SampleRequest("r1", exclusion.Pending, 1)
 		must(t, s.Insert(ctx, in, event("r1", exclusion.ActionSubmit)))
 		in.Name = "changed after insert"
-		in.Photos[0].Faces[0].Descriptor[0] = 42
+		in.Photos[0].Faces[0].Descriptors[Model(DefaultDim).ID][0] = 42
 		out, err := s.Get(ctx, "r1")
 		must(t, err)
 		eq(t, "Jane Doe", out.Name)
-		ne(t, float32(42), out.Photos[0].Faces[0].Descriptor[0])
+		ne(t, float32(42), out.Photos[0].Faces[0].Descriptors[Model(DefaultDim).ID][0])
 		out.Name = "changed after get"
 		again, err := s.Get(ctx, "r1")
 		must(t, err)
@@ -278,12 +280,12 @@ func SampleRequest(id string, st exclusion.Status, faces int) *exclusion.Request
 		r.Decided = t0.Add(time.Hour)
 	}
 	for i := range max(faces, 1) {
-		d := Descriptor(Person(i))
+		d := map[string]embed.Descriptor{Model(DefaultDim).ID: Descriptor(Person(i)), Model(512).ID: DescriptorDim(Person(i), 512)}
 		r.Photos = append(r.Photos, exclusion.PhotoRecord{
 			SHA256: fmt.Sprintf("%064x", i+1), PHash: 0xfeedface00000000 | uint64(i), Width: 640, Height: 480, Format: "png",
 			Faces: []exclusion.FaceRecord{{
 				Box: image.Rect(10, 20, 110, 120), Quality: embed.Quality{Size: 100, Sharpness: 55.5, Score: 1.25, Pose: "frontal"},
-				Enrolled: i < faces, Descriptor: &d,
+				Enrolled: i < faces, Descriptors: d,
 			}},
 		})
 	}

@@ -3,6 +3,8 @@ package exclusiontest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
@@ -27,9 +29,32 @@ type Embedder struct {
 	Sharpness float64
 	// MinPixels is the smallest patch that counts; 0 means 16.
 	MinPixels int
+	// Dim is the descriptors' length; 0 means DefaultDim.
+	Dim int
 }
 
 var _ embed.Embedder = (*Embedder)(nil)
+
+// DefaultDim is the length of the fake embedder's descriptors when
+// Embedder.Dim is 0: dlib's.
+const DefaultDim = embed.DlibDim
+
+// Model returns the model of a fake embedder whose descriptors have dim
+// numbers: each dimension is a model of its own.
+func Model(dim int) embed.Model {
+	s := sha256.Sum256([]byte(fmt.Sprintf("exclusiontest fake embedder, %d-D", dim)))
+	return embed.Model{Name: fmt.Sprintf("fake-%d", dim), Dim: dim, ID: hex.EncodeToString(s[:])}
+}
+
+// Model implements embed.Embedder.
+func (e *Embedder) Model() embed.Model { return Model(e.dim()) }
+
+func (e *Embedder) dim() int {
+	if e.Dim > 0 {
+		return e.Dim
+	}
+	return DefaultDim
+}
 
 // Faces implements embed.Embedder.
 func (e *Embedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
@@ -87,7 +112,7 @@ func (e *Embedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, er
 		}
 		faces = append(faces, embed.Face{
 			Box:        p.box,
-			Descriptor: descriptor(k),
+			Descriptor: descriptor(k, e.dim()),
 			Quality:    embed.Quality{Size: max(p.box.Dx(), p.box.Dy()), Sharpness: sharp, Score: 1},
 		})
 	}
@@ -114,16 +139,21 @@ func key(c color.Color) ([3]uint8, bool) {
 	return [3]uint8{r8 >> 5, g8 >> 5, b8 >> 5}, true
 }
 
-// Descriptor returns the descriptor the fake embedder gives a face of colour
-// c: a pseudo-random unit vector seeded by the quantised colour.
-func Descriptor(c color.Color) embed.Descriptor {
+// Descriptor returns the descriptor a fake embedder of DefaultDim gives a
+// face of colour c: a pseudo-random unit vector seeded by the quantised
+// colour.
+func Descriptor(c color.Color) embed.Descriptor { return DescriptorDim(c, DefaultDim) }
+
+// DescriptorDim returns the descriptor a fake embedder of dim gives a face
+// of colour c.
+func DescriptorDim(c color.Color, dim int) embed.Descriptor {
 	k, _ := key(c)
-	return descriptor(k)
+	return descriptor(k, dim)
 }
 
-func descriptor(k [3]uint8) embed.Descriptor {
+func descriptor(k [3]uint8, dim int) embed.Descriptor {
 	s := uint64(k[0])<<16 | uint64(k[1])<<8 | uint64(k[2]) | 0x9e3779b97f4a7c15
-	var d embed.Descriptor
+	d := make(embed.Descriptor, dim)
 	var n float64
 	for i := range d {
 		// splitmix64

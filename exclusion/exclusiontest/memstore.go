@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
 
@@ -21,6 +22,7 @@ type MemStore struct {
 	closed  bool
 	init    bool
 	created time.Time
+	models  []embed.Model
 	reqs    map[string][]byte // id -> JSON of *exclusion.Request
 	events  []exclusion.AuditEvent
 	counts  map[exclusion.Status]int
@@ -48,7 +50,7 @@ func (m *MemStore) check(ctx context.Context) error {
 }
 
 // Init implements exclusion.Store.
-func (m *MemStore) Init(ctx context.Context, created time.Time) error {
+func (m *MemStore) Init(ctx context.Context, created time.Time, models []embed.Model) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -60,7 +62,7 @@ func (m *MemStore) Init(ctx context.Context, created time.Time) error {
 	if m.init {
 		return exclusion.ErrExists
 	}
-	m.init, m.created = true, created
+	m.init, m.created, m.models = true, created, slices.Clone(models)
 	return nil
 }
 
@@ -71,7 +73,7 @@ func (m *MemStore) Stats(ctx context.Context) (exclusion.Stats, error) {
 	if err := m.check(ctx); err != nil {
 		return exclusion.Stats{}, err
 	}
-	st := exclusion.Stats{Created: m.created, Requests: map[exclusion.Status]int{}, Faces: m.faces, Events: len(m.events)}
+	st := exclusion.Stats{Created: m.created, Models: slices.Clone(m.models), Requests: map[exclusion.Status]int{}, Faces: m.faces, Events: len(m.events)}
 	for k, v := range m.counts {
 		if v != 0 {
 			st.Requests[k] = v
