@@ -63,5 +63,19 @@ demo: deps models
 bench: bench-deps models
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# fuzz runs every fuzz target of the module (func FuzzXxx in a _test.go file)
+# for FUZZTIME each, one at a time. A failing input is written by go test to
+# the package's testdata/fuzz/FuzzXxx/, where plain go test runs it from then
+# on: commit it with the fix as a regression seed.
+FUZZTIME ?= 30s
+fuzz: deps models
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  dir=./$$(dirname $${f#./}); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzz: $$dir $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir; \
+	  done; \
+	done
+
 clean:
 	$(GO) clean -testcache

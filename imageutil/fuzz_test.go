@@ -3,10 +3,14 @@ package imageutil
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/internal/testimage"
@@ -53,9 +57,26 @@ func FuzzDecode(f *testing.F) {
 	for _, format := range slices.Sorted(maps.Keys(bomb)) {
 		f.Add(bomb[format])
 	}
+	f.Add(progressiveJPEG(128, 1024, 3))
+	f.Add(progressiveJPEG(128, 1024, 70))
+	f.Add(loopingEXIF())
+	f.Add(lyingEXIF())
+	f.Add(appendZip(f, encPNG(f, quadrants(8, 8))))
+	f.Add(webpUniform(300, 200))
+	f.Add(pngBombInterlaced(64, 64))
+	f.Add(tiffDeflateBomb(64, 64))
 	limits := Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 20} // keep each run fast
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// With a pixel budget too: the reduced path must keep the same
+		// promises and give the same error.
+		r, rerr := DecodeBytes(data, WithLimits(limits), WithPixelBudget(100))
+		if r != nil && (r.Bounds().Dx()*r.Bounds().Dy() > 100 || r.Reduction < 1) {
+			t.Fatalf("budget 100: %v, reduction %d", r.Bounds(), r.Reduction)
+		}
 		m, err := DecodeBytes(data, WithLimits(limits))
+		if (err == nil) != (rerr == nil) && !errors.Is(err, ErrTooLarge) && !errors.Is(rerr, ErrTooLarge) {
+			t.Fatalf("full size: %v; reduced: %v", err, rerr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error wraps no sentinel: %v", err)
@@ -82,4 +103,51 @@ func FuzzDecode(f *testing.F) {
 		}
 		_ = PHash(m.RGB)
 	})
+}
+
+// FuzzParseHash: ParseHash never panics, and whatever it accepts prints
+// back as the same hash.
+func FuzzParseHash(f *testing.F) {
+	for _, s := range []string{"0123456789abcdef", "FFFFFFFFFFFFFFFF", "", "0123456789abcdeg", "0x23456789abcdef"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := ParseHash(s)
+		if err != nil {
+			return
+		}
+		g, err := ParseHash(h.String())
+		if err != nil || g != h {
+			t.Fatalf("%q -> %v -> %v, %v", s, h, g, err)
+		}
+	})
+}
+
+// TestWriteFuzzSeeds writes the small cases of the hostile corpus (at most
+// 64 KiB each) into testdata/fuzz/FuzzDecode, where go test runs them as
+// seeds of FuzzDecode (and fuzzing starts from them). It runs only when
+// IMAGEUTIL_WRITE_SEEDS=1; findings of the fuzzer land in the same
+// directory on their own.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("IMAGEUTIL_WRITE_SEEDS") != "1" {
+		t.Skip("IMAGEUTIL_WRITE_SEEDS=1 writes testdata/fuzz/FuzzDecode")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range hostileCorpus() {
+		if c.heavy {
+			continue
+		}
+		data := c.make(t)
+		if len(data) > 64<<10 {
+			continue
+		}
+		name := "hostile-" + strings.NewReplacer("/", "-", "+", "-").Replace(c.name)
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
