@@ -28,6 +28,13 @@ type Config struct {
 	// so enrolling with several models at submission is the only way a
 	// registry can later serve Filters of another model.
 	MoreEmbedders []embed.Embedder
+	// Confirm says whether requests wait for their requester's
+	// confirmation (Unconfirmed, see Registry.Confirm) before review; the
+	// zero value does not wait.
+	Confirm ConfirmConfig
+	// Thumbnails says whether and where face thumbnails are kept for the
+	// reviewer until the decision; the zero value keeps none.
+	Thumbnails ThumbnailConfig
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -55,7 +62,7 @@ type Registry struct {
 
 	mu     sync.RWMutex // guards closed, broken and the live maps below
 	closed bool
-	broken error // set when the live set may differ from the store; checks fail closed
+	broken error        // set when the live set may differ from the store; checks fail closed
 	faces  []*flatIndex // faces[m] holds the descriptors of models[m]
 	byFace map[uint64]liveFace
 	reqs   map[string]*liveReq // approved requests
@@ -118,6 +125,9 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 			return nil, fmt.Errorf("%w: model %s given twice", ErrModel, m)
 		}
 		seen[m.ID] = true
+	}
+	if err := errors.Join(cfg.Confirm.validate(), cfg.Thumbnails.validate()); err != nil {
+		return nil, err
 	}
 	if cfg.Quality.MinSize < 0 || cfg.Quality.MinSharpness < 0 {
 		return nil, fmt.Errorf("exclusion: invalid quality gate %+v", cfg.Quality)
@@ -393,8 +403,12 @@ func (r *Registry) Submit(ctx context.Context, sub *Submission, actor string) (*
 	req.ID = rand.Text()
 	req.Version = 1
 	req.Created, req.Updated = now, now
+	sealed, err := r.beforeInsert(sub, req) // Unconfirmed, thumbnails
+	if err != nil {
+		return nil, err
+	}
 	req.Checksum = checksum(req)
-	ev := AuditEvent{Time: now, Actor: actor, RequestID: req.ID, Action: ActionSubmit, To: Pending}
+	ev := AuditEvent{Time: now, Actor: actor, RequestID: req.ID, Action: ActionSubmit, To: req.Status}
 
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
@@ -404,6 +418,7 @@ func (r *Registry) Submit(ctx context.Context, sub *Submission, actor string) (*
 	if err := r.store.Insert(ctx, req, ev); err != nil {
 		return nil, fmt.Errorf("exclusion: storing request: %w", err)
 	}
+	r.putThumbnails(ctx, req, sealed)
 	return req, nil
 }
 
@@ -545,7 +560,7 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 	case from == Approved && to != Approved:
 		r.removeLive(id)
 	}
-	return next, nil
+	return r.afterDecision(ctx, next, actor), nil
 }
 
 // addLive makes an approved request block.

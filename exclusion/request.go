@@ -23,11 +23,13 @@ const (
 
 // Status is a request's place in the review workflow:
 //
-//	pending ──> approved ──> withdrawn
-//	   │  └──> rejected
-//	   └─────────────────> withdrawn
+//	unconfirmed ──> pending ──> approved ──> withdrawn
+//	     │             │  └──> rejected
+//	     │             └─────────────────> withdrawn
+//	     └─────────────────────────────────> withdrawn
 //
-// Only approved requests block. Rejection and withdrawal delete the
+// Requests start as unconfirmed only when Config.Confirm.Required is set
+// (see Registry.Confirm); otherwise as pending. Only approved requests block. Rejection and withdrawal delete the
 // request's descriptors and image hashes; the metadata and the audit log stay.
 type Status string
 
@@ -39,7 +41,7 @@ const (
 )
 
 // Statuses lists every status, in workflow order.
-var statuses = [...]Status{Pending, Approved, Rejected, Withdrawn}
+var statuses = [...]Status{Unconfirmed, Pending, Approved, Rejected, Withdrawn}
 
 func (s Status) valid() bool {
 	for _, v := range statuses {
@@ -53,6 +55,8 @@ func (s Status) valid() bool {
 // next reports whether the workflow allows from -> to.
 func (s Status) next(to Status) bool {
 	switch s {
+	case Unconfirmed:
+		return to == Pending || to == Withdrawn
 	case Pending:
 		return to == Approved || to == Rejected || to == Withdrawn
 	case Approved:
@@ -123,6 +127,10 @@ type Request struct {
 	URLs []string `json:"urls,omitempty"`
 	// Photos hold, per submitted photo, its hashes and faces.
 	Photos []PhotoRecord `json:"photos,omitempty"`
+	// Thumbnails counts the face thumbnails kept, sealed, in the registry's
+	// ThumbnailStore (never in the Store) until the decision; 0 once they
+	// are deleted.
+	Thumbnails int `json:"thumbnails,omitempty"`
 
 	// Created is when the request was submitted, Updated when it last
 	// changed, Decided when it was approved or rejected (zero while pending).
