@@ -1,0 +1,190 @@
+package onnx
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestFitSimilarity(t *testing.T) {
+	tmpl := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
+	tests := []struct {
+		name             string
+		scale, angle     float64
+		tx, ty           float64
+		noise            float64
+		wantErrTolerance float64
+	}{
+		{"identity", 1, 0, 0, 0, 0, 1e-9},
+		{"scaled, rotated, moved", 2.7, 0.4, 310, -25, 0, 1e-9},
+		{"upside down", 0.3, math.Pi, 12, 900, 0, 1e-9},
+		{"noisy points", 1.9, -0.2, 40, 60, 0.5, 0.35},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// src = T^-1(template) with T(x) = s R x + t, so that fitting
+			// src onto the template gives back T.
+			a, b := tt.scale*math.Cos(tt.angle), tt.scale*math.Sin(tt.angle)
+			want := Affine{a, -b, tt.tx, b, a, tt.ty}
+			inv, err := want.Invert()
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := make([]Point, len(tmpl))
+			for i, p := range tmpl {
+				src[i] = inv.Apply(p)
+				src[i].X += tt.noise * rng.NormFloat64()
+				src[i].Y += tt.noise * rng.NormFloat64()
+			}
+			got, err := FitSimilarity(src, tmpl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				tol := tt.wantErrTolerance * math.Max(1, math.Abs(want[i]))
+				if i == 2 || i == 5 {
+					tol = tt.wantErrTolerance * 100 // translations absorb the noise
+				}
+				if math.Abs(got[i]-want[i]) > tol {
+					t.Errorf("M[%d] = %v, want %v (within %v)", i, got[i], want[i], tol)
+				}
+			}
+			// A similarity: no shear, no reflection.
+			if math.Abs(got[0]-got[4]) > 1e-9 || math.Abs(got[1]+got[3]) > 1e-9 {
+				t.Errorf("%v is not a similarity", got)
+			}
+		})
+	}
+}
+
+// TestFitSimilarityLeastSquares checks the fit against the normal
+// equations: at the optimum the residuals are orthogonal to every
+// parameter's direction.
+func TestFitSimilarityLeastSquares(t *testing.T) {
+	src := []Point{{10, 12}, {40, 9}, {27, 30}, {14, 45}, {39, 47}}
+	dst := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
+	m, err := FitSimilarity(src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ga, gb, gx, gy float64
+	for i, p := range src {
+		q := m.Apply(p)
+		rx, ry := q.X-dst[i].X, q.Y-dst[i].Y
+		ga += rx*p.X + ry*p.Y
+		gb += -rx*p.Y + ry*p.X
+		gx += rx
+		gy += ry
+	}
+	for name, g := range map[string]float64{"a": ga, "b": gb, "tx": gx, "ty": gy} {
+		if math.Abs(g) > 1e-8 {
+			t.Errorf("gradient along %s = %v, want 0", name, g)
+		}
+	}
+}
+
+func TestFitSimilarityErrors(t *testing.T) {
+	tmpl := []Point{{1, 1}, {5, 1}, {3, 3}}
+	tests := []struct {
+		name string
+		src  []Point
+		dst  []Point
+	}{
+		{"coinciding points", []Point{{2, 2}, {2, 2}, {2, 2}}, tmpl},
+		{"too few points", []Point{{2, 2}}, tmpl[:1]},
+		{"length mismatch", []Point{{2, 2}, {3, 3}}, tmpl},
+		{"NaN", []Point{{math.NaN(), 2}, {3, 3}, {4, 4}}, tmpl},
+		{"Inf", []Point{{math.Inf(1), 2}, {3, 3}, {4, 4}}, tmpl},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := FitSimilarity(tt.src, tt.dst); !errors.Is(err, ErrAlign) {
+				t.Fatalf("err = %v, want ErrAlign", err)
+			}
+		})
+	}
+	if _, err := (Affine{}).Invert(); !errors.Is(err, ErrAlign) {
+		t.Fatalf("singular Invert: err = %v, want ErrAlign", err)
+	}
+}
+
+// referenceWarp is the textbook bilinear sampling, pixel by pixel through
+// image.Image, black outside: the reference Warp must match.
+func referenceWarp(img image.Image, inv Affine, ow, oh int) []float32 {
+	b := img.Bounds()
+	px := func(x, y int) [3]float64 {
+		if !(image.Pt(x, y).In(b)) {
+			return [3]float64{}
+		}
+		c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+		return [3]float64{float64(c.R), float64(c.G), float64(c.B)}
+	}
+	out := make([]float32, 3*ow*oh)
+	for v := range oh {
+		for u := range ow {
+			p := inv.Apply(Point{float64(u), float64(v)})
+			x0, y0 := int(math.Floor(p.X)), int(math.Floor(p.Y))
+			ax, ay := p.X-float64(x0), p.Y-float64(y0)
+			c00, c10, c01, c11 := px(x0, y0), px(x0+1, y0), px(x0, y0+1), px(x0+1, y0+1)
+			for c := range 3 {
+				val := (1-ay)*((1-ax)*c00[c]+ax*c10[c]) + ay*((1-ax)*c01[c]+ax*c11[c])
+				out[3*(v*ow+u)+c] = float32(val)
+			}
+		}
+	}
+	return out
+}
+
+func TestWarpMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const w, h = 61, 47
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.IntN(256))
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	rgb := make([]byte, 3*w*h)
+	for i := range w * h {
+		copy(rgb[3*i:3*i+3], img.Pix[4*i:4*i+3])
+	}
+	tests := []struct {
+		name string
+		inv  Affine
+	}{
+		{"identity", Affine{1, 0, 0, 0, 1, 0}},
+		{"half-pixel shift", Affine{1, 0, 0.5, 0, 1, 0.5}},
+		{"rotation and zoom", Affine{0.31, -0.12, 14.2, 0.12, 0.31, 3.7}},
+		{"downscale, partly outside", Affine{0.9, 0.2, -8.3, -0.2, 0.9, 9.9}},
+		{"reflection, all outside", Affine{-1, 0, -100, 0, 1, -50}},
+		{"enlarge across the right edge", Affine{0.5, 0, 40.25, 0, 0.5, 20.75}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Warp(rgb, w, h, tt.inv, 112, 112)
+			want := referenceWarp(img, tt.inv, 112, 112)
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-3 {
+					t.Fatalf("value %d (pixel %d, %d) = %v, want %v (tolerance 1e-3)", i, (i/3)%112, i/3/112, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFivePoints(t *testing.T) {
+	var p [68]Point
+	for i := range p {
+		p[i] = Point{float64(i), float64(2 * i)}
+	}
+	got := fivePoints(&p)
+	want := [5]Point{{38.5, 77}, {44.5, 89}, {30, 60}, {48, 96}, {54, 108}}
+	if got != want {
+		t.Fatalf("fivePoints = %v, want %v", got, want)
+	}
+}
