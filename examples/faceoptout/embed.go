@@ -4,16 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
-	"github.com/faceoptout/faceoptout/imageutil"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 )
 
 // embedFace is one face of cmdEmbed's JSON output.
@@ -32,39 +30,24 @@ type embedLine struct {
 	Timings map[string]float64 `json:"timings_ms"`
 }
 
-// embedFlags are the flags cmdEmbed and benchEmbed share.
-func embedFlags(fs *flag.FlagSet) *embed.DlibConfig {
-	cfg := embed.DefaultDlibConfig()
-	fs.StringVar(&cfg.ModelsDir, "models", cfg.ModelsDir, "directory of the dlib model files")
-	fs.IntVar(&cfg.MinFaceSize, "min-face", cfg.MinFaceSize, "smallest face side to find, in full-resolution pixels")
-	fs.Func("detector", "face detector: hog or cnn (default hog)", func(s string) error {
-		cfg.Detector = embed.Detector(s)
-		return nil
-	})
-	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "images processed at once")
-	fs.IntVar(&cfg.Jitter, "jitter", cfg.Jitter, "average descriptors over this many jittered chips")
-	fs.IntVar(&cfg.MaxUpsamplePixels, "max-upsample-pixels", cfg.MaxUpsamplePixels, "largest upsampled copy scanned (0: no bound)")
-	return &cfg
-}
-
 // cmdEmbed prints the faces and descriptors of image files, one JSON line
 // per file (with --json) or one summary line per file, then per-stage
 // timings and images/s on stderr.
 //
 //	faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...
-func cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("embed", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON line per file")
-	cfg := embedFlags(fs)
+	ef := embedder.Register(fs, o.env)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg := ef.DlibConfig()
 	files := fs.Args()
 	if len(files) == 0 {
 		return errors.New("usage: faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...")
 	}
-	d, err := embed.NewDlib(*cfg)
+	d, err := embed.NewDlib(cfg)
 	if err != nil {
 		return err
 	}
@@ -179,18 +162,3 @@ func embedFile(ctx context.Context, d *embed.Dlib, file string) embedLine {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// decodeImage decodes an image file with imageutil's limits, orientation
-// applied.
-func decodeImage(file string) (image.Image, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, err := imageutil.Decode(f)
-	if err != nil {
-		return nil, err
-	}
-	return img.RGB, nil
-}

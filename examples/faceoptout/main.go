@@ -1,7 +1,7 @@
 // Command faceoptout is the operator's command-line tool for a faceoptout
 // registry: submit and review requests, check images, sweep an existing
-// search index, compute descriptors, and run the benchmarks and evaluations
-// whose figures the README quotes.
+// search index and compute descriptors. The benchmarks and evaluations whose
+// figures the README quotes are another program, examples/bench.
 //
 // Usage:
 //
@@ -24,6 +24,7 @@
 //	faceoptout check FILE|URL...          (one JSON object per image; only "allow" may be indexed)
 //	faceoptout sweep FILE                 (JSON lines {"id":..., "descriptor":[128 numbers]}; prints ids to purge)
 //	faceoptout audit [ID]
+//	faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...
 package main
 
 import (
@@ -34,6 +35,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 )
 
 // command is one subcommand: run gets the arguments after the command's name.
@@ -42,30 +45,16 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-// commands lists every subcommand; each lives in a file of its own.
-func commands() map[string]command {
-	cmds := map[string]command{
-		"embed": {"print the faces and descriptors of images as JSON lines, with per-stage timings", cmdEmbed},
-		"bench": {"run a benchmark: bench index | bench embed", cmdBench},
-		"eval":  {"measure FNMR/FPIR of the decision policy on labelled faces", cmdEval},
-	}
-	// The registry commands (operator.go): init, submit, list, show, pick,
-	// approve, reject, withdraw, check, sweep, audit.
-	for name, c := range (operator{}).commands() {
-		cmds[name] = c
-	}
-	return cmds
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Getenv, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cmds := commands()
+// run runs the command args names; env is how main reads the environment.
+func run(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) int {
+	cmds := operator{env: env}.commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout, cmds)
 		return 0

@@ -1,7 +1,7 @@
 package main
 
-// The operator's commands over a registry directory: init, submit, list,
-// show, pick, approve, reject, withdraw, check, sweep, audit.
+// The operator's commands: init, submit, list, show, pick, approve, reject,
+// withdraw, check, sweep, audit over a registry directory, and embed.
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
@@ -24,14 +25,14 @@ type operator struct {
 	// newEmbedder loads the embedder from a models directory; nil means
 	// the dlib models. close releases it.
 	newEmbedder func(modelsDir string) (emb registrydir.Embedder, close func() error, err error)
-	// model is the model name init records; "" means registrydir.DlibModel.
-	model string
+	// env is how main reads the environment (os.Getenv); nil reads nothing.
+	env progenv.Getenv
 }
 
 // commands returns the operator's subcommands.
 func (o operator) commands() map[string]command {
 	return map[string]command{
-		"init":     {"create a registry: init --registry DIR", o.cmdInit},
+		"init":     {"create a registry enrolling faces with the models: init --registry DIR [--models DIR]", o.cmdInit},
 		"submit":   {"submit a face opt-out or DSA image removal; prints the id and the faces found/refused", o.cmdSubmit},
 		"list":     {"list requests: list [--status S] [--kind face|removal]", o.cmdList},
 		"show":     {"show a request (no descriptors) and its audit trail: show ID", o.cmdShow},
@@ -42,6 +43,7 @@ func (o operator) commands() map[string]command {
 		"check":    {"check an image file or URL; prints the verdict as JSON: check FILE|URL", o.cmdCheck},
 		"sweep":    {"print the ids of an index to purge: sweep FILE (JSON lines {\"id\":..., \"descriptor\":[...]})", o.cmdSweep},
 		"audit":    {"print the audit log: audit [ID]", o.cmdAudit},
+		"embed":    {"print the faces and descriptors of images (JSON lines with --json), with per-stage timings", o.cmdEmbed},
 	}
 }
 
@@ -53,7 +55,7 @@ type regFlags struct {
 func addRegFlags(fs *flag.FlagSet) regFlags {
 	return regFlags{
 		registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")"),
-		models:   fs.String("models", "", "dlib models directory (default $FACEOPTOUT_MODELS, else models)"),
+		models:   fs.String("models", "", "dlib models directory (default $"+progenv.ModelsEnv+", else models)"),
 	}
 }
 
@@ -87,7 +89,7 @@ func (o operator) embedder(models string) (registrydir.Embedder, func() error, e
 	if o.newEmbedder != nil {
 		return o.newEmbedder(models)
 	}
-	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(models), 2)
+	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(models, o.env), 2)
 	if err != nil {
 		return registrydir.Embedder{}, nil, err
 	}
@@ -128,18 +130,20 @@ func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	model := o.model
-	if model == "" {
-		model = registrydir.DlibModel
+	// The registry records the model of the embedder that enrols its faces.
+	emb, closeEmb, err := o.embedder(*rf.models)
+	if err != nil {
+		return err
 	}
-	// Creating needs no embedder: the registry records the model name only.
-	reg, err := registrydir.Create(ctx, dir, registrydir.Embedder{Model: model})
+	defer closeEmb()
+	reg, err := registrydir.Create(ctx, dir, emb)
 	if err != nil {
 		return err
 	}
 	if err := reg.Close(); err != nil {
 		return err
 	}
+	model := emb.Embedder.Model()
 	fmt.Fprintf(stdout, "created registry %s (faces enrolled with %s)\n", dir, model)
 	return nil
 }
@@ -229,7 +233,7 @@ func redacted(req *exclusion.Request) *exclusion.Request {
 	for i, p := range req.Photos {
 		p.Faces = append([]exclusion.FaceRecord(nil), p.Faces...)
 		for j := range p.Faces {
-			p.Faces[j].Descriptor = nil
+			p.Faces[j].Descriptors = nil
 		}
 		c.Photos[i] = p
 	}

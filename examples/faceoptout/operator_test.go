@@ -24,7 +24,6 @@ func fakeOperator() operator {
 		newEmbedder: func(string) (registrydir.Embedder, func() error, error) {
 			return exampletest.Embedder(), func() error { return nil }, nil
 		},
-		model: exampletest.FakeModel,
 	}
 }
 
@@ -62,19 +61,25 @@ func submitted(t *testing.T, out string) string {
 
 func TestRunHelpListsRegistryCommands(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"help"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), nil, []string{"help"}, &out, &errb); code != 0 {
 		t.Fatalf("help: exit %d", code)
 	}
-	for _, c := range []string{"init", "submit", "list", "show", "pick", "approve", "reject", "withdraw", "check", "sweep", "audit"} {
+	for _, c := range []string{"init", "submit", "list", "show", "pick", "approve", "reject", "withdraw", "check", "sweep", "audit", "embed"} {
 		if !strings.Contains(out.String(), "  "+c+" ") {
 			t.Errorf("help does not list %s:\n%s", c, out.String())
+		}
+	}
+	// Benchmarks and evaluations are examples/bench's, not the operator's.
+	for _, c := range []string{"bench", "eval"} {
+		if strings.Contains(out.String(), "  "+c+" ") {
+			t.Errorf("help lists %s, a command of examples/bench:\n%s", c, out.String())
 		}
 	}
 	// Without a registry, a registry command fails (exit 1) and says why.
 	t.Setenv(registrydir.Env, "")
 	out.Reset()
 	errb.Reset()
-	if code := run(context.Background(), []string{"list"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--registry") {
+	if code := run(context.Background(), nil, []string{"list"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--registry") {
 		t.Errorf("list without registry: exit %d, stderr %q", code, errb.String())
 	}
 }
@@ -245,25 +250,28 @@ func TestSweep(t *testing.T) {
 
 func TestModelMismatch(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reg")
-	if _, _, err := cli(t, operator{}, "init", "--registry", dir); err != nil { // records the dlib model
+	other := operator{newEmbedder: func(string) (registrydir.Embedder, func() error, error) {
+		return registrydir.Embedder{Embedder: &exclusiontest.Embedder{Dim: 64}}, func() error { return nil }, nil
+	}}
+	if _, _, err := cli(t, other, "init", "--registry", dir); err != nil { // records the 64-D fake model
 		t.Fatal(err)
 	}
 	_, _, err := cli(t, fakeOperator(), "check", "--registry", dir, "x.png")
-	if !errors.Is(err, registrydir.ErrModelMismatch) {
-		t.Errorf("checking a dlib registry with the fake embedder: %v, want ErrModelMismatch", err)
+	if !errors.Is(err, exclusion.ErrModel) {
+		t.Errorf("checking a registry with an embedder of another model: %v, want exclusion.ErrModel", err)
 	}
 }
 
-// TestRealModels runs submit, approve and check with the dlib models on the
-// shared bbt crops.
+// TestRealModels runs init, submit, approve and check with the dlib models on
+// the bbt crops.
 func TestRealModels(t *testing.T) {
-	models, faces := testenv.Models(t), testenv.Faces(t)
+	models, faces := testenv.Models(t), testenv.BBT(t)
 	reg := filepath.Join(t.TempDir(), "reg")
 	o := operator{}
-	if _, _, err := cli(t, o, "init", "--registry", reg); err != nil {
+	if _, _, err := cli(t, o, "init", "--registry", reg, "--models", models); err != nil {
 		t.Fatal(err)
 	}
-	bbt := func(p string) string { return filepath.Join(faces, "bbt", p) }
+	bbt := func(p string) string { return filepath.Join(faces, p) }
 	out, _, err := cli(t, o, "submit", "--registry", reg, "--models", models, "--kind", "face", "--country", "US", "--reason", "opt out",
 		"--name", "Sheldon Cooper", "--email", "sheldon@example.org", "--phone", "+15551230000", "--photo", bbt("sheldon/sheldon1.png"))
 	if err != nil {

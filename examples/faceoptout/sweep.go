@@ -69,7 +69,14 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	defer reg.Close()
-	f, err := exclusion.NewFilter(reg, noImages{}, exclusion.DefaultFilterConfig())
+	models := reg.Models()
+	if len(models) == 0 {
+		return fmt.Errorf("registry %s records no face model", dir)
+	}
+	// The descriptors are the first model's: the one the registry finds
+	// faces with.
+	model := models[0]
+	f, err := exclusion.NewFilter(reg, noImages{model: model}, exclusion.DefaultFilterConfig())
 	if err != nil {
 		return err
 	}
@@ -89,12 +96,11 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 				readErr = fmt.Errorf("line %d: %w", n, err)
 				return
 			}
-			if len(l.ID) == 0 || len(l.Descriptor) != embed.Dim {
-				readErr = fmt.Errorf("line %d: want an id and a descriptor of %d numbers, got %d", n, embed.Dim, len(l.Descriptor))
+			if len(l.ID) == 0 || len(l.Descriptor) != model.Dim {
+				readErr = fmt.Errorf("line %d: want an id and a descriptor of %d numbers (model %s), got %d", n, model.Dim, model.Name, len(l.Descriptor))
 				return
 			}
-			var d embed.Descriptor
-			copy(d[:], l.Descriptor)
+			d := embed.Descriptor(l.Descriptor)
 			if !yield(idString(l.ID), d) {
 				return
 			}
@@ -128,8 +134,11 @@ func idString(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// noImages is an embedder for a Filter that only sweeps descriptors.
-type noImages struct{}
+// noImages is an embedder for a Filter that only sweeps descriptors of
+// model.
+type noImages struct{ model embed.Model }
+
+func (n noImages) Model() embed.Model { return n.model }
 
 func (noImages) Faces(context.Context, image.Image) ([]embed.Face, error) {
 	return nil, errors.New("faceoptout sweep: no face detection")

@@ -1,5 +1,9 @@
 // Package testenv locates the resources that faceoptout's tests need but the
-// repository does not hold: the dlib model files and the shared face photos.
+// repository does not hold (the dlib model files and the shared face photos)
+// and the faces/bbt photos of testdata/. It is for tests only: it imports
+// package testing and finds the repository through the location of its own
+// source file, so programs never import it (they use
+// examples/internal/progenv).
 //
 // Outside CI a test whose resource is absent is skipped with a message that
 // says how to provide it. Under CI (CI=true) an absent resource is a failure:

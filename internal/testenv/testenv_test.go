@@ -86,3 +86,22 @@ func TestMissingResourceSkipsOutsideCIAndFailsUnderCI(t *testing.T) {
 		})
 	}
 }
+
+func TestBBTDir(t *testing.T) {
+	shared := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(shared, "bbt"), 0o700))
+	tests := []struct {
+		name  string
+		faces string
+		want  string
+	}{
+		{"shared faces hold bbt", shared, filepath.Join(shared, "bbt")},
+		{"else the repository's testdata", t.TempDir(), filepath.Join(RepoRoot(), "testdata", "bbt")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FACEOPTOUT_FACES", tt.faces)
+			assert.Equal(t, tt.want, BBTDir())
+		})
+	}
+}

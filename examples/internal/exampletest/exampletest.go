@@ -34,7 +34,7 @@ const FakeModel = "exclusiontest-fake"
 
 // Embedder returns the fake embedder with its model name.
 func Embedder() registrydir.Embedder {
-	return registrydir.Embedder{Embedder: &exclusiontest.Embedder{}, Model: FakeModel}
+	return registrydir.Embedder{Embedder: &exclusiontest.Embedder{}, Name: FakeModel}
 }
 
 // Registry returns a new in-memory registry with the fake embedder, closed

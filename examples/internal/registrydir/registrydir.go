@@ -1,8 +1,10 @@
 // Package registrydir keeps a faceoptout registry in a directory, for the
 // example programs: DIR/registry.db is the boltstore file and
-// DIR/embedder.json names the embedder (face model) the registry's faces were
-// enrolled with, so that a registry is never checked with another model's
-// descriptors (they would never match: a silent fail-open).
+// DIR/embedder.json names, for people reading the directory, the embedder
+// (face model) the registry's faces were enrolled with. The registry itself
+// records the models' identities and refuses an embedder of another model
+// (exclusion.ErrModel): a registry is never checked with another model's
+// descriptors, which would never match (a silent fail-open).
 //
 // # Basics
 //
@@ -49,14 +51,25 @@ const DlibModel = "dlib_face_recognition_resnet_model_v1"
 var ErrNoDir = errors.New("registrydir: no registry directory: use --registry DIR or set " + Env)
 
 // ErrModelMismatch means a registry was opened with another embedder than
-// the one its faces were enrolled with.
-var ErrModelMismatch = errors.New("registrydir: embedder does not match the registry's")
+// the one its faces were enrolled with. It is exclusion.ErrModel.
+var ErrModelMismatch = exclusion.ErrModel
 
-// Embedder is an embed.Embedder with the name of its face model.
+// Embedder is an embed.Embedder with a name for its face model, written to
+// embedder.json. It is an embed.Embedder itself.
 type Embedder struct {
 	embed.Embedder
-	// Model names the descriptor model; registries record it.
-	Model string
+	// Name names the descriptor model for people; "" means the
+	// embedder's Model().String(). The registry checks the model's
+	// identity (embed.Model), not this name.
+	Name string
+}
+
+// name returns emb.Name, else the embedder's model.
+func (emb Embedder) name() string {
+	if emb.Name != "" || emb.Embedder == nil {
+		return emb.Name
+	}
+	return emb.Embedder.Model().String()
 }
 
 // Resolve returns flagValue, else $FACEOPTOUT_REGISTRY, else ErrNoDir.
@@ -91,7 +104,7 @@ func NewDlib(dir string, workers int) (*embed.Dlib, Embedder, error) {
 	if err != nil {
 		return nil, Embedder{}, err
 	}
-	return d, Embedder{Embedder: d, Model: DlibModel}, nil
+	return d, Embedder{Embedder: d, Name: DlibModel}, nil
 }
 
 type meta struct {
@@ -100,15 +113,16 @@ type meta struct {
 }
 
 // Create makes dir (if needed) and a new registry in it, enrolling faces
-// with emb. It fails if dir already holds a registry.
+// with emb (the registry records its model). It fails if dir already holds
+// a registry.
 func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
-	if emb.Model == "" {
-		return nil, errors.New("registrydir: embedder without a model name")
+	if emb.Embedder == nil {
+		return nil, errors.New("registrydir: creating a registry needs the embedder whose model it records")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("registrydir: %w", err)
 	}
-	b, err := json.Marshal(meta{Model: emb.Model, Created: time.Now().UTC()})
+	b, err := json.Marshal(meta{Model: emb.name(), Created: time.Now().UTC()})
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +150,9 @@ func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry,
 }
 
 // Open opens the registry in dir. emb.Embedder may be nil for a registry
-// that is only listed and reviewed (then emb.Model is not checked); a
-// non-nil embedder must be the model the registry was created with.
+// that is only listed and reviewed; a non-nil embedder must be of the model
+// the registry was created with (an error wrapping ErrModelMismatch, that
+// is exclusion.ErrModel, otherwise).
 func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
 	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
 	if err != nil {
@@ -146,9 +161,6 @@ func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, e
 	var m meta
 	if err := json.Unmarshal(b, &m); err != nil || m.Model == "" {
 		return nil, fmt.Errorf("registrydir: %s: unreadable %s: %w", dir, EmbedderFile, errors.Join(err, exclusion.ErrCorrupt))
-	}
-	if emb.Embedder != nil && emb.Model != m.Model {
-		return nil, fmt.Errorf("%w: registry %s was enrolled with %q, not %q", ErrModelMismatch, dir, m.Model, emb.Model)
 	}
 	st, err := boltstore.Open(filepath.Join(dir, DBFile), nil)
 	if err != nil {
@@ -162,7 +174,7 @@ func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, e
 	return reg, nil
 }
 
-// Model returns the model name recorded in dir.
+// Model returns the model name embedder.json in dir records.
 func Model(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
 
 func TestCreateOpen(t *testing.T) {
@@ -24,7 +25,8 @@ func TestCreateOpen(t *testing.T) {
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
 	}
-	other := registrydir.Embedder{Embedder: fake.Embedder, Model: "another-model"}
+	// The registry checks the model's identity, whatever the name says.
+	other := registrydir.Embedder{Embedder: &exclusiontest.Embedder{Dim: 64}, Name: fake.Name}
 	tests := []struct {
 		name string
 		dir  string

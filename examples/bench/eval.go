@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/evaluation"
 	"github.com/faceoptout/faceoptout/internal/facesim"
@@ -25,11 +27,11 @@ import (
 // enrolled faces on facesim data. It writes a Markdown report (stdout and
 // OUT/eval.md) and DET curves (OUT/det.png).
 //
-//	faceoptout eval --descriptors ../shared/faces/idols/idols.json
-//	faceoptout eval --images ../shared/faces/bbt --label-from dir --enrol 4 --per-person 1 --cohort-people 0 --cohort ../shared/faces/idols/idols.json
-//	faceoptout eval --images ../shared/faces/idols --label-from filename ...
-//	faceoptout eval --scale --idols ../shared/faces/idols/idols.json
-func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+//	bench eval --descriptors ../shared/faces/idols/idols.json
+//	bench eval --images ../shared/faces/bbt --label-from dir --enrol 4 --per-person 1 --cohort-people 0 --cohort ../shared/faces/idols/idols.json
+//	bench eval --images ../shared/faces/idols --label-from filename ...
+//	bench eval --scale --idols ../shared/faces/idols/idols.json
+func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	descs := fs.String("descriptors", "", "descriptor file (idols.json layout) of labelled faces")
@@ -59,15 +61,19 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	research := fs.Bool("research", false, "also measure the rules researched and not kept (EVALUATION.md)")
 	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
 	scale := fs.Bool("scale", false, "measure FPIR against enrolled faces on facesim data")
-	idols := fs.String("idols", filepath.Join("..", "shared", "faces", "idols", "idols.json"), "with --scale: descriptors facesim is fitted to")
+	idols := fs.String("idols", "", "with --scale: descriptors facesim is fitted to (default $"+progenv.FacesEnv+"/idols/idols.json, else ../shared/faces/idols/idols.json)")
 	widen := fs.Float64("widen", 7, "with --scale: facesim between-person widening")
 	sizes := fs.String("sizes", "10000,100000,1000000", "with --scale: enrolled faces")
 	probes := fs.Int("probes", 2000, "with --scale: stranger probes per size")
 	thresholds := fs.String("thresholds", "0.4,0.5,0.55,0.6", "with --scale: global thresholds")
-	ecfg := embedFlags(fs)
+	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *idols == "" {
+		*idols = filepath.Join(progenv.FacesDir("", env), "idols", "idols.json")
+	}
+	ecfg := ef.DlibConfig()
 	var md bytes.Buffer
 	w := io.MultiWriter(stdout, &md)
 	if *scale {
@@ -77,7 +83,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *descs == "" && *images == "" {
 		if !*scale {
-			return errors.New("usage: faceoptout eval (--descriptors FILE | --images DIR [--label-from dir|filename]) [--cohort FILE] [--scale] [--out DIR]")
+			return errors.New("usage: bench eval (--descriptors FILE | --images DIR [--label-from dir|filename]) [--cohort FILE] [--scale] [--out DIR]")
 		}
 		return writeOut(*out, md.Bytes(), nil)
 	}
@@ -86,7 +92,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *descs != "" {
 		set, err = evaluation.LoadDescriptorFile(*descs)
 	} else {
-		set, err = embedImages(ctx, *images, evaluation.LabelMode(*labelFrom), *ecfg, *cache, stderr)
+		set, err = embedImages(ctx, *images, evaluation.LabelMode(*labelFrom), ecfg, *cache, stderr)
 	}
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func goFaceBaseline(ctx context.Context, files []string, modelsDir string, worke
 			faces, err := rec.RecognizeFile(file)
 			out := make([]benchFace, len(faces))
 			for i, f := range faces {
-				out[i] = benchFace{f.Rectangle, embed.Descriptor(f.Descriptor)}
+				out[i] = benchFace{f.Rectangle, append(embed.Descriptor(nil), f.Descriptor[:]...)}
 			}
 			return out, err
 		})

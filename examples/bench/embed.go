@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // benchRun is what one pipeline found in every photo, and how fast.
@@ -44,24 +47,25 @@ var errNoBaseline = errors.New("go-face baseline not compiled in: build with -ta
 // default pipeline (HOG with one upsampling at full size, emulated with the
 // same wrapper) and, when built with -tags gofacebaseline, plain go-face.
 //
-//	faceoptout bench embed [--dir DIR] [--min-faces 40,80,120,160] [--workers N] [--fr]
-func benchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+//	bench embed [--dir DIR] [--min-faces 40,80,120,160] [--workers N] [--fr]
+func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench embed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	facesDir := os.Getenv("FACEOPTOUT_FACES")
-	if facesDir == "" {
-		facesDir = filepath.Join("..", "shared", "faces")
-	}
-	dir := fs.String("dir", filepath.Join(facesDir, "idols"), "directory of JPEG photos")
+	dir := fs.String("dir", "", "directory of JPEG photos (default $"+progenv.FacesEnv+"/idols, else ../shared/faces/idols)")
 	minFaces := fs.String("min-faces", "40,80,120,160", "comma-separated MinFaceSize values to measure")
 	fr := fs.Bool("fr", true, "also measure face_recognition's default pipeline (HOG, one upsampling, full size)")
 	goDecode := fs.String("go-decode", "120", "comma-separated MinFaceSize values also measured through imageutil.Decode + Faces (Go's JPEG decoder) instead of FacesBytes")
 	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
 	nRounds := fs.Int("rounds", 1, "run every pipeline this many times, interleaved, and report each by its median round")
-	cfg := embedFlags(fs)
+	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *dir == "" {
+		*dir = filepath.Join(progenv.FacesDir("", env), "idols")
+	}
+	dcfg := ef.DlibConfig()
+	cfg := &dcfg
 	if *nRounds < 1 {
 		return fmt.Errorf("--rounds %d: want at least 1", *nRounds)
 	}
@@ -329,7 +333,7 @@ func agree(ref, r *benchRun) (found, total int, dists []float64) {
 			total++
 			if b, ok := match(a, r.faces[i]); ok {
 				found++
-				dists = append(dists, a.d.Distance(&b.d))
+				dists = append(dists, a.d.Distance(b.d))
 			}
 		}
 	}
@@ -382,4 +386,21 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// decodeImage decodes an image file with imageutil's limits, orientation
+// applied.
+func decodeImage(file string) (image.Image, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, err := imageutil.Decode(f)
+	if err != nil {
+		return nil, err
+	}
+	return img.RGB, nil
 }

@@ -24,9 +24,9 @@ import (
 
 	"github.com/coder/hnsw"
 
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/index"
 	"github.com/faceoptout/faceoptout/internal/facesim"
-	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
 // benchIndex compares, on face-like data, the exact index, our HNSW,
@@ -34,8 +34,8 @@ import (
 // run: build rate, memory per vector, query latency, queries/s on two
 // cores, recall@1 and radius recall at two radii.
 //
-//	faceoptout bench index -n 100000 -queries 1000
-func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+//	bench index -n 100000 -queries 1000
+func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench index", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -45,7 +45,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		exactQ   = fs.Int("exact-queries", 1000, "queries timed for the exact index (at most -queries)")
 		widen    = fs.Float64("widen", 7, "between-person covariance factor")
 		seed     = fs.Uint64("seed", 1, "sampling seed")
-		idols    = fs.String("idols", filepath.Join(testenv.FacesDir(), "idols", "idols.json"), "idols.json to fit the face model on")
+		idols    = fs.String("idols", "", "idols.json to fit the face model on (default $"+progenv.FacesEnv+"/idols/idols.json, else ../shared/faces/idols/idols.json)")
 		radii    = fs.String("radii", "0.45,0.6", "radii for range search")
 		systems  = fs.String("systems", "exact,hnsw,coder,hnswlib", "what to measure")
 		m        = fs.String("m", "24", "our HNSW: M values (comma separated)")
@@ -57,7 +57,7 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		libM     = fs.String("hnswlib-m", "16,32", "hnswlib M values")
 		libEf    = fs.String("hnswlib-ef", "64,128,400", "hnswlib ef values")
 		python   = fs.String("python", "/usr/bin/python3", "python with hnswlib and numpy")
-		script   = fs.String("script", filepath.Join(testenv.RepoRoot(), "scripts", "hnswlib_bench.py"), "hnswlib driver")
+		script   = fs.String("script", filepath.Join("scripts", "hnswlib_bench.py"), "hnswlib driver (relative to the working directory: run from the repository's root)")
 		dataDir  = fs.String("data", "", "directory for the data file shared with hnswlib (default: temporary)")
 		save     = fs.String("save", "", "also write our HNSW to this file and time Load")
 		load     = fs.String("load", "", "load our HNSW from this file (written by -save on the same data) instead of building it")
@@ -69,6 +69,9 @@ func benchIndex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *idols == "" {
+		*idols = filepath.Join(progenv.FacesDir("", env), "idols", "idols.json")
 	}
 	rs, err := parseFloats(*radii)
 	if err != nil {

@@ -79,7 +79,7 @@ func TestEvalCommand(t *testing.T) {
 		t.Run(tc.threshold, func(t *testing.T) {
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
-			err := cmdEval(context.Background(), []string{"--descriptors", path, "--enrol", "5", "--per-person", "1",
+			err := cmdEval(context.Background(), nil, []string{"--descriptors", path, "--enrol", "5", "--per-person", "1",
 				"--cohort-people", "20", "--splits", "3", "--bootstrap", "20", "--threshold", tc.threshold, "--out", out}, &stdout, &stderr)
 			if err != nil {
 				t.Fatalf("eval: %v\n%s", err, stderr.String())
@@ -104,7 +104,7 @@ func TestEvalCommand(t *testing.T) {
 	}
 	// Bad input fails, it does not report.
 	var sink bytes.Buffer
-	if err := cmdEval(context.Background(), []string{"--descriptors", path, "--enrol", "40"}, &sink, &sink); err == nil {
+	if err := cmdEval(context.Background(), nil, []string{"--descriptors", path, "--enrol", "40"}, &sink, &sink); err == nil {
 		t.Errorf("eval with more enrolled people than the file holds succeeded")
 	}
 }
