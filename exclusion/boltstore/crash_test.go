@@ -3,6 +3,7 @@ package boltstore_test
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"image"
 	"math/rand/v2"
@@ -21,6 +22,11 @@ import (
 
 // crashEnv names the registry file a re-executed test binary writes to.
 const crashEnv = "BOLTSTORE_CRASH_CHILD_DB"
+
+// kills is the number of rounds of TestKillNine: 200 in CI; the long run is
+//
+//	go test -run '^TestKillNine$' -boltstore.kills 2000 -timeout 2h ./exclusion/boltstore/
+var kills = flag.Int("boltstore.kills", 200, "rounds of kill -9 in TestKillNine")
 
 // TestCrashChild is the child of TestKillNine: it submits (and approves
 // every other) request in a loop and prints each acknowledged id the moment
@@ -65,7 +71,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestKillNine kills a writing child process with SIGKILL at a random moment
-// after its first acknowledgement, 200 times, and checks after each kill
+// after its first acknowledgement, -boltstore.kills times (200), and checks after each kill
 // that the registry opens cleanly (checksums, counts) and holds every
 // acknowledged request in its acknowledged state.
 func TestKillNine(t *testing.T) {
@@ -85,7 +91,7 @@ func TestKillNine(t *testing.T) {
 	if err := reg.Close(); err != nil {
 		t.Fatal(err)
 	}
-	const rounds = 200
+	rounds := *kills
 	submitted := map[string]bool{}
 	approved := map[string]bool{}
 	total := 0

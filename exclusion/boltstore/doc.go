@@ -19,17 +19,38 @@
 // Its B+tree with copy-on-write pages and checksummed meta pages either shows
 // a transaction entirely or not at all after a crash.
 //
-// Layout: bucket "meta" holds the format version, the creation time and the
-// counts (exclusion.Stats), updated in the same transaction as each change;
-// "requests" maps request id to its JSON record; "audit" maps a big-endian
-// sequence number to a JSON audit event; "audit_by_request" indexes the log
-// by request id.
+// Layout: bucket "meta" holds the format version, the creation time, the
+// models and the counts (exclusion.Stats), updated in the same transaction
+// as each change; "requests" maps request id to its JSON record; "audit"
+// maps a big-endian sequence number to a JSON audit event;
+// "audit_by_request" indexes the log by request id. Every value is sealed
+// with the CRC-32C of its bucket, key and content.
 //
-// A corrupt file is an error, never a panic (bbolt's panics on corrupt
-// pages are recovered as exclusion.ErrCorrupt), and exclusion.Open checks
-// every record's checksum and the counts on top.
+// Open checks the whole file before serving anything, reading it with
+// ReadAt rather than through bbolt's memory map: both meta pages against
+// their checksums (bbolt would silently fall back to the older one, the
+// registry one transaction earlier), every page reachable from the newest
+// meta page (type, element bounds, child ids, key order, the freelist), the
+// seal of every key and value, then bbolt's own check of used and free
+// pages. Damage is a *CorruptError saying where (a meta page, a page and
+// its offset, a bucket and key), wrapping exclusion.ErrCorrupt; bbolt never
+// sees a file whose offsets could make it read outside its mapping. On top,
+// exclusion.Open checks every record's checksum and the counts.
+//
+// A write whose commit fails (a write or fsync error, a full disk) returns
+// an error wrapping ErrFailed and the cause, and fails the Store: whether the
+// transaction reached the disk is unknown (after a failed fsync the kernel
+// may have dropped the dirty pages), so every later call returns that error
+// and nothing more is acknowledged until the Store is closed and opened
+// again, which verifies the file.
 //
 // # Caveats
+//
+// Verification reads every used page at Open: time proportional to the
+// file. A meta page that fails its checksum is refused even where bbolt's
+// fallback would be right (a meta page torn by a power failure during a
+// commit that was never acknowledged): restore from a backup, or open a
+// copy with bbolt's tools.
 //
 // One process at a time: Open takes an exclusive file lock (waiting up to
 // Options.Timeout). For several machines, implement exclusion.Store over a

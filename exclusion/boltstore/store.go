@@ -20,7 +20,7 @@ import (
 )
 
 // formatVersion is the layout version written in "meta".
-const formatVersion = "2"
+const formatVersion = "3"
 
 var (
 	bucketMeta     = []byte("meta")
@@ -44,9 +44,15 @@ type Options struct {
 type Store struct {
 	path string
 	db   *bolt.DB
+	// commit commits a write transaction: (*bolt.Tx).Commit, replaced by
+	// tests that inject faults.
+	commit func(*bolt.Tx) error
 
 	mu     sync.RWMutex // guards closed; held (read) by every call using db
 	closed bool
+
+	fmu    sync.Mutex // guards failed
+	failed error      // set by the first failed commit; wraps ErrFailed
 }
 
 var _ exclusion.Store = (*Store)(nil)
@@ -94,8 +100,20 @@ func open(path string, opts *Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	err = lockShared(f, o.Timeout)
+	if err == nil {
+		err = walkFile(f)
+	}
+	_ = f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
 	var db *bolt.DB
-	err := guard(func() error {
+	err = guard(func() error {
 		var err error
 		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
 		return err
@@ -103,7 +121,11 @@ func open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{path: path, db: db}, nil
+	if err := verify(db); err != nil {
+		_ = guard(db.Close)
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	return &Store{path: path, db: db, commit: (*bolt.Tx).Commit}, nil
 }
 
 func syncDir(dir string) error {
@@ -133,8 +155,49 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return guard(func() error { return s.db.View(fn) })
 }
 
+// update runs fn in a write transaction and commits it. An error of fn
+// rolls the transaction back and is returned as is; an error (or a panic)
+// while committing means the state of the file is unknown: the Store is
+// then failed (ErrFailed) until reopened.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return guard(func() error { return s.db.Update(fn) })
+	if err := s.failure(); err != nil {
+		return err
+	}
+	committing := false
+	err := guard(func() error {
+		tx, err := s.db.Begin(true)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }() // after a panic; a no-op once committed
+		if err := fn(tx); err != nil {
+			return err
+		}
+		committing = true
+		return s.commit(tx)
+	})
+	if err != nil && committing {
+		return s.fail(err)
+	}
+	return err
+}
+
+// failure returns the error that failed the Store, nil if none did.
+func (s *Store) failure() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.failed
+}
+
+// fail records that a commit failed with err and returns the error every
+// later call gets.
+func (s *Store) fail(err error) error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.failed == nil {
+		s.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return s.failed
 }
 
 // Path returns the store's file.
@@ -150,6 +213,10 @@ func (s *Store) enter(ctx context.Context) (func(), error) {
 	if s.closed {
 		s.mu.RUnlock()
 		return nil, exclusion.ErrClosed
+	}
+	if err := s.failure(); err != nil {
+		s.mu.RUnlock()
+		return nil, err
 	}
 	return s.mu.RUnlock, nil
 }
@@ -183,7 +250,11 @@ func meta(tx *bolt.Tx) (*bolt.Bucket, error) {
 
 func readCounts(m *bolt.Bucket) (counts, error) {
 	var c counts
-	if err := json.Unmarshal(m.Get(keyCounts), &c); err != nil {
+	v, err := get(m, bucketMeta, keyCounts)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
 		return c, corrupt("counts", err)
 	}
 	if c.Requests == nil {
@@ -220,17 +291,17 @@ func (s *Store) Init(ctx context.Context, created time.Time, models []embed.Mode
 		if err := m.Put(keyFormat, []byte(formatVersion)); err != nil {
 			return err
 		}
-		if err := m.Put(keyCreated, tb); err != nil {
+		if err := put(m, bucketMeta, keyCreated, tb); err != nil {
 			return err
 		}
 		mb, err := json.Marshal(models)
 		if err != nil {
 			return err
 		}
-		if err := m.Put(keyModels, mb); err != nil {
+		if err := put(m, bucketMeta, keyModels, mb); err != nil {
 			return err
 		}
-		if err := m.Put(keyCounts, cb); err != nil {
+		if err := put(m, bucketMeta, keyCounts, cb); err != nil {
 			return err
 		}
 		return ctx.Err()
@@ -250,10 +321,18 @@ func (s *Store) Stats(ctx context.Context) (exclusion.Stats, error) {
 		if err != nil {
 			return err
 		}
-		if err := st.Created.UnmarshalText(m.Get(keyCreated)); err != nil {
+		created, err := get(m, bucketMeta, keyCreated)
+		if err != nil {
+			return err
+		}
+		if err := st.Created.UnmarshalText(created); err != nil {
 			return corrupt("created", err)
 		}
-		if err := json.Unmarshal(m.Get(keyModels), &st.Models); err != nil {
+		models, err := get(m, bucketMeta, keyModels)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(models, &st.Models); err != nil {
 			return corrupt("models", err)
 		}
 		c, err := readCounts(m)
@@ -289,28 +368,43 @@ func write(tx *bolt.Tx, m *bolt.Bucket, old, req *exclusion.Request, ev exclusio
 		return fmt.Errorf("boltstore: encoding request: %w", err)
 	}
 	audit := tx.Bucket(bucketAudit)
+	var prev exclusion.AuditEvent
+	if lk, lb := audit.Cursor().Last(); lb != nil {
+		v, err := unseal(bucketAudit, lk, lb)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(v, &prev); err != nil {
+			return corrupt("audit event", err)
+		}
+	}
 	seq, err := audit.NextSequence()
 	if err != nil {
 		return err
 	}
 	ev.Seq = seq
+	exclusion.ChainAudit(prev.Hash, &ev)
 	eb, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("boltstore: encoding event: %w", err)
 	}
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], seq)
-	if err := audit.Put(k[:], eb); err != nil {
+	if audit.Get(k[:]) != nil { // the bucket's sequence went backwards
+		return &CorruptError{Where: where(bucketAudit, k[:]), Problem: "the log's next sequence number is taken"}
+	}
+	if err := put(audit, bucketAudit, k[:], eb); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketAuditBy).Put(append([]byte(req.ID+"\x00"), k[:]...), nil); err != nil {
+	ak := append([]byte(req.ID+"\x00"), k[:]...)
+	if err := put(tx.Bucket(bucketAuditBy), bucketAuditBy, ak, nil); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketRequests).Put([]byte(req.ID), rb); err != nil {
+	if err := put(tx.Bucket(bucketRequests), bucketRequests, []byte(req.ID), rb); err != nil {
 		return err
 	}
 	cb, _ := json.Marshal(c)
-	return m.Put(keyCounts, cb)
+	return put(m, bucketMeta, keyCounts, cb)
 }
 
 func checkID(id string) error {
@@ -366,7 +460,10 @@ func (s *Store) Update(ctx context.Context, req *exclusion.Request, ev exclusion
 		if err != nil {
 			return err
 		}
-		ob := tx.Bucket(bucketRequests).Get([]byte(req.ID))
+		ob, err := get(tx.Bucket(bucketRequests), bucketRequests, []byte(req.ID))
+		if err != nil {
+			return err
+		}
 		if ob == nil {
 			return fmt.Errorf("boltstore: request %q: %w", req.ID, exclusion.ErrNotFound)
 		}
@@ -396,7 +493,10 @@ func (s *Store) Get(ctx context.Context, id string) (*exclusion.Request, error) 
 		if _, err := meta(tx); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketRequests).Get([]byte(id))
+		b, err := get(tx.Bucket(bucketRequests), bucketRequests, []byte(id))
+		if err != nil {
+			return err
+		}
 		if b == nil {
 			return fmt.Errorf("boltstore: request %q: %w", id, exclusion.ErrNotFound)
 		}
@@ -437,6 +537,10 @@ func (s *Store) Requests(ctx context.Context) iter.Seq2[*exclusion.Request, erro
 						}
 					}
 					for ; k != nil && len(page) < batch; k, v = c.Next() {
+						v, err := unseal(bucketRequests, k, v)
+						if err != nil {
+							return err
+						}
 						r := new(exclusion.Request)
 						if err := json.Unmarshal(v, r); err != nil {
 							return corrupt("request "+string(k), err)
@@ -478,6 +582,10 @@ func (s *Store) Audit(ctx context.Context, requestID string) iter.Seq2[exclusion
 					}
 					audit := tx.Bucket(bucketAudit)
 					decode := func(k, v []byte) error {
+						v, err := unseal(bucketAudit, k, v)
+						if err != nil {
+							return err
+						}
 						var ev exclusion.AuditEvent
 						if err := json.Unmarshal(v, &ev); err != nil || len(k) != 8 {
 							return corrupt("audit event", err)
@@ -499,7 +607,10 @@ func (s *Store) Audit(ctx context.Context, requestID string) iter.Seq2[exclusion
 					}
 					prefix := []byte(requestID + "\x00")
 					c := tx.Bucket(bucketAuditBy).Cursor()
-					for k, _ := c.Seek(append(prefix, start[:]...)); k != nil && bytes.HasPrefix(k, prefix) && len(page) < batch; k, _ = c.Next() {
+					for k, v := c.Seek(append(prefix, start[:]...)); k != nil && bytes.HasPrefix(k, prefix) && len(page) < batch; k, v = c.Next() {
+						if _, err := unseal(bucketAuditBy, k, v); err != nil {
+							return err
+						}
 						sk := k[len(prefix):]
 						v := audit.Get(sk)
 						if v == nil {
