@@ -285,8 +285,15 @@ func (s *Store) write(ctx context.Context, req *exclusion.Request, ev exclusion.
 		}
 		c.Faces += df
 		c.Events++
+		var prevHash string
+		switch err := tx.QueryRow(ctx, s.q(`SELECT coalesce(doc::jsonb->>'hash', '') FROM {s}.audit WHERE seq = $1`), auditSeq).Scan(&prevHash); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		}
 		auditSeq++
 		ev.Seq = uint64(auditSeq)
+		exclusion.ChainAudit(prevHash, &ev)
 		eb, err := json.Marshal(ev)
 		if err != nil {
 			return fmt.Errorf("pgstore: encoding event: %w", err)

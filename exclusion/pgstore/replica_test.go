@@ -1,0 +1,264 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"testing"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+	"github.com/faceoptout/faceoptout/exclusion/pgstore"
+	"github.com/faceoptout/faceoptout/internal/pgcluster"
+	"github.com/faceoptout/faceoptout/internal/pgtest"
+)
+
+// registryFixture is one PostgreSQL registry with a writer Registry on it.
+type registryFixture struct {
+	dsn, schema string
+	emb         *exclusiontest.Embedder
+	writer      *exclusion.Registry
+}
+
+func newRegistry(t *testing.T, dsn string) *registryFixture {
+	t.Helper()
+	ctx := context.Background()
+	st := open(t, dsn)
+	emb := &exclusiontest.Embedder{}
+	w, err := exclusion.Create(ctx, st, emb, exclusion.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	return &registryFixture{dsn: dsn, schema: st.Schema(), emb: emb, writer: w}
+}
+
+func (f *registryFixture) store(t *testing.T) *pgstore.Store {
+	t.Helper()
+	cfg := pgstore.DefaultConfig()
+	cfg.DSN, cfg.Schema, cfg.RetryWake = f.dsn, f.schema, 100*time.Millisecond
+	s, err := pgstore.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (f *registryFixture) replica(t *testing.T, cfg exclusion.ReplicaConfig) (*exclusion.Replica, *exclusion.Filter) {
+	t.Helper()
+	p, err := exclusion.NewReplica(context.Background(), f.store(t), f.emb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	flt, err := exclusion.NewFilter(p.Registry(), f.emb, exclusion.DefaultFilterConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, flt
+}
+
+// person returns the colour of test person i (0 <= i < 448): the fake
+// embedder tells 8 levels per channel apart.
+func person(i int) color.RGBA {
+	q := func(v int) uint8 { return uint8(16 + 32*v) }
+	return color.RGBA{q(i % 8), q(i / 8 % 8), q(i / 64 % 7), 255}
+}
+
+// optOut submits and approves a face opt-out of person i and returns its id.
+func (f *registryFixture) optOut(t testing.TB, i int) string {
+	t.Helper()
+	ctx := context.Background()
+	img := exclusiontest.PNG(exclusiontest.Image(160, 160, exclusiontest.Face{Box: image.Rect(20, 20, 140, 140), Color: person(i)}))
+	req, err := f.writer.Submit(ctx, &exclusion.Submission{
+		Kind: exclusion.FaceOptOut, Country: "DE", Reason: "replica test", Name: "Jo",
+		Email: "jo@example.org", Phone: "+4915123456789", Photos: []exclusion.Photo{{Data: img}},
+	}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.writer.Approve(ctx, req.ID, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	return req.ID
+}
+
+func desc(i int) []embed.Descriptor { return []embed.Descriptor{exclusiontest.Descriptor(person(i))} }
+
+// eventually polls cond until it holds or a minute passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after a minute", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func verdict(flt *exclusion.Filter, i int) exclusion.Verdict {
+	return flt.CheckFaces(context.Background(), desc(i)).Verdict
+}
+
+func TestReplicaFollows(t *testing.T) {
+	ctx := context.Background()
+	f := newRegistry(t, pgtest.Database(t))
+	first := f.optOut(t, 1)
+	p, flt := f.replica(t, exclusion.DefaultReplicaConfig())
+	if v := verdict(flt, 1); v != exclusion.Block {
+		t.Fatalf("an opt-out approved before the replica started: %s", v)
+	}
+	if v := verdict(flt, 2); v != exclusion.Allow {
+		t.Fatalf("a stranger: %s", v)
+	}
+	second := f.optOut(t, 2)
+	eventually(t, "an approval reaches the replica", func() bool { return verdict(flt, 2) == exclusion.Block })
+	if _, err := f.writer.Withdraw(ctx, first, "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a withdrawal reaches the replica", func() bool { return verdict(flt, 1) == exclusion.Allow })
+	st := p.Status()
+	if st.Applied != 3 || st.Lag() != 0 || st.Faces != 1 || st.Err != "" || st.Stale {
+		t.Errorf("status %+v", st)
+	}
+
+	// A second replica starts after everything and sees the same.
+	p2, flt2 := f.replica(t, exclusion.DefaultReplicaConfig())
+	if verdict(flt2, 1) != exclusion.Allow || verdict(flt2, 2) != exclusion.Block || p2.Status().Applied != 3 {
+		t.Errorf("a late replica: %s %s %+v", verdict(flt2, 1), verdict(flt2, 2), p2.Status())
+	}
+	_ = second
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal("Close twice:", err)
+	}
+	if d := flt.CheckFaces(ctx, desc(2)); d.Verdict != exclusion.Unchecked {
+		t.Errorf("a closed replica answers %s", d.Verdict)
+	}
+}
+
+func TestReplicaManyChanges(t *testing.T) {
+	// More changes than one feed read (Batch) while the replica is away.
+	f := newRegistry(t, pgtest.Database(t))
+	cfg := exclusion.DefaultReplicaConfig()
+	cfg.Batch = 4
+	p, flt := f.replica(t, cfg)
+	const n = 11
+	for i := range n {
+		f.optOut(t, 100+i)
+	}
+	eventually(t, "every approval applied", func() bool { return p.Status().Applied == n })
+	for i := range n {
+		if v := verdict(flt, 100+i); v != exclusion.Block {
+			t.Errorf("person %d: %s", 100+i, v)
+		}
+	}
+}
+
+func TestReplicaStaleness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	ctx := context.Background()
+	c := pgtest.Own(t)
+	f := newRegistry(t, pgtest.NewDatabase(t, c))
+	f.optOut(t, 1)
+	tests := []struct {
+		name  string
+		bound time.Duration
+	}{
+		{"no bound", 0},
+		{"bound", 500 * time.Millisecond},
+	}
+	type rep struct {
+		p   *exclusion.Replica
+		flt *exclusion.Filter
+	}
+	reps := make([]rep, len(tests))
+	for i, tt := range tests {
+		cfg := exclusion.DefaultReplicaConfig()
+		cfg.PollInterval, cfg.MaxStaleness = 50*time.Millisecond, tt.bound
+		reps[i].p, reps[i].flt = f.replica(t, cfg)
+	}
+	stopFor(t, c, func() {
+		for i, tt := range tests {
+			t.Run(tt.name+"/down", func(t *testing.T) {
+				p, flt := reps[i].p, reps[i].flt
+				eventually(t, "the outage is reported", func() bool { return p.Status().Err != "" })
+				if tt.bound == 0 {
+					if v := verdict(flt, 1); v != exclusion.Block {
+						t.Errorf("without a bound the last state serves: %s", v)
+					}
+					if p.Status().Stale {
+						t.Error("stale without a bound")
+					}
+					return
+				}
+				eventually(t, "past the bound", func() bool { return p.Status().Stale })
+				d := flt.CheckFaces(ctx, desc(1))
+				var se *exclusion.StaleError
+				if d.Verdict != exclusion.Unchecked || !errors.Is(d.Err, exclusion.ErrStale) || !errors.As(d.Err, &se) {
+					t.Errorf("past the bound: %s, %v", d.Verdict, d.Err)
+				}
+			})
+		}
+	})
+	// The server is back: an approval made now reaches both.
+	f2 := &registryFixture{dsn: f.dsn, schema: f.schema, emb: f.emb}
+	var err error
+	f2.writer, err = exclusion.Open(ctx, f.store(t), f.emb, exclusion.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.writer.Close()
+	f2.optOut(t, 2)
+	for i, tt := range tests {
+		t.Run(tt.name+"/up", func(t *testing.T) {
+			p, flt := reps[i].p, reps[i].flt
+			eventually(t, "converged", func() bool { return verdict(flt, 2) == exclusion.Block })
+			if v := verdict(flt, 1); v != exclusion.Block {
+				t.Errorf("old opt-out: %s", v)
+			}
+			eventually(t, "healthy", func() bool { st := p.Status(); return st.Err == "" && !st.Stale })
+		})
+	}
+}
+
+// stopFor stops c, runs fn and starts c again.
+func stopFor(t *testing.T, c *pgcluster.Cluster, fn func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	fn()
+}
+
+func TestReplicaConfig(t *testing.T) {
+	f := newRegistry(t, pgtest.Database(t))
+	tests := []exclusion.ReplicaConfig{
+		{PollInterval: -1}, {MaxStaleness: -time.Second}, {Batch: -3},
+	}
+	for i, cfg := range tests {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			st := f.store(t)
+			defer st.Close()
+			if p, err := exclusion.NewReplica(context.Background(), st, f.emb, cfg); err == nil {
+				p.Close()
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
