@@ -13,7 +13,10 @@ SHELL := /bin/bash
 DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-dev libopenblas0-serial libdlib-data
 # chromium: the intake app's browser test (examples/intake) drives it with
 # chromedp; it runs under CI=true and skips elsewhere when chromium is absent.
-TEST_DEBS := chromium
+# postgresql-15: exclusion/pgstore's tests and examples/replicas start throwaway
+# clusters on loopback with its initdb and pg_ctl (internal/pgcluster); the
+# package's own system cluster is not used.
+TEST_DEBS := chromium postgresql-15
 BENCH_DEBS := python3-hnswlib python3-numpy
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models
