@@ -10,9 +10,9 @@
 //
 //	go run ./examples/demo [--models DIR] [--faces DIR] [--workers N] [--keep]
 //
-// The dlib models come from --models, $FACEOPTOUT_MODELS or models/ at the
-// repository root (make demo fetches them). The photos come from --faces,
-// testdata/bbt in the repository (the faces/bbt photos of the face-api.js
+// The dlib models come from --models, $FACEOPTOUT_MODELS or models/ in the
+// working directory (make demo runs it from the repository's root and
+// fetches them). The photos come from --faces, testdata/bbt in the repository (the faces/bbt photos of the face-api.js
 // examples; ../shared/faces/bbt or $FACEOPTOUT_FACES/bbt when present): three
 // people opt out (sheldon1.png, penny1.png, leonard1.png); their other crops,
 // the other five people (strangers to the registry), the group photos
@@ -35,8 +35,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
-	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
 // options configure run.
@@ -65,14 +65,14 @@ func main() {
 func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	models := fs.String("models", testenv.ModelsDir(), "dlib models directory")
-	faces := fs.String("faces", testenv.BBTDir(), "directory of the faces/bbt photos (<name>/<name>N.png, bbtN.jpg)")
+	models := fs.String("models", progenv.ModelsDir("", os.Getenv), "dlib models directory (default $"+progenv.ModelsEnv+", else models)")
+	faces := fs.String("faces", progenv.BBTDir("", os.Getenv), "directory of the faces/bbt photos (<name>/<name>N.png, bbtN.jpg)")
 	workers := fs.Int("workers", 2, "images crawled at once")
 	keep := fs.Bool("keep", false, "keep the temporary registry directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, f := range testenv.ModelFiles {
+	for _, f := range progenv.ModelFiles {
 		if _, err := os.Stat(filepath.Join(*models, f)); err != nil {
 			return fmt.Errorf("dlib model %s missing in %s: run make demo (it fetches them with scripts/fetch-models.sh) or set FACEOPTOUT_MODELS", f, *models)
 		}

@@ -64,7 +64,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	d := &demo{w: w, reg: reg, base: "http://" + l.Addr().String(), labels: map[string]string{}}
-	fmt.Fprintf(w, "registry: %s (bbolt, embedder %s)\n", o.Dir, o.Embedder.Model)
+	fmt.Fprintf(w, "registry: %s (bbolt, embedder %s)\n", o.Dir, o.Embedder.Name)
 
 	// 1. Requests: face opt-outs, a DSA removal; a reviewer approves them.
 	section(w, "1. requests submitted and approved")

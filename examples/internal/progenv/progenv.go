@@ -55,6 +55,32 @@ func FacesDir(flagValue string, env Getenv) string {
 	return first(flagValue, env.get(FacesEnv), DefaultFacesDir)
 }
 
+// DefaultBBTDir is the repository's copy of the faces/bbt photos, seen
+// from its root.
+const DefaultBBTDir = "testdata/bbt"
+
+// BBTDir returns the directory of the faces/bbt photos
+// (<name>/<name>N.png, bbtN.jpg): flagValue, else bbt/ in
+// $FACEOPTOUT_FACES when that is set, else ../shared/faces/bbt when it
+// exists, else testdata/bbt.
+func BBTDir(flagValue string, env Getenv) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if d := env.get(FacesEnv); d != "" {
+		return filepath.Join(d, "bbt")
+	}
+	if d := filepath.Join(DefaultFacesDir, "bbt"); isDir(d) {
+		return d
+	}
+	return DefaultBBTDir
+}
+
+func isDir(d string) bool {
+	fi, err := os.Stat(d)
+	return err == nil && fi.IsDir()
+}
+
 // CheckModels returns an error wrapping ErrNoModels, naming the first
 // missing file and how to fetch the models, unless dir holds every file of
 // ModelFiles.

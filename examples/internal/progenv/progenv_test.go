@@ -37,6 +37,33 @@ func TestDirs(t *testing.T) {
 	}
 }
 
+func TestBBTDir(t *testing.T) {
+	env := func(k string) string {
+		if k == progenv.FacesEnv {
+			return "/shared/faces"
+		}
+		return ""
+	}
+	// The package's directory has neither ../shared/faces/bbt nor
+	// testdata/bbt: the default is the path relative to the repository's root.
+	for _, tc := range []struct {
+		name string
+		flag string
+		env  progenv.Getenv
+		want string
+	}{
+		{"flag wins", "/flag/bbt", env, "/flag/bbt"},
+		{"bbt in the environment's faces", "", env, "/shared/faces/bbt"},
+		{"testdata last", "", nil, "testdata/bbt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := progenv.BBTDir(tc.flag, tc.env); got != tc.want {
+				t.Errorf("BBTDir = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestCheckModels(t *testing.T) {
 	dir := t.TempDir()
 	for i, f := range progenv.ModelFiles {
