@@ -111,7 +111,7 @@
 // not Go's: its chroma upsampling differs slightly, and at MinFaceSize >= 166
 // the image is decoded at half size or less; descriptors then move by up to
 // about 0.1 against Faces on imageutil's pixels (measured: see the README),
-// within the agreement of a full-size scan. "faceoptout bench embed"
+// within the agreement of a full-size scan. "bench embed" (examples/bench)
 // and "go test -bench Faces ./embed/" measure throughput, faces found and
 // descriptor agreement by MinFaceSize; add -tags gofacebaseline to the
 // former to compare with plain go-face.

@@ -55,7 +55,7 @@
 // Review instead of Allow when it is within 0.68 of an enrolled face.
 //
 // Evidence from this package's own path (imageutil + embed.Dlib), measured
-// by the evaluation harness (examples/faceoptout eval; every figure and
+// by the evaluation harness (examples/bench eval; every figure and
 // command in exclusion/EVALUATION.md). On faces/bbt (8 Western people x 5
 // crops; enrol 4 people x 1 photo, probe their other photos and the other
 // people, 20 splits) the global 0.6 alone misses 2.8 % (9/320): all nine

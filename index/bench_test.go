@@ -12,7 +12,7 @@ import (
 )
 
 // The full comparison (build rate, memory, recall, hnswlib) is
-// `go run ./examples/faceoptout bench index`; these benchmarks time the
+// `go run ./examples/bench index`; these benchmarks time the
 // query paths on synthetic face-like data with go test -bench.
 
 const benchN = 20_000

@@ -23,7 +23,7 @@ import (
 //
 // One op is a pass over all 256 queries (singly, or in batches of 64).
 //
-// Data as in `examples/faceoptout bench index`: idols.json fitted, the
+// Data as in `examples/bench index`: idols.json fitted, the
 // between-person covariance widened ×7, 4 samples per person; queries half
 // new samples of enrolled people, half new people. The data is cached in
 // the temporary directory. Metrics: ns/query, recheck (share of scanned

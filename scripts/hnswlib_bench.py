@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""hnswlib side of `faceoptout bench index`.
+"""hnswlib side of `bench index` (examples/bench).
 
 Reads the data written by the Go command (base.f32, queries.f32: little-endian
 float32, dim from truth.json; truth.json: exact nearest neighbour and every id

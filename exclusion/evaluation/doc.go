@@ -1,6 +1,6 @@
 // Package evaluation measures exclusion policies: how many opted-out faces
 // slip through (FNMR) and how many strangers are kept out (FPIR), so the
-// README's figures can be rerun (examples/faceoptout eval).
+// README's figures can be rerun (examples/bench eval).
 //
 // # Basics
 //
@@ -16,7 +16,7 @@
 // rule, fed the faces' detection qualities) and records its verdicts.
 // Research holds the rules measured and not kept (transforms learned on the
 // cohort, rank and kNN-vote scores, fusion variants), so that the research
-// table of exclusion/EVALUATION.md can be rerun (faceoptout eval
+// table of exclusion/EVALUATION.md can be rerun (bench eval
 // --research). Scores give FNMR and FPIR at a threshold with Wilson intervals
 // (At), FNMR at a target FPIR with a bootstrap over splits (FNMRAtFPIR) and
 // the DET curve (DET); WriteMarkdown and WriteDET render them.
