@@ -56,6 +56,9 @@ type ModelConfig struct {
 	Mean, Scale [3]float32
 	// Dim is the length of the output.
 	Dim int
+	// Flip describes each face twice, as is and mirrored left to right,
+	// and adds the two outputs before normalising (twice the model's work).
+	Flip bool
 }
 
 // LandmarkModelConfig describes a 68-point landmark model for ONNX68: a

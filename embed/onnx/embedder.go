@@ -154,6 +154,9 @@ func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
 	for _, p := range m.Template {
 		fmt.Fprintf(&b, "template %s %s\n", f(p[0]), f(p[1]))
 	}
+	if m.Flip {
+		fmt.Fprintf(&b, "flip-sum\n")
+	}
 	fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, lmSum)
 	if cfg.Landmarks == ONNX68 {
 		l := cfg.LandmarkModel
@@ -317,21 +320,20 @@ func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descr
 	if err != nil {
 		return nil, 0, err
 	}
-	in := sess.in.GetData()
-	n := m.Size * m.Size
-	for i := range n {
-		for c := range 3 {
-			src := c
-			if m.BGR {
-				src = 2 - c
-			}
-			in[c*n+i] = (chip[3*i+src] - m.Mean[c]) * m.Scale[c]
-		}
-	}
-	if err := sess.run(); err != nil {
+	out, err := e.infer(chip, sess, false)
+	if err != nil {
 		return nil, 0, err
 	}
-	out := sess.out.GetData()
+	if m.Flip {
+		out = append([]float32(nil), out...)
+		flipped, err := e.infer(chip, sess, true)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i := range out {
+			out[i] += flipped[i]
+		}
+	}
 	var ss float64
 	for _, v := range out {
 		ss += float64(v) * float64(v)
@@ -345,6 +347,34 @@ func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descr
 		d[i] = float32(float64(v) / norm)
 	}
 	return d, laplacianVariance(chip, m.Size, m.Size), nil
+}
+
+// infer feeds the chip (mirrored left to right when flip is set) to the
+// model and returns its output, which stays valid until the next run.
+func (e *Embedder) infer(chip []float32, sess *session, flip bool) ([]float32, error) {
+	m := &e.cfg.Model
+	in := sess.in.GetData()
+	size := m.Size
+	n := size * size
+	for y := range size {
+		for x := range size {
+			i, j := y*size+x, y*size+x
+			if flip {
+				j = y*size + size - 1 - x
+			}
+			for c := range 3 {
+				src := c
+				if m.BGR {
+					src = 2 - c
+				}
+				in[c*n+i] = (chip[3*j+src] - m.Mean[c]) * m.Scale[c]
+			}
+		}
+	}
+	if err := sess.run(); err != nil {
+		return nil, err
+	}
+	return sess.out.GetData(), nil
 }
 
 // maxChipSource bounds the source pixels read for one chip: a face whose

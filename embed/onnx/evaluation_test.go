@@ -23,7 +23,18 @@ import (
 // evaluate runs TestEvaluation, which writes the tables of EVALUATION.md:
 //
 //	go test ./embed/onnx -run TestEvaluation -evaluate -v -timeout 60m
-var evaluate = flag.Bool("evaluate", false, "run TestEvaluation (dlib vs ONNX on the shared faces; minutes)")
+var (
+	evaluate     = flag.Bool("evaluate", false, "run TestEvaluation (dlib vs ONNX on the shared faces; minutes)")
+	evalSets     = flag.String("eval.sets", "idols,eastasian,bbt", "TestEvaluation: comma-separated sets")
+	evalSystems  = flag.String("eval.systems", "dlib,onnx-dlib68,onnx-onnx68", "TestEvaluation: comma-separated embedders: dlib, onnx-dlib68, onnx-onnx68, with +flip for flip-summed ONNX descriptors")
+	evalSpeed    = flag.Bool("eval.speed", true, "TestEvaluation: also measure photos/s on faces/idols")
+	evalTreshold = flag.Float64("eval.threshold", defaultThreshold, "TestEvaluation: the ONNX threshold reported")
+)
+
+// defaultThreshold is the ONNX threshold TestEvaluation reports by default:
+// the EER threshold of the default ONNX embedder on faces/idols photos
+// (neither eastasian nor bbt), rounded down to 0.01.
+const defaultThreshold = 1.10
 
 // photo is one labelled photo of an evaluation set.
 type photo struct {
@@ -238,25 +249,42 @@ type system struct {
 	close     func() error
 }
 
-func newSystems(t *testing.T, workers, minFace int, onnxThreshold float64) []system {
+func newSystems(t *testing.T, names []string, workers, minFace int, onnxThreshold float64) []system {
 	t.Helper()
 	dir := testenv.Models(t)
-	dc := embed.DefaultDlibConfig()
-	dc.ModelsDir, dc.Workers, dc.MinFaceSize = dir, workers, minFace
-	d, err := embed.NewDlib(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []system{{"dlib (embed.Dlib)", 0.6, d, d.Close}}
-	for _, lm := range []onnx.Landmarker{onnx.Dlib68, onnx.ONNX68} {
+	var out []system
+	for _, name := range names {
+		if name == "dlib" {
+			dc := embed.DefaultDlibConfig()
+			dc.ModelsDir, dc.Workers, dc.MinFaceSize = dir, workers, minFace
+			d, err := embed.NewDlib(dc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, system{"dlib (embed.Dlib)", 0.6, d, d.Close})
+			continue
+		}
 		cfg := onnxConfig(t)
 		cfg.Detection.Workers, cfg.Detection.MinFaceSize = workers, minFace
-		cfg.Landmarks = lm
+		base, flip := strings.CutSuffix(name, "+flip")
+		cfg.Model.Flip = flip
+		switch base {
+		case "onnx-dlib68":
+			cfg.Landmarks = onnx.Dlib68
+		case "onnx-onnx68":
+			cfg.Landmarks = onnx.ONNX68
+		default:
+			t.Fatalf("unknown embedder %q", name)
+		}
 		e, err := onnx.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, system{"onnx, " + string(lm) + " landmarks", onnxThreshold, e, e.Close})
+		label := "onnx, " + string(cfg.Landmarks) + " landmarks"
+		if flip {
+			label += ", flip"
+		}
+		out = append(out, system{label, onnxThreshold, e, e.Close})
 	}
 	return out
 }
@@ -269,17 +297,13 @@ func TestEvaluation(t *testing.T) {
 	if !*evaluate {
 		t.Skip("run with -evaluate")
 	}
-	// The ONNX default threshold: the EER threshold of the default ONNX
-	// embedder on faces/idols photos (neither eastasian nor bbt), measured
-	// below and checked here.
-	const onnxThreshold = 1.10
-	systems := newSystems(t, 2, 80, onnxThreshold)
+	systems := newSystems(t, strings.Split(*evalSystems, ","), 2, 80, *evalTreshold)
 	defer func() {
 		for _, s := range systems {
 			s.close()
 		}
 	}()
-	sets := []string{"idols", "eastasian", "bbt"}
+	sets := strings.Split(*evalSets, ",")
 	fmt.Printf("| set | embedder | photos (no face) | genuine / impostor pairs | genuine d p5 / p50 / p95 | impostor d p5 / p50 / p95 | EER (at d) | FNMR @ FMR 1 %% | rank-1 | default d | open-set FNMR / FPIR at default (mated / strangers) |\n")
 	fmt.Printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, set := range sets {
@@ -305,6 +329,9 @@ func TestEvaluation(t *testing.T) {
 				t.Logf("%s on eastasian: open-set FNMR and FPIR both <= 5%% at d in %v", s.name, ok)
 			}
 		}
+	}
+	if !*evalSpeed {
+		return
 	}
 	// Speed: photos/s on faces/idols, files to descriptors, 2 workers and
 	// 2 goroutines each, 3 interleaved rounds, median.
