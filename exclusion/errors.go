@@ -39,6 +39,14 @@ var (
 	// are enrolled with (their descriptors would not be comparable), or
 	// the embedders given cannot enrol every model the registry records.
 	ErrModel = errors.New("exclusion: wrong face model")
+	// ErrKey means the registry's sealed data cannot be opened with the
+	// keys given: a wrong or missing operator key, a keyring that does not
+	// belong to the store, or a bad Encryption configuration. The error is
+	// a *KeyError when one request is concerned.
+	ErrKey = errors.New("exclusion: wrong or missing key")
+	// ErrAudit means the audit log's hash chain is broken: an event was
+	// edited, removed or reordered. The error is an *AuditError.
+	ErrAudit = errors.New("exclusion: audit log fails its hash chain")
 	// ErrUnchecked is wrapped by Decision.Err when the error has no more
 	// specific cause.
 	ErrUnchecked = errors.New("exclusion: not checked")

@@ -35,6 +35,9 @@ type Config struct {
 	// Thumbnails says whether and where face thumbnails are kept for the
 	// reviewer until the decision; the zero value keeps none.
 	Thumbnails ThumbnailConfig
+	// Encryption seals descriptors and image hashes in the store under
+	// per-request data keys; the zero value stores them in clear.
+	Encryption EncryptionConfig
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -135,6 +138,16 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if err := cfg.Encryption.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Encryption.Key != nil {
+		ss, err := newSealStore(store, cfg.Encryption)
+		if err != nil {
+			return nil, err
+		}
+		store = ss
+	}
 	return &Registry{
 		store: store, embs: embs, cfg: cfg,
 		byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
@@ -221,6 +234,11 @@ func (r *Registry) load(ctx context.Context) error {
 	}
 	if faces != st.Faces || faces != r.Len() {
 		return fmt.Errorf("%w: the store counts %d approved faces, %d were read, %d indexed", ErrCorrupt, st.Faces, faces, r.Len())
+	}
+	if ss, ok := r.store.(*sealStore); ok {
+		if _, err := ss.sweep(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -312,6 +330,9 @@ func checksum(req *Request) string {
 func verify(req *Request) error {
 	if req == nil {
 		return fmt.Errorf("%w: nil request", ErrCorrupt)
+	}
+	if req.Sealed != nil {
+		return fmt.Errorf("%w: request %q is sealed; open the registry with its key and keyring (Config.Encryption)", ErrKey, req.ID)
 	}
 	if got := checksum(req); got != req.Checksum {
 		return fmt.Errorf("%w: request %q fails its checksum", ErrCorrupt, req.ID)
@@ -484,9 +505,12 @@ func (r *Registry) Withdraw(ctx context.Context, id, actor, note string) (*Reque
 }
 
 // forget deletes the descriptors of faces that are not enrolled, or of all
-// faces.
+// faces and the image hashes.
 func forget(req *Request, all bool) {
 	for i := range req.Photos {
+		if all {
+			req.Photos[i].SHA256, req.Photos[i].PHash = "", 0
+		}
 		for j := range req.Photos[i].Faces {
 			f := &req.Photos[i].Faces[j]
 			if all || !f.Enrolled {

@@ -138,6 +138,12 @@ type Request struct {
 	Updated time.Time `json:"updated"`
 	Decided time.Time `json:"decided,omitzero"`
 
+	// Sealed holds, in a registry with EncryptionConfig.Key, the record's
+	// image hashes and descriptors, encrypted (AES-256-GCM) with the
+	// request's data key; the stored record then holds them nowhere else.
+	// The Registry seals and opens it: requests it returns have Sealed nil.
+	Sealed []byte `json:"sealed,omitempty"`
+
 	// Checksum is the SHA-256 (hex) of the record's JSON encoding with an
 	// empty Checksum, set by the Registry and checked when it loads.
 	Checksum string `json:"checksum"`
@@ -239,6 +245,9 @@ type AuditEvent struct {
 	To        Status    `json:"to"`
 	// Note is the actor's free-text comment; never put biometric data in it.
 	Note string `json:"note,omitempty"`
+	// Hash chains the event to the one before it (see ChainAudit); the
+	// store sets it with Seq.
+	Hash string `json:"hash,omitempty"`
 }
 
 func (e AuditEvent) String() string {

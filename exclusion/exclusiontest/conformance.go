@@ -35,6 +35,7 @@ func TestStore(t *testing.T, open func(t *testing.T) exclusion.Store) {
 		return s
 	}
 
+	t.Run("audit chain", func(t *testing.T) { testAuditChain(t, ready) })
 	t.Run("uninitialised", func(t *testing.T) {
 		s := fresh(t)
 		_, err := s.Stats(ctx)

@@ -90,6 +90,11 @@ func (m *MemStore) apply(old, new *exclusion.Request, b []byte, ev exclusion.Aud
 	m.faces += df
 	m.reqs[new.ID] = b
 	ev.Seq = uint64(len(m.events) + 1)
+	prev := ""
+	if len(m.events) > 0 {
+		prev = m.events[len(m.events)-1].Hash
+	}
+	exclusion.ChainAudit(prev, &ev)
 	m.events = append(m.events, ev)
 }
 
