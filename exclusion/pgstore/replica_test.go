@@ -2,16 +2,22 @@ package pgstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+	"github.com/faceoptout/faceoptout/exclusion/metrics"
 	"github.com/faceoptout/faceoptout/exclusion/pgstore"
 	"github.com/faceoptout/faceoptout/internal/pgcluster"
 	"github.com/faceoptout/faceoptout/internal/pgtest"
@@ -260,5 +266,54 @@ func TestReplicaConfig(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func TestReplicaMetricsAndStatus(t *testing.T) {
+	f := newRegistry(t, pgtest.Database(t))
+	f.optOut(t, 5)
+	p, _ := f.replica(t, exclusion.DefaultReplicaConfig())
+	pr := prometheus.NewRegistry()
+	m, err := metrics.New(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WatchReplica(p); err != nil {
+		t.Fatal(err)
+	}
+	f.optOut(t, 6)
+	eventually(t, "applied", func() bool { return p.Status().Applied == 2 })
+	mfs, err := pr.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if g := mf.GetMetric()[0].GetGauge(); g != nil {
+			got[mf.GetName()] = g.GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"faceoptout_faces": 2, "faceoptout_feed_applied_seq": 2, "faceoptout_feed_lag": 0, "faceoptout_stale": 0,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+	if _, ok := got["faceoptout_staleness_seconds"]; !ok {
+		t.Error("no staleness gauge")
+	}
+	rec := httptest.NewRecorder()
+	metrics.StatusHandler(p).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/index/status", nil))
+	var st struct {
+		Applied, Lag uint64
+		Faces        int
+		Stale        bool
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || rec.Code != http.StatusOK {
+		t.Fatalf("status %d %s: %v", rec.Code, rec.Body, err)
+	}
+	if st.Applied != 2 || st.Faces != 2 || st.Lag != 0 || st.Stale {
+		t.Errorf("status %s", rec.Body)
 	}
 }
