@@ -1,0 +1,59 @@
+// Package isolate runs an embedder in worker processes, so that a crash of
+// native code (dlib, libjpeg, the ONNX runtime: an abort, a segmentation
+// fault, an allocation failure that kills the process) or a stuck call
+// costs one image, never the caller's process.
+//
+// # Basics
+//
+// The program runs the same executable twice: as itself, and as a worker
+// that [Serve]s a real embedder. It decides how a worker is recognised (the
+// library reads no environment variable and no flag):
+//
+//	func main() {
+//		if len(os.Args) > 1 && os.Args[1] == "embed-worker" {
+//			emb, err := embed.NewDlib(embed.DefaultDlibConfig())
+//			if err != nil {
+//				log.Fatal(err)
+//			}
+//			log.Fatal(isolate.ServeInherited(context.Background(), emb))
+//		}
+//		cfg := isolate.DefaultConfig()
+//		cfg.Args = []string{"embed-worker"} // Command: this executable
+//		pool, err := isolate.New(ctx, cfg)
+//		...
+//		f, err := exclusion.NewFilter(reg, pool, exclusion.DefaultFilterConfig())
+//
+// A [Pool] is an embed.Embedder: Faces sends the image's pixels to an idle
+// worker over a pipe and waits for its faces. Model is the workers' model,
+// reported by each worker when it starts (workers of another model are
+// refused).
+//
+// When a worker dies while it holds an image (killed by a signal, exited),
+// Faces returns an error wrapping [ErrCrashed] (a *[CrashError] with the
+// signal or exit code and the end of the worker's stderr), and the next
+// call starts a new worker in its place. When the call's deadline passes
+// (the earlier of ctx's deadline and Config.Timeout) the worker is killed
+// and Faces returns an error wrapping [ErrTimeout] and
+// context.DeadlineExceeded. Either way the image was not checked: the
+// exclusion Filter answers Unchecked for it, and the caller carries on.
+//
+// # Caveats
+//
+// Each image costs a copy of its pixels through a pipe (4 bytes a pixel)
+// and a second copy in the worker; pass images reduced to the size
+// detection needs (imageutil.WithPixelBudget). Each worker is a whole
+// process holding its own models (dlib's: about 100 MB). A Pool does not
+// decode: the Filter decodes with imageutil in the caller's process (pure
+// Go, memory-safe) and only the embedder's native code runs in workers;
+// embed.Dlib's FacesBytes path (libjpeg) is not isolated.
+//
+// # Security Considerations
+//
+// Images are untrusted; the worker is where native code meets them. The
+// protocol between Pool and worker is private to the two (inherited pipes,
+// file descriptors 3 and 4); the Pool checks every reply (face counts,
+// descriptor lengths, finite numbers) and treats a malformed one as a
+// crash. A worker runs with the caller's privileges: confining it further
+// (seccomp, namespaces, rlimits) is the program's choice, made through
+// Config.Command and Config.Args (for example a wrapper such as prlimit).
+package isolate

@@ -1,0 +1,347 @@
+package isolate
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
+)
+
+// Pool is an embed.Embedder whose Faces run in worker processes. It is safe
+// for concurrent use: up to Config.Workers calls run at once, the others
+// wait for a worker (or their ctx).
+type Pool struct {
+	cfg     Config
+	command string
+	model   embed.Model
+
+	// slots holds one entry per worker slot: an idle worker, or nil for a
+	// slot whose worker must be started. A call takes a slot and gives it
+	// back.
+	slots chan *worker
+
+	mu     sync.Mutex // guards closed and live
+	closed bool
+	live   map[*worker]struct{} // every started worker not yet reaped
+}
+
+var _ embed.Embedder = (*Pool)(nil)
+
+// worker is one worker process and the Pool's ends of its pipes.
+type worker struct {
+	cmd    *exec.Cmd
+	in     *os.File // requests, to the worker
+	out    *os.File // replies, from the worker
+	enc    *gob.Encoder
+	dec    *gob.Decoder
+	stderr *tail
+	done   chan struct{} // closed once the process is reaped
+	exit   error         // cmd.Wait's error; read after done
+}
+
+// New starts one worker (to learn the model; the others start on first
+// use) and returns the Pool. The worker must reach Serve within
+// Config.StartTimeout.
+func New(ctx context.Context, cfg Config) (*Pool, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, command: cfg.Command, slots: make(chan *worker, cfg.Workers), live: map[*worker]struct{}{}}
+	if p.command == "" {
+		if p.command, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrStart, err)
+		}
+	}
+	w, m, err := p.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.model = m
+	p.slots <- w
+	for range cfg.Workers - 1 {
+		p.slots <- nil
+	}
+	return p, nil
+}
+
+// Model implements embed.Embedder: the model the workers reported.
+func (p *Pool) Model() embed.Model { return p.model }
+
+// start starts a worker process and waits for its hello.
+func (p *Pool) start(ctx context.Context) (*worker, embed.Model, error) {
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, embed.Model{}, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	repR, repW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, embed.Model{}, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	cmd := exec.Command(p.command, p.cfg.Args...)
+	cmd.Env = p.cfg.Env
+	cmd.ExtraFiles = []*os.File{reqR, repW} // descriptors 3 and 4
+	w := &worker{cmd: cmd, in: reqW, out: repR, stderr: &tail{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w.stderr, w.stderr
+	err = cmd.Start()
+	reqR.Close()
+	repW.Close()
+	if err != nil {
+		reqW.Close()
+		repR.Close()
+		return nil, embed.Model{}, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	go func() {
+		w.exit = cmd.Wait()
+		close(w.done)
+	}()
+	w.enc, w.dec = gob.NewEncoder(w.in), gob.NewDecoder(w.out)
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		w.kill()
+		return nil, embed.Model{}, ErrClosed
+	}
+	p.live[w] = struct{}{}
+	p.mu.Unlock()
+
+	got := make(chan error, 1)
+	var h hello
+	go func() { got <- w.dec.Decode(&h) }()
+	timer := time.NewTimer(p.cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case err = <-got:
+	case <-timer.C:
+		err = fmt.Errorf("no hello within %v", p.cfg.StartTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		p.reap(w)
+		return nil, embed.Model{}, fmt.Errorf("%w: %w (%s; stderr: %s)", ErrStart, err, w.exitString(), w.stderr.String())
+	}
+	if p.model != (embed.Model{}) && h.Model != p.model {
+		p.reap(w)
+		return nil, embed.Model{}, fmt.Errorf("%w: %v, pool of %v", ErrModel, h.Model, p.model)
+	}
+	return w, h.Model, nil
+}
+
+// kill kills the process (if it still runs) and waits until it is reaped.
+func (w *worker) kill() {
+	_ = w.cmd.Process.Kill()
+	<-w.done
+	w.in.Close()
+	w.out.Close()
+}
+
+func (w *worker) exitString() string {
+	select {
+	case <-w.done:
+		if w.exit == nil {
+			return "exit status 0"
+		}
+		return w.exit.Error()
+	default:
+		return "running"
+	}
+}
+
+// reap kills w and forgets it.
+func (p *Pool) reap(w *worker) {
+	w.kill()
+	p.mu.Lock()
+	delete(p.live, w)
+	p.mu.Unlock()
+}
+
+// Faces implements embed.Embedder: the faces of img, found by a worker. A
+// worker that dies or sends a malformed reply costs this call an error
+// wrapping ErrCrashed; a worker still busy at the deadline (ctx's or
+// Config.Timeout, whichever is earlier) is killed and the call fails with
+// ErrTimeout and context.DeadlineExceeded. The worker is replaced on the
+// next call.
+func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	b := img.Bounds()
+	if b.Empty() {
+		return nil, fmt.Errorf("%w: empty image", embed.ErrImage)
+	}
+	if px := int64(b.Dx()) * int64(b.Dy()); px > p.cfg.MaxPixels {
+		return nil, fmt.Errorf("%w: %d pixels, a worker takes at most %d", embed.ErrImage, px, p.cfg.MaxPixels)
+	}
+	rgb, ok := img.(*image.NRGBA)
+	if !ok || rgb.Rect.Min != (image.Point{}) || rgb.Stride != 4*b.Dx() {
+		rgb = imageutil.ToRGB(img)
+	}
+	deadline := time.Now().Add(p.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	req := request{W: b.Dx(), H: b.Dy(), Pix: rgb.Pix[:4*b.Dx()*b.Dy()], Deadline: deadline}
+
+	var w *worker
+	select {
+	case w = <-p.slots:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("isolate: waiting for a worker: %w", ctx.Err())
+	}
+	if p.isClosed() {
+		p.slots <- w
+		return nil, ErrClosed
+	}
+	if w == nil {
+		var err error
+		if w, _, err = p.start(ctx); err != nil {
+			p.slots <- nil
+			return nil, err
+		}
+	}
+
+	type result struct {
+		rep reply
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		if r.err = w.enc.Encode(req); r.err == nil {
+			r.err = w.dec.Decode(&r.rep)
+		}
+		done <- r
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var r result
+	select {
+	case r = <-done:
+	case <-timer.C:
+		p.reap(w)
+		<-done
+		p.slots <- nil
+		if p.isClosed() {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("%w after %v: %w", ErrTimeout, p.cfg.Timeout, context.DeadlineExceeded)
+	case <-ctx.Done():
+		p.reap(w)
+		<-done
+		p.slots <- nil
+		return nil, fmt.Errorf("isolate: %w (worker killed)", ctx.Err())
+	}
+	if r.err != nil {
+		// The pipe broke: the worker died, or is dying.
+		select {
+		case <-w.done:
+		case <-time.After(time.Second):
+		}
+		exit := w.exitString()
+		if exit == "running" {
+			exit = "closed its pipes: " + r.err.Error()
+		}
+		p.reap(w)
+		p.slots <- nil
+		if p.isClosed() {
+			return nil, ErrClosed
+		}
+		return nil, &CrashError{Exit: exit, Stderr: w.stderr.String()}
+	}
+	if err := p.check(r.rep); err != nil {
+		p.reap(w)
+		p.slots <- nil
+		return nil, &CrashError{Exit: "malformed reply: " + err.Error(), Stderr: w.stderr.String()}
+	}
+	p.slots <- w
+	if r.rep.Err != "" {
+		return nil, &remoteError{msg: r.rep.Err, sentinel: sentinelOf(r.rep.Kind)}
+	}
+	if r.rep.Faces == nil {
+		r.rep.Faces = []embed.Face{}
+	}
+	return r.rep.Faces, nil
+}
+
+// check validates a reply as the Embedder contract promises it.
+func (p *Pool) check(rep reply) error {
+	if rep.Err != "" && len(rep.Faces) > 0 {
+		return errors.New("faces and an error")
+	}
+	for i, f := range rep.Faces {
+		if len(f.Descriptor) != p.model.Dim || !f.Descriptor.Finite() {
+			return fmt.Errorf("face %d: descriptor of %d numbers (finite: %t), model dimension %d", i, len(f.Descriptor), f.Descriptor.Finite(), p.model.Dim)
+		}
+	}
+	return nil
+}
+
+func (p *Pool) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// Close stops every worker: idle ones are asked to exit (their request pipe
+// closed) and killed if they have not within a second; calls in flight fail
+// with ErrClosed. Close is idempotent and waits until every worker process
+// is reaped.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	live := make([]*worker, 0, len(p.live))
+	for w := range p.live {
+		live = append(live, w)
+	}
+	p.mu.Unlock()
+	for _, w := range live {
+		w.in.Close()
+	}
+	grace := time.After(time.Second)
+	for _, w := range live {
+		select {
+		case <-w.done:
+		case <-grace:
+		}
+		p.reap(w)
+	}
+	return nil
+}
+
+// tail keeps the last bytes written to it.
+type tail struct {
+	mu  sync.Mutex // guards buf
+	buf []byte
+}
+
+const tailSize = 2048
+
+func (t *tail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}

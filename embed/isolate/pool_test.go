@@ -1,0 +1,263 @@
+package isolate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/isolate"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+)
+
+// workerEnv makes the test binary a worker (TestWorkerProcess); its value
+// says how the worker's embedder behaves: "ok", "dim=N" (another model),
+// "no-hello" (exits before Serve).
+const workerEnv = "ISOLATE_TEST_WORKER"
+
+// Trigger colours of the top-left pixel that make the test worker's
+// embedder misbehave, as native code can.
+var (
+	triggerSegfault  = color.NRGBA{1, 2, 3, 255}
+	triggerAbort     = color.NRGBA{4, 5, 6, 255}
+	triggerHang      = color.NRGBA{7, 8, 9, 255}
+	triggerExit      = color.NRGBA{10, 11, 12, 255}
+	triggerMalformed = color.NRGBA{13, 14, 15, 255}
+	triggerPanic     = color.NRGBA{16, 17, 18, 255}
+	triggerErr       = color.NRGBA{19, 20, 21, 255}
+)
+
+// hooked is the worker's embedder: exclusiontest.Embedder, except for the
+// trigger colours.
+type hooked struct{ exclusiontest.Embedder }
+
+func (h *hooked) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	r, g, b, _ := img.At(0, 0).RGBA()
+	switch (color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}) {
+	case triggerSegfault:
+		_ = syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+	case triggerAbort:
+		_ = syscall.Kill(os.Getpid(), syscall.SIGABRT)
+	case triggerHang:
+		time.Sleep(time.Hour) // deaf to ctx, as a stuck native call
+	case triggerExit:
+		os.Exit(7)
+	case triggerMalformed:
+		return []embed.Face{{Descriptor: embed.Descriptor{1, 2, 3}}}, nil
+	case triggerPanic:
+		panic("embedder bug")
+	case triggerErr:
+		return nil, fmt.Errorf("%w: unreadable for the test", embed.ErrImage)
+	}
+	return h.Embedder.Faces(ctx, img)
+}
+
+// TestWorkerProcess is the worker the tests' pools start; it skips unless
+// started by one.
+func TestWorkerProcess(t *testing.T) {
+	mode := os.Getenv(workerEnv)
+	if mode == "" {
+		t.Skip("a worker started by the tests of this package")
+	}
+	emb := &hooked{}
+	switch mode {
+	case "no-hello":
+		fmt.Fprintln(os.Stderr, "cannot load the models")
+		os.Exit(3)
+	case "dim=4":
+		emb.Dim = 4
+	}
+	if err := isolate.ServeInherited(context.Background(), emb); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// testConfig runs this test binary as the worker.
+func testConfig(mode string) isolate.Config {
+	cfg := isolate.DefaultConfig()
+	cfg.Command = os.Args[0]
+	cfg.Args = []string{"-test.run=^TestWorkerProcess$", "-test.count=1"}
+	cfg.Env = append(os.Environ(), workerEnv+"="+mode)
+	cfg.Timeout = 2 * time.Second
+	return cfg
+}
+
+func newPool(t *testing.T, cfg isolate.Config) *isolate.Pool {
+	t.Helper()
+	p, err := isolate.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// faceImage is a 64x64 white image with one fake face (a patch of person
+// i's colour), and the top-left pixel set to trigger when it is not zero.
+func faceImage(i int, trigger color.NRGBA) *image.NRGBA {
+	m := exclusiontest.Image(64, 64, exclusiontest.Face{Box: image.Rect(16, 16, 48, 48), Color: exclusiontest.Person(i)})
+	if trigger != (color.NRGBA{}) {
+		m.SetNRGBA(0, 0, trigger)
+	}
+	return m
+}
+
+// TestPoolFaces: a pool answers what the embedder in its worker answers.
+func TestPoolFaces(t *testing.T) {
+	p := newPool(t, testConfig("ok"))
+	direct := &exclusiontest.Embedder{}
+	if p.Model() != direct.Model() {
+		t.Fatalf("model %v, want %v", p.Model(), direct.Model())
+	}
+	for i := range 5 {
+		img := faceImage(i, color.NRGBA{})
+		got, err := p.Faces(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := direct.Faces(context.Background(), img)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("image %d: pool %v, direct %v", i, got, want)
+		}
+	}
+	// Another image type and bounds not at the origin.
+	g := image.NewGray(image.Rect(5, 5, 40, 30))
+	for i := range g.Pix {
+		g.Pix[i] = 0xff
+	}
+	if faces, err := p.Faces(context.Background(), g); err != nil || len(faces) != 0 {
+		t.Fatalf("gray image: %v, %v", faces, err)
+	}
+}
+
+// TestPoolCrashIsolation: a worker that crashes (segfault, abort, exit),
+// hangs, panics or answers nonsense costs its image an error, never the
+// caller's process, and the next image is answered by a new worker.
+func TestPoolCrashIsolation(t *testing.T) {
+	tests := []struct {
+		name    string
+		trigger color.NRGBA
+		want    error
+		exit    string // start of CrashError.Exit
+	}{
+		// The Go runtime catches SIGSEGV and SIGABRT (in Go or in cgo code
+		// alike), prints every goroutine and exits with status 2.
+		{"segfault", triggerSegfault, isolate.ErrCrashed, "exit status 2"},
+		{"abort", triggerAbort, isolate.ErrCrashed, "exit status 2"},
+		{"exit", triggerExit, isolate.ErrCrashed, "exit status 7"},
+		{"hang", triggerHang, isolate.ErrTimeout, ""},
+		{"malformed reply", triggerMalformed, isolate.ErrCrashed, "malformed reply"},
+		{"panic", triggerPanic, nil, ""},
+		{"embedder error", triggerErr, embed.ErrImage, ""},
+	}
+	p := newPool(t, testConfig("ok"))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			faces, err := p.Faces(context.Background(), faceImage(1, tt.trigger))
+			if err == nil {
+				t.Fatalf("no error, faces %v", faces)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			var ce *isolate.CrashError
+			if tt.exit != "" {
+				if !errors.As(err, &ce) || len(ce.Exit) < len(tt.exit) || ce.Exit[:len(tt.exit)] != tt.exit {
+					t.Fatalf("error %v, want a CrashError with exit %q", err, tt.exit)
+				}
+			}
+			if errors.Is(err, isolate.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("timeout %v does not wrap context.DeadlineExceeded", err)
+			}
+			t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
+			// The pool carries on with a new worker.
+			faces, err = p.Faces(context.Background(), faceImage(2, color.NRGBA{}))
+			if err != nil || len(faces) != 1 {
+				t.Fatalf("next image: %v, %v", faces, err)
+			}
+		})
+	}
+}
+
+// TestPoolDeadline: ctx's deadline, earlier than Config.Timeout, bounds a
+// stuck call.
+func TestPoolDeadline(t *testing.T) {
+	cfg := testConfig("ok")
+	cfg.Timeout = time.Minute
+	p := newPool(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := p.Faces(ctx, faceImage(1, triggerHang))
+	if !errors.Is(err, isolate.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want ErrTimeout and DeadlineExceeded", err)
+	}
+}
+
+func TestPoolStartErrors(t *testing.T) {
+	t.Run("no hello", func(t *testing.T) {
+		_, err := isolate.New(context.Background(), testConfig("no-hello"))
+		if !errors.Is(err, isolate.ErrStart) {
+			t.Fatalf("error %v, want ErrStart", err)
+		}
+	})
+	t.Run("missing command", func(t *testing.T) {
+		cfg := testConfig("ok")
+		cfg.Command = "/nonexistent/worker"
+		if _, err := isolate.New(context.Background(), cfg); !errors.Is(err, isolate.ErrStart) {
+			t.Fatalf("error %v, want ErrStart", err)
+		}
+	})
+	t.Run("negative config", func(t *testing.T) {
+		cfg := testConfig("ok")
+		cfg.Workers = -1
+		if _, err := isolate.New(context.Background(), cfg); err == nil {
+			t.Fatal("no error")
+		}
+	})
+}
+
+// TestPoolConcurrentAndClose runs calls on two workers at once, some of
+// them crashing, while the pool is closed: every call ends (with faces or
+// an error), Close returns once every worker is reaped, and calls after
+// Close fail with ErrClosed.
+func TestPoolConcurrentAndClose(t *testing.T) {
+	cfg := testConfig("ok")
+	cfg.Workers = 2
+	p, err := isolate.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			trigger := color.NRGBA{}
+			if i%4 == 3 {
+				trigger = triggerSegfault
+			}
+			_, _ = p.Faces(context.Background(), faceImage(i, trigger))
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Faces(context.Background(), faceImage(1, color.NRGBA{})); !errors.Is(err, isolate.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}

@@ -1,0 +1,130 @@
+package isolate
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"time"
+
+	"github.com/faceoptout/faceoptout/embed"
+)
+
+// The protocol: gob values on two pipes, the worker's file descriptors 3
+// (requests, from the Pool) and 4 (replies, to the Pool). The worker first
+// sends a hello; then, for each request, one reply.
+
+type hello struct {
+	Model embed.Model
+	PID   int
+}
+
+type request struct {
+	W, H     int
+	Pix      []byte // W*H opaque NRGBA pixels
+	Deadline time.Time
+}
+
+type reply struct {
+	Faces []embed.Face
+	Err   string
+	Kind  string // the sentinel Err wraps: a key of sentinels
+}
+
+// sentinels are the errors a reply can carry across the pipe, most specific
+// first.
+var sentinels = []struct {
+	kind string
+	err  error
+}{
+	{"too-many-faces", embed.ErrTooManyFaces},
+	{"image", embed.ErrImage},
+	{"no-face", embed.ErrNoFace},
+	{"dlib", embed.ErrDlib},
+	{"no-models", embed.ErrNoModels},
+	{"closed", embed.ErrClosed},
+	{"deadline", context.DeadlineExceeded},
+	{"canceled", context.Canceled},
+}
+
+func kindOf(err error) string {
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return s.kind
+		}
+	}
+	return ""
+}
+
+func sentinelOf(kind string) error {
+	for _, s := range sentinels {
+		if s.kind == kind {
+			return s.err
+		}
+	}
+	return nil
+}
+
+// ServeInherited is [Serve] on the pipes a Pool gives its workers (file
+// descriptors 3 and 4). A program calls it when it runs as a worker.
+func ServeInherited(ctx context.Context, emb embed.Embedder) error {
+	in, out := os.NewFile(3, "isolate-requests"), os.NewFile(4, "isolate-replies")
+	if in == nil || out == nil {
+		return fmt.Errorf("%w: file descriptors 3 and 4 are not open: not started by a Pool", ErrStart)
+	}
+	defer in.Close()
+	defer out.Close()
+	return Serve(ctx, in, out, emb)
+}
+
+// Serve answers a Pool's requests read from r with emb's faces written to
+// w, until r ends (the Pool closed it: Serve returns nil) or ctx is done.
+// A panic in emb becomes an error reply; a crash of native code in emb ends
+// the process, which is what the Pool is there for.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) error {
+	enc, dec := gob.NewEncoder(w), gob.NewDecoder(r)
+	if err := enc.Encode(hello{Model: emb.Model(), PID: os.Getpid()}); err != nil {
+		return fmt.Errorf("isolate: hello: %w", err)
+	}
+	for {
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("isolate: reading a request: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rep := answer(ctx, emb, req)
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("isolate: writing a reply: %w", err)
+		}
+	}
+}
+
+func answer(ctx context.Context, emb embed.Embedder, req request) (rep reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			rep = reply{Err: fmt.Sprintf("isolate: embedder panic: %v", p)}
+		}
+	}()
+	if req.W <= 0 || req.H <= 0 || len(req.Pix) != 4*req.W*req.H {
+		return reply{Err: fmt.Sprintf("isolate: bad request: %dx%d with %d bytes", req.W, req.H, len(req.Pix)), Kind: "image"}
+	}
+	img := &image.NRGBA{Pix: req.Pix, Stride: 4 * req.W, Rect: image.Rect(0, 0, req.W, req.H)}
+	if !req.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
+		defer cancel()
+	}
+	faces, err := emb.Faces(ctx, img)
+	if err != nil {
+		return reply{Err: err.Error(), Kind: kindOf(err)}
+	}
+	return reply{Faces: faces}
+}
