@@ -166,14 +166,14 @@ func (p *Replica) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("exclusion: replica: %w", err)
 	}
-	st, err := p.store.Stats(ctx)
+	st, err := p.reg.store.Stats(ctx) // the registry's view: decrypting when sealed
 	if err != nil {
 		return fmt.Errorf("exclusion: replica: %w", err)
 	}
 	if err := p.reg.setModels(st.Models); err != nil {
 		return err
 	}
-	for req, err := range p.store.Requests(ctx) {
+	for req, err := range p.reg.store.Requests(ctx) {
 		if err != nil {
 			return fmt.Errorf("exclusion: replica: reading registry: %w", err)
 		}
@@ -220,7 +220,7 @@ func (p *Replica) catchUp(ctx context.Context) error {
 
 // apply makes the live set follow the request's current state.
 func (p *Replica) apply(ctx context.Context, c Change) error {
-	req, err := p.store.Get(ctx, c.RequestID)
+	req, err := p.reg.store.Get(ctx, c.RequestID)
 	approved := false
 	switch {
 	case errors.Is(err, ErrNotFound):
