@@ -1,0 +1,46 @@
+// Command replicas runs faceoptout's filter as several processes on one
+// PostgreSQL registry, and measures how fast approvals and withdrawals
+// reach them.
+//
+//	replicas serve -dsn postgres://... [-listen 127.0.0.1:8081] [-max-staleness 1m]
+//	replicas bench [-replicas 3] [-rate 100] [-checks 1000] [-duration 10s] [-out report.md]
+//
+// serve is one replica process (a crawler's or search service's filter):
+// it loads the registry, follows its change feed, and serves POST /check
+// (descriptors as JSON), GET /index/status and GET /metrics (Prometheus);
+// it logs as JSON (log/slog) on stderr. bench starts a throwaway PostgreSQL
+// cluster, fills a registry, starts the replica processes and measures:
+// the time from each approval (and withdrawal) to the moment every replica
+// process answers it in CheckFaces, poll-only replicas beside LISTEN/NOTIFY
+// ones; a replica killed with SIGKILL mid-stream; PostgreSQL stopped and
+// restarted mid-stream.
+//
+// Faces come from a stand-in embedder (one identity per photo colour), so
+// that the figures are about the registry, the feed and the replicas; the
+// filter, the index and the store are the real ones.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: replicas serve|bench [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "replicas:", err)
+		os.Exit(1)
+	}
+}
