@@ -68,6 +68,9 @@ func (f *registryFixture) replica(t *testing.T, cfg exclusion.ReplicaConfig) (*e
 	return p, flt
 }
 
+// rect is where test faces are drawn.
+var rect = image.Rect(20, 20, 140, 140)
+
 // person returns the colour of test person i (0 <= i < 448): the fake
 // embedder tells 8 levels per channel apart.
 func person(i int) color.RGBA {
@@ -79,7 +82,7 @@ func person(i int) color.RGBA {
 func (f *registryFixture) optOut(t testing.TB, i int) string {
 	t.Helper()
 	ctx := context.Background()
-	img := exclusiontest.PNG(exclusiontest.Image(160, 160, exclusiontest.Face{Box: image.Rect(20, 20, 140, 140), Color: person(i)}))
+	img := exclusiontest.PNG(exclusiontest.Image(160, 160, exclusiontest.Face{Box: rect, Color: person(i)}))
 	req, err := f.writer.Submit(ctx, &exclusion.Submission{
 		Kind: exclusion.FaceOptOut, Country: "DE", Reason: "replica test", Name: "Jo",
 		Email: "jo@example.org", Phone: "+4915123456789", Photos: []exclusion.Photo{{Data: img}},
