@@ -190,7 +190,8 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	req := request{W: b.Dx(), H: b.Dy(), Pix: rgb.Pix[:4*b.Dx()*b.Dy()], Deadline: deadline}
+	req := request{W: b.Dx(), H: b.Dy(), Deadline: deadline}
+	pix := rgb.Pix[:4*b.Dx()*b.Dy()]
 
 	var w *worker
 	select {
@@ -218,7 +219,9 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 	go func() {
 		var r result
 		if r.err = w.enc.Encode(req); r.err == nil {
-			r.err = w.dec.Decode(&r.rep)
+			if _, r.err = w.in.Write(pix); r.err == nil {
+				r.err = w.dec.Decode(&r.rep)
+			}
 		}
 		done <- r
 	}()

@@ -36,9 +36,20 @@ var (
 
 // hooked is the worker's embedder: exclusiontest.Embedder, except for the
 // trigger colours.
-type hooked struct{ exclusiontest.Embedder }
+type hooked struct {
+	exclusiontest.Embedder
+	// constant answers one fixed face without reading the pixels (the
+	// benchmark's embedder, so that it measures the Pool alone).
+	constant bool
+}
+
+// constantFace is what a constant embedder answers.
+var constantFace = embed.Face{Box: image.Rect(1, 2, 3, 4), Descriptor: make(embed.Descriptor, exclusiontest.DefaultDim)}
 
 func (h *hooked) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	if h.constant {
+		return []embed.Face{constantFace}, nil
+	}
 	r, g, b, _ := img.At(0, 0).RGBA()
 	switch (color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}) {
 	case triggerSegfault:
@@ -73,6 +84,8 @@ func TestWorkerProcess(t *testing.T) {
 		os.Exit(3)
 	case "dim=4":
 		emb.Dim = 4
+	case "constant":
+		emb.constant = true
 	}
 	if err := isolate.ServeInherited(context.Background(), emb); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -91,7 +104,7 @@ func testConfig(mode string) isolate.Config {
 	return cfg
 }
 
-func newPool(t *testing.T, cfg isolate.Config) *isolate.Pool {
+func newPool(t testing.TB, cfg isolate.Config) *isolate.Pool {
 	t.Helper()
 	p, err := isolate.New(context.Background(), cfg)
 	if err != nil {

@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"bufio"
 	"context"
 	"encoding/gob"
 	"errors"
@@ -15,7 +16,8 @@ import (
 
 // The protocol: gob values on two pipes, the worker's file descriptors 3
 // (requests, from the Pool) and 4 (replies, to the Pool). The worker first
-// sends a hello; then, for each request, one reply.
+// sends a hello; then, for each request (a gob header followed by its
+// W*H*4 raw pixel bytes), one reply.
 
 type hello struct {
 	Model embed.Model
@@ -23,8 +25,7 @@ type hello struct {
 }
 
 type request struct {
-	W, H     int
-	Pix      []byte // W*H opaque NRGBA pixels
+	W, H     int // the W*H*4 bytes of opaque NRGBA pixels follow
 	Deadline time.Time
 }
 
@@ -85,10 +86,12 @@ func ServeInherited(ctx context.Context, emb embed.Embedder) error {
 // A panic in emb becomes an error reply; a crash of native code in emb ends
 // the process, which is what the Pool is there for.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) error {
-	enc, dec := gob.NewEncoder(w), gob.NewDecoder(r)
+	br := bufio.NewReaderSize(r, 1<<16) // gob reads its messages from br, the pixels follow
+	enc, dec := gob.NewEncoder(w), gob.NewDecoder(br)
 	if err := enc.Encode(hello{Model: emb.Model(), PID: os.Getpid()}); err != nil {
 		return fmt.Errorf("isolate: hello: %w", err)
 	}
+	var pix []byte
 	for {
 		var req request
 		if err := dec.Decode(&req); err != nil {
@@ -97,26 +100,37 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) er
 			}
 			return fmt.Errorf("isolate: reading a request: %w", err)
 		}
+		if req.W <= 0 || req.H <= 0 || int64(req.W)*int64(req.H) > maxWorkerPixels {
+			return fmt.Errorf("isolate: request for %dx%d pixels", req.W, req.H)
+		}
+		n := 4 * req.W * req.H
+		if cap(pix) < n {
+			pix = make([]byte, n)
+		}
+		if _, err := io.ReadFull(br, pix[:n]); err != nil {
+			return fmt.Errorf("isolate: reading pixels: %w", err)
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep := answer(ctx, emb, req)
+		rep := answer(ctx, emb, req, pix[:n])
 		if err := enc.Encode(rep); err != nil {
 			return fmt.Errorf("isolate: writing a reply: %w", err)
 		}
 	}
 }
 
-func answer(ctx context.Context, emb embed.Embedder, req request) (rep reply) {
+// maxWorkerPixels bounds the pixels a worker accepts in one request, above
+// any Config.MaxPixels.
+const maxWorkerPixels = 1 << 30
+
+func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte) (rep reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			rep = reply{Err: fmt.Sprintf("isolate: embedder panic: %v", p)}
 		}
 	}()
-	if req.W <= 0 || req.H <= 0 || len(req.Pix) != 4*req.W*req.H {
-		return reply{Err: fmt.Sprintf("isolate: bad request: %dx%d with %d bytes", req.W, req.H, len(req.Pix)), Kind: "image"}
-	}
-	img := &image.NRGBA{Pix: req.Pix, Stride: 4 * req.W, Rect: image.Rect(0, 0, req.W, req.H)}
+	img := &image.NRGBA{Pix: pix, Stride: 4 * req.W, Rect: image.Rect(0, 0, req.W, req.H)}
 	if !req.Deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
