@@ -1,3 +1,5 @@
+//go:build cgo
+
 package embed
 
 import (
@@ -62,7 +64,7 @@ func (d *Dlib) FacesBytesWithStats(ctx context.Context, data []byte) ([]Face, St
 	if err != nil {
 		return nil, st, err
 	}
-	faces, err := d.scanJPEG(ctx, data, hdr, 0, 1, &st)
+	faces, err := d.scanJPEG(ctx, data, hdr, &st)
 	return faces, st, err
 }
 
@@ -98,13 +100,10 @@ func (d *Dlib) readJPEGHeader(data []byte, lim imageutil.Limits) (jpegHeader, er
 	return h, nil
 }
 
-// scanJPEG decodes the JPEG in a worker, oriented and then turned
-// clockwise by turn degrees (0, 90, 180, 270), and finds its faces. reduce
-// (1, 2, 4 or 8) scans the image as if it were reduce times smaller, so
-// only faces of reduce*MinFaceSize are sure to be found, at 1/reduce^2 of
-// the cost. Boxes and landmarks are in the coordinates of the turned
-// full-resolution image.
-func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, turn, reduce int, st *Stats) ([]Face, error) {
+// scanJPEG decodes the JPEG in a worker, oriented and DCT-scaled to what
+// detection needs, and finds its faces. Boxes and landmarks are in the
+// coordinates of the oriented full-resolution image.
+func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, st *Stats) ([]Face, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -116,26 +115,12 @@ func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, turn, 
 	defer release()
 
 	full := hdr.full
-	if turn == 90 || turn == 270 {
-		full = image.Pt(full.Y, full.X)
-	}
-	// The scan sees a full-resolution image reduce times smaller.
-	fullR := image.Pt(max(1, full.X/reduce), max(1, full.Y/reduce))
 	t := time.Now()
-	num := d.dctScale(full)
-	if reduce > 1 {
-		// The scan needs s/reduce of the full resolution.
-		s, _, _ := d.scale(fullR.X, fullR.Y)
-		num = 8
-		for num > 1 && float64(num/2)/8 >= s/float64(reduce) {
-			num /= 2
-		}
-	}
 	size, err := wk.SetJPEG(data, dlib.JPEGOptions{
-		ScaleNum:    num,
+		ScaleNum:    d.dctScale(full),
 		MaxMemory:   jpegMaxMemory(hdr.info),
 		MaxScans:    jpegMaxScans,
-		Orientation: composeTurn(hdr.orientation, turn),
+		Orientation: hdr.orientation,
 	})
 	st.Decode += time.Since(t)
 	if err != nil {
@@ -149,18 +134,7 @@ func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, turn, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if reduce == 1 {
-		return d.run(ctx, wk, size, full, image.Point{}, st)
-	}
-	if size.X < fullR.X || size.Y < fullR.Y {
-		fullR = size
-	}
-	faces, err := d.run(ctx, wk, size, fullR, image.Point{}, st)
-	if err != nil {
-		return nil, err
-	}
-	scaleFaces(faces, float64(full.X)/float64(fullR.X), float64(full.Y)/float64(fullR.Y))
-	return faces, nil
+	return d.run(ctx, wk, size, full, image.Point{}, st)
 }
 
 // decodeThenFaces decodes a non-JPEG image with imageutil, then runs

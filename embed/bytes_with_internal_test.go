@@ -23,19 +23,6 @@ func randomImage(rng *rand.Rand, w, h int) *image.NRGBA {
 	return m
 }
 
-func TestComposeTurn(t *testing.T) {
-	img := randomImage(rand.New(rand.NewPCG(1, 2)), 5, 3)
-	for o := 1; o <= 8; o++ {
-		for _, deg := range []int{0, 90, 180, 270} {
-			want := imageutil.Orient(imageutil.Orient(img, o), turnOrientation(deg))
-			got := imageutil.Orient(img, composeTurn(o, deg))
-			if want.Rect != got.Rect || string(want.Pix) != string(got.Pix) {
-				t.Errorf("orientation %d then %d°: composeTurn gives %d, which orients differently", o, deg, composeTurn(o, deg))
-			}
-		}
-	}
-}
-
 func TestUnturn(t *testing.T) {
 	const w, h = 7, 4
 	box := image.Rect(1, 1, 3, 4) // pixels (1..2, 1..3)
