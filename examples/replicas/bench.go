@@ -501,6 +501,7 @@ func (b *benchRun) outagePhase(ctx context.Context) error {
 	every := time.Second / time.Duration(b.f.rate)
 	acked := 0
 	retries := 0
+	var lastAck time.Time
 	outageDone := make(chan struct{})
 	go func() {
 		defer close(outageDone)
@@ -545,6 +546,7 @@ func (b *benchRun) outagePhase(ctx context.Context) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 		acked++
+		lastAck = time.Now()
 		started[id] = t
 		b.mu.Lock()
 		b.acked[id], b.approved[id] = t, true
@@ -552,11 +554,11 @@ func (b *benchRun) outagePhase(ctx context.Context) error {
 	}
 	<-outageDone
 	// Convergence: every replica has applied the head.
-	var converged time.Duration
+	var converged, afterLast time.Duration
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		_, notSeen := b.latencies(started, true)
 		if notSeen == 0 {
-			converged = time.Since(upAt)
+			converged, afterLast = time.Since(upAt), time.Since(lastAck)
 			break
 		}
 	}
@@ -572,8 +574,9 @@ func (b *benchRun) outagePhase(ctx context.Context) error {
 		return err
 	}
 	b.printf("\nPostgreSQL stopped for %.1f s during %d approvals (%d acknowledged; %d failed calls retried): "+
-		"replicas reported the outage in %d status polls, staleness up to %.1f s; every replica had every approval %s after the restart; "+
+		"replicas reported the outage in %d status polls, staleness up to %.1f s; every replica had every approval %s after the restart "+
+		"(the writer worked off its backlog meanwhile; %s after the last acknowledgement); "+
 		"acknowledged approvals missing from PostgreSQL: %d; wrong answers afterwards: %d\n",
-		upAt.Sub(downAt).Seconds(), total, acked, retries, errsSeen, maxStale.Seconds(), fmtDur(converged), lost, missed)
+		upAt.Sub(downAt).Seconds(), total, acked, retries, errsSeen, maxStale.Seconds(), fmtDur(converged), fmtDur(afterLast), lost, missed)
 	return nil
 }

@@ -2,14 +2,22 @@
 // PostgreSQL registry, and measures how fast approvals and withdrawals
 // reach them.
 //
-//	replicas serve -dsn postgres://... [-listen 127.0.0.1:8081] [-max-staleness 1m]
+//	replicas serve -dsn postgres://... [-listen 127.0.0.1:8081] [-max-staleness 1m] [-models models]
 //	replicas bench [-replicas 3] [-rate 100] [-checks 1000] [-duration 10s] [-out report.md]
 //
 // serve is one replica process (a crawler's or search service's filter):
 // it loads the registry, follows its change feed, and serves POST /check
-// (descriptors as JSON), GET /index/status and GET /metrics (Prometheus);
-// it logs as JSON (log/slog) on stderr. bench starts a throwaway PostgreSQL
-// cluster, fills a registry, starts the replica processes and measures:
+// (descriptors as JSON), POST /check-image (image bytes), GET /index/status
+// and GET /metrics (Prometheus); it logs as JSON (log/slog) on stderr.
+// With -models it checks with dlib, on a registry the operator CLI made:
+//
+//	faceoptout init --registry postgres://127.0.0.1:5432/postgres
+//	replicas serve -dsn postgres://127.0.0.1:5432/postgres -models models -listen 127.0.0.1:8081 &
+//	replicas serve -dsn postgres://127.0.0.1:5432/postgres -models models -listen 127.0.0.1:8082 &
+//	faceoptout submit --registry postgres://... ... ; faceoptout approve --registry postgres://... ID
+//	curl -s 127.0.0.1:8081/index/status   # applied and faces grow at once, on every replica
+//
+// bench starts a throwaway PostgreSQL cluster, fills a registry, starts the replica processes and measures:
 // the time from each approval (and withdrawal) to the moment every replica
 // process answers it in CheckFaces, poll-only replicas beside LISTEN/NOTIFY
 // ones; a replica killed with SIGKILL mid-stream; PostgreSQL stopped and

@@ -36,6 +36,7 @@ func (pollOnly) Wake() <-chan struct{} { return nil }
 // serveFlags are the flags of "replicas serve".
 type serveFlags struct {
 	dsn, schema, listen string
+	models              string
 	checks              int
 	poll, maxStale      time.Duration
 	wake, control       bool
@@ -46,6 +47,7 @@ func parseServe(args []string) (serveFlags, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&f.dsn, "dsn", os.Getenv("FACEOPTOUT_PG"), "PostgreSQL connection string (default $FACEOPTOUT_PG)")
 	fs.StringVar(&f.schema, "schema", "faceoptout", "schema holding the registry")
+	fs.StringVar(&f.models, "models", "", "dlib models directory: check with dlib (a registry made by faceoptout init); empty: the stand-in embedder of the bench")
 	fs.StringVar(&f.listen, "listen", "", "HTTP address for /check, /index/status and /metrics (none if empty)")
 	fs.IntVar(&f.checks, "checks", 0, "CheckFaces per second of background load (0: none)")
 	fs.DurationVar(&f.poll, "poll", time.Second, "feed poll interval (the bound when a wake-up is lost)")
@@ -81,16 +83,28 @@ func serve(args []string) error {
 	if !f.wake {
 		fst = pollOnly{st}
 	}
+	var emb embed.Embedder = idEmbedder{}
+	if f.models != "" {
+		dcfg := embed.DefaultDlibConfig()
+		dcfg.ModelsDir = f.models
+		d, err := embed.NewDlib(dcfg)
+		if err != nil {
+			st.Close()
+			return err
+		}
+		defer d.Close()
+		emb = d
+	}
 	rcfg := exclusion.DefaultReplicaConfig()
 	rcfg.PollInterval, rcfg.MaxStaleness, rcfg.Logger = f.poll, f.maxStale, log
 	start := time.Now()
-	p, err := exclusion.NewReplica(ctx, fst, idEmbedder{}, rcfg)
+	p, err := exclusion.NewReplica(ctx, fst, emb, rcfg)
 	if err != nil {
 		st.Close()
 		return err
 	}
 	defer p.Close()
-	flt, err := exclusion.NewFilter(p.Registry(), idEmbedder{}, exclusion.DefaultFilterConfig())
+	flt, err := exclusion.NewFilter(p.Registry(), emb, exclusion.DefaultFilterConfig())
 	if err != nil {
 		return err
 	}
@@ -122,6 +136,15 @@ func serve(args []string) error {
 			}
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(mf.CheckFaces(r.Context(), in.Descriptors))
+		})
+		mux.HandleFunc("POST /check-image", func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(io.LimitReader(r.Body, 20<<20))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(mf.CheckImageBytes(r.Context(), body))
 		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(l) }()

@@ -119,6 +119,9 @@ func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry,
 	if emb.Embedder == nil {
 		return nil, errors.New("registrydir: creating a registry needs the embedder whose model it records")
 	}
+	if IsPostgres(dir) {
+		return postgres(ctx, dir, emb, true)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("registrydir: %w", err)
 	}
@@ -154,6 +157,9 @@ func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry,
 // the registry was created with (an error wrapping ErrModelMismatch, that
 // is exclusion.ErrModel, otherwise).
 func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
+	if IsPostgres(dir) {
+		return postgres(ctx, dir, emb, false)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
 	if err != nil {
 		return nil, fmt.Errorf("registrydir: %s is not a registry (run init first): %w", dir, err)

@@ -1,0 +1,38 @@
+package registrydir
+
+import (
+	"context"
+	"strings"
+
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/pgstore"
+)
+
+// IsPostgres reports whether a registry location is a PostgreSQL connection
+// string (postgres:// or postgresql://) rather than a directory: the
+// registry then lives in PostgreSQL (exclusion/pgstore, schema
+// "faceoptout"), shared by every process that names it, and replicas
+// (examples/replicas) see its approvals live.
+func IsPostgres(loc string) bool {
+	return strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://")
+}
+
+// postgres creates (create) or opens the registry at a PostgreSQL location.
+func postgres(ctx context.Context, dsn string, emb Embedder, create bool) (*exclusion.Registry, error) {
+	cfg := pgstore.DefaultConfig()
+	cfg.DSN = dsn
+	st, err := pgstore.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	do := exclusion.Open
+	if create {
+		do = exclusion.Create
+	}
+	reg, err := do(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return reg, nil
+}
