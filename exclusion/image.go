@@ -24,10 +24,10 @@ const (
 	// hashes that counts as the same image.
 	phashMatchDistance = imageutil.DefaultMatchDistance
 	// turnReduce is how many times smaller than the upright scan the
-	// turned scans look: they find faces of at least twice MinFaceSize, for
-	// about a quarter of an upright scan's detection cost each. Images
-	// under 1024 px a side are scanned turned at full size.
-	turnReduce = 2
+	// turned scans look (down to a longer side of embed.TurnMinSide): in
+	// large images they find faces of at least 4*MinFaceSize, for about a
+	// sixteenth of an upright scan's detection cost each.
+	turnReduce = 4
 )
 
 // BytesEmbedder is an Embedder that decodes encoded images itself, as
@@ -160,19 +160,21 @@ func (f *Filter) facesTurned(ctx context.Context, img *image.NRGBA) ([]embed.Fac
 	if err != nil {
 		return nil, 0, fmt.Errorf("finding faces: %w", err)
 	}
+	turns := f.turns()
+	if len(faces) > 0 || len(turns) == 0 {
+		return faces, 0, nil
+	}
+	// One reduced copy serves every turn.
 	b := img.Bounds()
-	for _, t := range f.turns() {
-		if len(faces) > 0 {
-			break
-		}
-		small := img
-		reduce := t.Reduce
-		for reduce > 1 && max(b.Dx(), b.Dy())/reduce < 1024 {
-			reduce /= 2
-		}
-		if reduce > 1 {
-			small = imageutil.Resize(img, max(1, b.Dx()/reduce), max(1, b.Dy()/reduce))
-		}
+	small := img
+	reduce := turns[0].Reduce
+	for reduce > 1 && max(b.Dx(), b.Dy())/reduce < embed.TurnMinSide {
+		reduce /= 2
+	}
+	if reduce > 1 {
+		small = imageutil.Resize(img, max(1, b.Dx()/reduce), max(1, b.Dy()/reduce))
+	}
+	for _, t := range turns {
 		turned := rotate(small, t.Degrees)
 		if faces, err = f.emb.Faces(ctx, turned); err != nil {
 			return nil, 0, fmt.Errorf("finding faces turned %d°: %w", t.Degrees, err)
@@ -204,12 +206,8 @@ func (r *Registry) hasHashes() bool {
 // A model out of range counts as having faces, so the check goes on (and
 // fails closed there).
 func (r *Registry) hasFaces(model int) bool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if model < 0 || model >= len(r.faces) || r.faces[model] == nil {
-		return true
-	}
-	return r.faces[model].len() > 0
+	g := r.gallery(model)
+	return g == nil || g.Len() > 0
 }
 
 // rotate returns img turned clockwise by deg (0, 90, 180 or 270).
