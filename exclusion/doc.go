@@ -28,7 +28,8 @@
 // Only approved requests block. Approve, Reject and Withdraw are durable
 // (fsync) before they return, write an audit event (who, what, when, which
 // request; no biometric data), and change the live filter at once.
-// Rejection and withdrawal delete the request's descriptors.
+// Rejection and withdrawal delete the request's descriptors and image
+// hashes.
 //
 // A Filter (NewFilter) answers with a Decision whose Verdict is Allow,
 // Block, Review or Unchecked; callers index or show only on Allow:
@@ -117,4 +118,28 @@
 //     someone must look at it (the weak-face rule sends about 3 % of
 //     mated probes there on faces/bbt; CohortPolicy far more on crowded
 //     populations, see exclusion/EVALUATION.md).
+//
+// # Security Considerations
+//
+// Encryption at rest (Config.Encryption): with an operator key, every
+// descriptor and image hash reaches the Store only sealed (AES-256-GCM)
+// under a random data key of its own request, itself wrapped by the
+// operator key and kept in a Keyring apart from the store
+// (exclusion/keyfile). Withdrawal and rejection delete the data key
+// (crypto-shredding): the request's sealed data in every older copy of the
+// store becomes unreadable, even with the operator key, as far as the
+// keyring's own copies do not reach back (keep its backups separate and
+// short). A store restored from a copy made before a withdrawal does not
+// open (ErrKey naming the request), since a missing data key cannot be told
+// from a lost keyring, and an accepted opt-out is never dropped silently.
+// Metadata (names, contact, URLs, boxes, statuses) and the audit log stay in
+// clear. Registry.RotateKey re-wraps every data key under a new operator
+// key. The zero value encrypts nothing.
+//
+// The audit log is a hash chain (ChainAudit, set by the store with each
+// event's Seq): Registry.VerifyAudit finds the first edited, removed or
+// reordered event. Someone able to rewrite the whole log from an event on
+// is caught only by comparing the AuditHead with one recorded elsewhere.
+// Audit events hold no biometric data; notes are free text and must not
+// either.
 package exclusion
