@@ -44,7 +44,7 @@ func BenchmarkFaces(b *testing.B) {
 	}
 	variants := []variant{
 		{"full-size", func(c *embed.DlibConfig) { c.MinFaceSize, c.CropRetry = 80, false }},
-		{"face-recognition", func(c *embed.DlibConfig) { c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = 40, 0, false }},
+		{"face-recognition", func(c *embed.DlibConfig) { c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = 40, 1<<30, false }}, // no practical upsampling bound, as face_recognition
 	}
 	for _, s := range []int{40, 80, 120, 160} {
 		variants = append(variants, variant{fmt.Sprintf("minface=%d", s), func(c *embed.DlibConfig) { c.MinFaceSize = s }})

@@ -1,9 +1,7 @@
 package embed
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"runtime"
 
 	"github.com/faceoptout/faceoptout/imageutil"
@@ -30,10 +28,21 @@ const (
 )
 
 // DlibConfig configures NewDlib. Start from DefaultDlibConfig.
+//
+// As in every Config of faceoptout, a zero count, size, limit or worker
+// number (Detector "", MinFaceSize, MaxUpsamplePixels, Workers, MaxFaces,
+// MaxPixels, DecodeLimits) means DefaultDlibConfig's value, never "no
+// bound"; any other zero (Padding, CropRetry, ChipPadding, Jitter,
+// AdjustThreshold) means zero or off. NewDlib fills the defaults in and
+// validates the rest (ErrConfig, naming the field); Config reports the
+// result.
 type DlibConfig struct {
-	// ModelsDir holds the dlib model files.
+	// ModelsDir holds the dlib model files; it is required. A relative
+	// path is relative to the working directory. The library never reads
+	// the environment: programs take it from a flag or an environment
+	// variable (the examples: --models, $FACEOPTOUT_MODELS).
 	ModelsDir string
-	// Detector is HOG or CNN.
+	// Detector is HOG or CNN; "" means HOG.
 	Detector Detector
 	// MinFaceSize is the side, in pixels of the full-resolution image, of
 	// the smallest face that must be found. The image is scanned at the
@@ -45,16 +54,17 @@ type DlibConfig struct {
 	// so that the levels scanned are a full-size scan's (descriptors then
 	// agree with a full-size scan's by construction): MinFaceSize 120
 	// scans at (5/6)^2 and finds faces from 116 px (Stats.MinFace), 160 at
-	// (5/6)^3 from 139 px.
+	// (5/6)^3 from 139 px. 0 means 80.
 	MinFaceSize int
 	// MaxUpsamplePixels bounds the upsampled copy scanned when MinFaceSize
 	// is below the detector's native size: an image is never upsampled
 	// beyond this many pixels, so in larger images the smallest face found
-	// is larger than MinFaceSize (Stats.MinFace reports it). 0 means no
-	// bound.
+	// is larger than MinFaceSize (Stats.MinFace reports it). 0 means
+	// 4,000,000.
 	MaxUpsamplePixels int
 	// Workers is the number of images processed at once, each with its own
 	// copy of the models (about 30 MB each, plus the CNN's working memory).
+	// 0 means one per CPU (runtime.NumCPU).
 	Workers int
 	// Padding adds a border around the scanned image, as a fraction of its
 	// shorter side, that repeats its edge pixels: tight face crops, where
@@ -76,8 +86,10 @@ type DlibConfig struct {
 	AdjustThreshold float64
 	// MaxFaces bounds the faces described per image; an image with more
 	// fails with ErrTooManyFaces (a filter must not skip faces silently).
+	// 0 means 256.
 	MaxFaces int
-	// MaxPixels rejects larger images with ErrImage before any work.
+	// MaxPixels rejects larger images with ErrImage before any work. 0
+	// means 40,000,000.
 	MaxPixels int
 	// DecodeLimits bound the decoding of FacesBytes (see
 	// imageutil.Limits); zero fields take imageutil.DefaultLimits().
@@ -85,26 +97,15 @@ type DlibConfig struct {
 }
 
 // decodeLimits returns DecodeLimits with imageutil's defaults filled in.
-func (c *DlibConfig) decodeLimits() imageutil.Limits {
-	l, d := c.DecodeLimits, imageutil.DefaultLimits()
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxPixels <= 0 {
-		l.MaxPixels = d.MaxPixels
-	}
-	return l
-}
+func (c *DlibConfig) decodeLimits() imageutil.Limits { return c.DecodeLimits.WithDefaults() }
 
-// DefaultDlibConfig returns the defaults: models from $FACEOPTOUT_MODELS
-// (else "models"), the HOG detector, MinFaceSize 80, one worker per CPU.
+// DefaultDlibConfig returns the defaults: models in "models" (relative to
+// the working directory, where scripts/fetch-models.sh puts them), the HOG
+// detector, MinFaceSize 80, one worker per CPU, CropRetry on, dlib's chip
+// padding. It reads no environment variable.
 func DefaultDlibConfig() DlibConfig {
-	dir := os.Getenv("FACEOPTOUT_MODELS")
-	if dir == "" {
-		dir = "models"
-	}
 	return DlibConfig{
-		ModelsDir:         dir,
+		ModelsDir:         "models",
 		Detector:          HOG,
 		MinFaceSize:       80,
 		MaxUpsamplePixels: 4_000_000,
@@ -118,10 +119,30 @@ func DefaultDlibConfig() DlibConfig {
 	}
 }
 
-// ErrConfig is wrapped by the errors NewDlib returns for an invalid config.
-var ErrConfig = errors.New("embed: invalid config")
+// withDefaults fills the zero counts, sizes, limits and worker numbers
+// with DefaultDlibConfig's values.
+func (c *DlibConfig) withDefaults() {
+	d := DefaultDlibConfig()
+	if c.Detector == "" {
+		c.Detector = d.Detector
+	}
+	for _, f := range []struct{ v, d *int }{
+		{&c.MinFaceSize, &d.MinFaceSize},
+		{&c.MaxUpsamplePixels, &d.MaxUpsamplePixels},
+		{&c.Workers, &d.Workers},
+		{&c.MaxFaces, &d.MaxFaces},
+		{&c.MaxPixels, &d.MaxPixels},
+	} {
+		if *f.v == 0 {
+			*f.v = *f.d
+		}
+	}
+	c.DecodeLimits = c.decodeLimits()
+}
 
+// validate fills in the defaults (withDefaults), then checks every field.
 func (c *DlibConfig) validate() error {
+	c.withDefaults()
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...))
 	}

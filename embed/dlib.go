@@ -1,3 +1,5 @@
+//go:build cgo
+
 package embed
 
 import (
@@ -140,37 +142,6 @@ func (d *Dlib) Close() error {
 	}
 	d.workers = nil
 	return nil
-}
-
-// Stats tells where the time of one Faces call went and how the image was
-// scanned.
-type Stats struct {
-	// Decode is the time FacesBytes spent decoding (0 for Faces).
-	Decode time.Duration `json:"decode,omitempty"`
-	// DecodeScale is the size FacesBytes decoded the image at, relative to
-	// full resolution: below 1 when a JPEG was decoded scaled in the DCT
-	// domain (0 for Faces).
-	DecodeScale float64 `json:"decode_scale,omitempty"`
-	// Convert is the time spent copying the image into dlib's layout.
-	Convert time.Duration `json:"convert"`
-	// Wait is the time spent waiting for a free worker.
-	Wait time.Duration `json:"wait"`
-	// Detect is the time spent resizing and scanning.
-	Detect time.Duration `json:"detect"`
-	// Describe is the time spent on landmarks, chips and descriptors.
-	Describe time.Duration `json:"describe"`
-	// Scale is the factor the full-resolution image was resized by before
-	// scanning.
-	Scale float64 `json:"scale"`
-	// Scanned is the size of the image scanned, padding included.
-	Scanned image.Point `json:"scanned"`
-	// MinFace is the smallest face side, at full resolution, the scan could
-	// find: MinFaceSize, or more when MaxUpsamplePixels capped upsampling.
-	MinFace int `json:"min_face"`
-	// Detections counts the faces the detector found.
-	Detections int `json:"detections"`
-	// Retries counts the extra scans of a small image (see CropRetry).
-	Retries int `json:"retries,omitempty"`
 }
 
 // Faces returns the faces in img with their descriptors, sorted top to
@@ -424,18 +395,4 @@ func pixels(img image.Image) (pix []byte, stride, bpp int) {
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
 	return dst.Pix, dst.Stride, 4
-}
-
-// Largest returns the face with the largest box, or ErrNoFace.
-func Largest(faces []Face) (Face, error) {
-	if len(faces) == 0 {
-		return Face{}, ErrNoFace
-	}
-	best := 0
-	for i := range faces {
-		if faces[i].Quality.Size > faces[best].Quality.Size {
-			best = i
-		}
-	}
-	return faces[best], nil
 }

@@ -24,11 +24,12 @@ func TestConfigValidation(t *testing.T) {
 		{"no models dir", func(c *embed.DlibConfig) { c.ModelsDir = "" }, "ModelsDir"},
 		{"unknown detector", func(c *embed.DlibConfig) { c.Detector = "haar" }, "Detector"},
 		{"tiny min face", func(c *embed.DlibConfig) { c.MinFaceSize = 2 }, "MinFaceSize"},
-		{"no workers", func(c *embed.DlibConfig) { c.Workers = 0 }, "Workers"},
+		{"negative workers", func(c *embed.DlibConfig) { c.Workers = -1 }, "Workers"},
 		{"negative padding", func(c *embed.DlibConfig) { c.Padding = -1 }, "Padding"},
 		{"negative jitter", func(c *embed.DlibConfig) { c.Jitter = -1 }, "Jitter"},
-		{"no faces allowed", func(c *embed.DlibConfig) { c.MaxFaces = 0 }, "MaxFaces"},
-		{"no pixels allowed", func(c *embed.DlibConfig) { c.MaxPixels = 0 }, "MaxPixels"},
+		{"negative max faces", func(c *embed.DlibConfig) { c.MaxFaces = -1 }, "MaxFaces"},
+		{"negative max pixels", func(c *embed.DlibConfig) { c.MaxPixels = -1 }, "MaxPixels"},
+		{"negative max upsample pixels", func(c *embed.DlibConfig) { c.MaxUpsamplePixels = -1 }, "MaxUpsamplePixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

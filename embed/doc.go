@@ -8,6 +8,7 @@
 // of workers, one per CPU by default, each with its own copy of the nets:
 //
 //	cfg := embed.DefaultDlibConfig()
+//	cfg.ModelsDir = modelsDir // default "models"; the library reads no environment variable
 //	d, err := embed.NewDlib(cfg)
 //	if err != nil { ... }
 //	defer d.Close()
@@ -115,6 +116,11 @@
 // and "go test -bench Faces ./embed/" measure throughput, faces found and
 // descriptor agreement by MinFaceSize; add -tags gofacebaseline to the
 // former to compare with plain go-face.
+//
+// Without cgo (CGO_ENABLED=0) the package still builds, with every type
+// (Descriptor, Face, Model, Embedder, DlibConfig, Stats, ...), so pure-Go
+// packages such as exclusion build too; NewDlib then returns ErrNoCgo.
+// Locator exists only with cgo.
 //
 // # Security Considerations
 //

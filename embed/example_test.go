@@ -13,7 +13,7 @@ import (
 // Describe the largest face of a photo. (Not run by go test: it needs the
 // models; TestIdols and TestBBTCrops run the same calls.)
 func ExampleNewDlib() {
-	cfg := embed.DefaultDlibConfig() // models from $FACEOPTOUT_MODELS or ./models
+	cfg := embed.DefaultDlibConfig() // models in ./models (the library reads no environment variable)
 	cfg.MinFaceSize = 120            // faces smaller than 120 px may be missed; much faster on large photos
 	d, err := embed.NewDlib(cfg)
 	if err != nil {

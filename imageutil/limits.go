@@ -32,6 +32,12 @@ func DefaultLimits() Limits {
 	return Limits{MaxBytes: 20 << 20, MaxPixels: 40_000_000, MaxMemory: 256 << 20, MaxScans: 64}
 }
 
+// WithDefaults returns l with every zero or negative field replaced by
+// DefaultLimits' value: a zero or partly set Limits never means
+// "unlimited". Packages that keep Limits in their own Config (embed) fill
+// them with it.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }
+
 // withDefaults replaces every non-positive field by its default, so that a
 // zero or partly set Limits never means "unlimited".
 func (l Limits) withDefaults() Limits {

@@ -157,7 +157,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	}
 	if *fr {
 		c := *cfg
-		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 0, false
+		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 1<<30, false // face_recognition upsamples without bound
 		steps = append(steps, step{fr: true, run: func() (*benchRun, error) {
 			return run("face_recognition default (HOG, upsample 1, full size)", c, false)
 		}})

@@ -1,0 +1,131 @@
+package embed
+
+import (
+	"image"
+	"math"
+)
+
+// LookMinSide is the shorter side, in pixels, below which the image
+// FacesBytesWith passes to BytesOptions.Look is never reduced: a JPEG's
+// look is DCT-scaled to the smallest of 1/8, 1/4, 1/2 that keeps at least
+// this many pixels on its shorter side.
+const LookMinSide = 128
+
+// Turn is one extra scan of FacesBytesWith: the image turned clockwise by
+// Degrees (90, 180 or 270) after its EXIF orientation, scanned Reduce
+// times smaller than an upright scan (1, 2, 4 or 8; 0 means 1), so that
+// only faces of at least Reduce*MinFaceSize are sure to be found, for
+// about 1/Reduce² of an upright scan's detection cost. An image is never
+// reduced below a longer side of TurnMinSide: small images are scanned
+// whole. Every turn of one call scans the same reduced copy, made with the
+// first turn's Reduce.
+type Turn struct {
+	Degrees int
+	Reduce  int
+}
+
+// BytesOptions shape one FacesBytesWith call. The zero value makes it
+// FacesBytes.
+type BytesOptions struct {
+	// Look, when not nil, is called once the image is decoded and oriented
+	// and before any face is searched, with the image or, for a JPEG, a
+	// reduced copy of it (DCT-scaled, LookMinSide): enough for a perceptual
+	// hash, which averages the image over a 32x32 grid. An error from Look
+	// ends the call with that error before any worker is taken. Look must
+	// not keep the image.
+	Look func(img image.Image) error
+	// Turns are tried in order, each only while no face has been found.
+	Turns []Turn
+}
+
+// BytesResult is what FacesBytesWith found.
+type BytesResult struct {
+	// Faces are the faces found, with boxes and landmarks in the
+	// coordinates of the oriented full-resolution image (the bounding box
+	// of a face found turned).
+	Faces []Face
+	// Turn is the rotation (degrees clockwise) the faces were found under:
+	// 0 for upright.
+	Turn int
+	// Scans counts the scans made: 1 plus the turns tried.
+	Scans int
+	// Size is the oriented full-resolution image's size.
+	Size image.Point
+	// Stats sums the timings of every scan; the other fields are the
+	// last scan's.
+	Stats Stats
+}
+
+// turnOrientation is the EXIF orientation that turns an upright image
+// clockwise by deg degrees.
+func turnOrientation(deg int) int {
+	switch deg {
+	case 90:
+		return 6
+	case 180:
+		return 3
+	case 270:
+		return 8
+	}
+	return 1
+}
+
+// scaleFaces multiplies the boxes, landmarks and sizes of faces by fx, fy.
+func scaleFaces(faces []Face, fx, fy float64) {
+	if fx == 1 && fy == 1 {
+		return
+	}
+	up := func(p image.Point) image.Point {
+		return image.Pt(int(math.Round(float64(p.X)*fx)), int(math.Round(float64(p.Y)*fy)))
+	}
+	for i := range faces {
+		f := &faces[i]
+		f.Box = image.Rectangle{Min: up(f.Box.Min), Max: up(f.Box.Max)}
+		for j := range f.Landmarks {
+			f.Landmarks[j] = up(f.Landmarks[j])
+		}
+		f.Quality.Size = max(f.Box.Dx(), f.Box.Dy())
+	}
+}
+
+// unturnFaces maps faces found in an image of size full (upright) turned
+// clockwise by deg back to the upright image's coordinates.
+func unturnFaces(faces []Face, full image.Point, deg int) {
+	for i := range faces {
+		f := &faces[i]
+		f.Box = UnturnBox(f.Box, full, deg)
+		for j, p := range f.Landmarks {
+			f.Landmarks[j] = unturnPoint(p, full, deg)
+		}
+	}
+}
+
+// UnturnBox maps a box found in an image of size full turned clockwise by
+// deg degrees (0, 90, 180, 270) back to the unturned image.
+func UnturnBox(r image.Rectangle, full image.Point, deg int) image.Rectangle {
+	w, h := full.X, full.Y
+	switch deg {
+	case 90: // (x, y) -> (h-1-y, x)
+		return image.Rect(r.Min.Y, h-r.Max.X, r.Max.Y, h-r.Min.X)
+	case 270: // (x, y) -> (y, w-1-x)
+		return image.Rect(w-r.Max.Y, r.Min.X, w-r.Min.Y, r.Max.X)
+	case 180:
+		return image.Rect(w-r.Max.X, h-r.Max.Y, w-r.Min.X, h-r.Min.Y)
+	}
+	return r
+}
+
+// unturnPoint maps a pixel of an image of size full turned clockwise by
+// deg back to the unturned image.
+func unturnPoint(p image.Point, full image.Point, deg int) image.Point {
+	w, h := full.X, full.Y
+	switch deg {
+	case 90:
+		return image.Pt(p.Y, h-1-p.X)
+	case 270:
+		return image.Pt(w-1-p.Y, p.X)
+	case 180:
+		return image.Pt(w-1-p.X, h-1-p.Y)
+	}
+	return p
+}
