@@ -127,7 +127,7 @@ func (b *benchRun) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		w, err := exclusion.Open(ctx, st, idEmbedder{}, exclusion.DefaultConfig())
+		w, err := pgstore.OpenRegistry(ctx, st, idEmbedder{}, exclusion.DefaultConfig())
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 // Package metrics exports what operators watch on faceoptout processes as
 // Prometheus metrics (github.com/prometheus/client_golang): verdicts by
-// kind, check latency, the number of faces that block, and, for replicas,
+// kind, check latency, embedder stage times, the number of faces that
+// block, and, for replicas,
 // the feed sequence, lag and staleness. The exclusion package itself does
 // not import Prometheus: this package wraps a Filter and reads a Replica's
 // Status.
@@ -8,6 +9,7 @@
 // # Basics
 //
 //	m := metrics.New(prometheus.DefaultRegisterer) // or a prometheus.NewRegistry()
+//	flt, err := exclusion.NewFilter(reg, m.Embedder(dlib), cfg) // stage times of *embed.Dlib
 //	f := m.Filter(flt)                              // same checks, counted and timed
 //	m.WatchReplica(replica)                         // or m.WatchRegistry(reg) for a writer
 //	http.Handle("/metrics", promhttp.Handler())
@@ -17,6 +19,7 @@
 //
 //	checks_total{op,verdict}        counter: decisions by operation (faces, image, url, item) and verdict
 //	check_seconds{op}               histogram: time per decision
+//	embed_stage_seconds{stage}      histogram: embedder stage times (Metrics.Embedder over *embed.Dlib)
 //	faces                           gauge: faces that block (the live index's size)
 //	feed_applied_seq, feed_head_seq gauges: last applied and newest seen feed sequence (replicas)
 //	feed_lag                        gauge: changes seen but not applied

@@ -25,6 +25,7 @@ type Metrics struct {
 	reg     prometheus.Registerer
 	checks  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	stages  *prometheus.HistogramVec
 
 	mu       sync.Mutex // guards watching
 	watching bool
@@ -46,8 +47,13 @@ func New(r prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time per decision, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14), // 100 µs .. ~15 s
 		}, []string{"op"}),
+		stages: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "faceoptout", Name: "embed_stage_seconds",
+			Help:    "Time per embedder stage (decode, convert, wait, detect, describe) and call.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}, []string{"stage"}),
 	}
-	for _, c := range []prometheus.Collector{m.checks, m.latency} {
+	for _, c := range []prometheus.Collector{m.checks, m.latency, m.stages} {
 		if err := r.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}

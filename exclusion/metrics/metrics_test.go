@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -134,4 +135,40 @@ func TestStatusHandlerMethods(t *testing.T) {
 	}
 	var v map[string]any
 	_ = json.Unmarshal(rec.Body.Bytes(), &v)
+}
+
+// stagesEmbedder is the fake embedder with fixed stage timings.
+type stagesEmbedder struct{ exclusiontest.Embedder }
+
+func (s *stagesEmbedder) FacesWithStats(ctx context.Context, img image.Image) ([]embed.Face, embed.Stats, error) {
+	faces, err := s.Faces(ctx, img)
+	return faces, embed.Stats{Convert: time.Millisecond, Detect: 20 * time.Millisecond, Describe: 5 * time.Millisecond}, err
+}
+
+func TestEmbedderStages(t *testing.T) {
+	pr := prometheus.NewRegistry()
+	m, err := metrics.New(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.Embedder(&stagesEmbedder{})
+	if e.Model() != (&exclusiontest.Embedder{}).Model() {
+		t.Error("the wrapper changes the model")
+	}
+	img := exclusiontest.Image(160, 160, exclusiontest.Face{Box: image.Rect(20, 20, 140, 140), Color: exclusiontest.Person(1)})
+	for range 3 {
+		faces, err := e.Faces(context.Background(), img)
+		if err != nil || len(faces) != 1 {
+			t.Fatalf("%d faces, %v", len(faces), err)
+		}
+	}
+	got := gathered(t, pr)
+	for _, stage := range []string{"convert", "detect", "describe"} {
+		if n := got["faceoptout_embed_stage_seconds,stage="+stage+",count"]; n != 3 {
+			t.Errorf("stage %s: %v observations, want 3", stage, n)
+		}
+	}
+	if n := got["faceoptout_embed_stage_seconds,stage=wait,count"]; n != 0 {
+		t.Errorf("zero stage observed %v times", n)
+	}
 }

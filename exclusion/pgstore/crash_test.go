@@ -43,7 +43,7 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("ERR", err)
 		os.Exit(3)
 	}
-	reg, err := exclusion.Open(ctx, st, &exclusiontest.Embedder{}, exclusion.DefaultConfig())
+	reg, err := pgstore.OpenRegistry(ctx, st, &exclusiontest.Embedder{}, exclusion.DefaultConfig())
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(3)
@@ -146,7 +146,7 @@ func TestKillNine(t *testing.T) {
 		_ = cmd.Wait()
 		total += acks
 
-		reg, err := exclusion.Open(ctx, f.store(t), f.emb, exclusion.DefaultConfig())
+		reg, err := pgstore.OpenRegistry(ctx, f.store(t), f.emb, exclusion.DefaultConfig())
 		if err != nil {
 			t.Fatalf("round %d: reopening after kill -9: %v", round, err)
 		}

@@ -9,7 +9,7 @@
 //	cfg.DSN = "postgres://faceoptout@db.internal/registry"
 //	st, err := pgstore.Open(ctx, cfg)                   // creates or migrates the schema
 //	reg, err := exclusion.Create(ctx, st, emb, exclusion.DefaultConfig()) // once, for a new registry
-//	reg, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())   // afterwards
+//	reg, err := pgstore.OpenRegistry(ctx, st, emb, exclusion.DefaultConfig()) // afterwards (exclusion.Open, retried while others write)
 //
 // Layout, in Config.Schema (default "faceoptout"): meta (one row: creation
 // time, models, counts, the last audit and feed sequence numbers),
@@ -37,10 +37,12 @@
 //
 // Writers serialise on the meta row: throughput is bounded by one commit
 // (one WAL flush) at a time. Stats and Requests are separate reads: a
-// registry opened (exclusion.Open) while another process writes may see
+// registry opened with exclusion.Open while another process writes may see
 // counts that differ from what it read and refuse to open with
-// exclusion.ErrCorrupt; retry. exclusion.Replica reads the feed instead and
-// is not affected. Requests pages through the table by id (256 per query):
+// exclusion.ErrCorrupt. Open writers with OpenRegistry, which retries only
+// when the audit sequence moved during the read (so real damage is still
+// reported at once); exclusion.Replica reads the feed instead and is not
+// affected. Requests pages through the table by id (256 per query):
 // a long iteration is not one snapshot, but each request stored throughout
 // is yielded exactly once.
 //

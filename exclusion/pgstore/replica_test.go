@@ -222,7 +222,7 @@ func TestReplicaStaleness(t *testing.T) {
 	// The server is back: an approval made now reaches both.
 	f2 := &registryFixture{dsn: f.dsn, schema: f.schema, emb: f.emb}
 	var err error
-	f2.writer, err = exclusion.Open(ctx, f.store(t), f.emb, exclusion.DefaultConfig())
+	f2.writer, err = pgstore.OpenRegistry(ctx, f.store(t), f.emb, exclusion.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/faceoptout/faceoptout/embed"
@@ -540,11 +539,4 @@ func (s *Store) Close() error {
 	}
 	s.pool.Close()
 	return nil
-}
-
-// isConnErr reports whether err is a lost or refused connection rather than
-// an answer from the server.
-func isConnErr(err error) bool {
-	var pe *pgconn.PgError
-	return err != nil && !errors.As(err, &pe)
 }

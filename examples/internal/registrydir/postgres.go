@@ -25,11 +25,12 @@ func postgres(ctx context.Context, dsn string, emb Embedder, create bool) (*excl
 	if err != nil {
 		return nil, err
 	}
-	do := exclusion.Open
+	var reg *exclusion.Registry
 	if create {
-		do = exclusion.Create
+		reg, err = exclusion.Create(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	} else {
+		reg, err = pgstore.OpenRegistry(ctx, st, emb.Embedder, exclusion.DefaultConfig())
 	}
-	reg, err := do(ctx, st, emb.Embedder, exclusion.DefaultConfig())
 	if err != nil {
 		_ = st.Close()
 		return nil, err
