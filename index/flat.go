@@ -11,23 +11,40 @@ import (
 )
 
 // FlatConfig configures a Flat index. Get one from DefaultFlatConfig.
+//
+// As in every Config of faceoptout, a zero count or size (Workers,
+// ParallelMin, BlockRows) means the default; Dim is required. NewFlat
+// fills the defaults in and validates the rest (ErrInvalidArgument).
 type FlatConfig struct {
-	// Dim is the vector dimension (128 for dlib descriptors).
+	// Dim is the vector dimension (128 for dlib descriptors); required.
 	Dim int
 	// Workers is how many goroutines a large scan uses; 0 means GOMAXPROCS.
 	Workers int
 	// ParallelMin is the number of vectors from which a scan is split
-	// across Workers goroutines.
+	// across Workers goroutines; 0 means 1<<15.
 	ParallelMin int
 	// BlockRows is how many vectors one cache-resident block of a batched
 	// scan holds; every query of a batch is compared with a block before the
-	// scan moves on.
+	// scan moves on. 0 means 512.
 	BlockRows int
 }
 
 // DefaultFlatConfig returns the configuration for 128-D dlib descriptors.
 func DefaultFlatConfig() FlatConfig {
 	return FlatConfig{Dim: 128, ParallelMin: 1 << 15, BlockRows: 512}
+}
+
+// withDefaults returns c with its zero counts and sizes set to
+// DefaultFlatConfig's (Workers 0 stays: it means GOMAXPROCS when used).
+func (c FlatConfig) withDefaults() FlatConfig {
+	d := DefaultFlatConfig()
+	if c.ParallelMin == 0 {
+		c.ParallelMin = d.ParallelMin
+	}
+	if c.BlockRows == 0 {
+		c.BlockRows = d.BlockRows
+	}
+	return c
 }
 
 func (c FlatConfig) validate() error {
@@ -71,6 +88,7 @@ type Flat struct {
 
 // NewFlat returns an empty exact index.
 func NewFlat(cfg FlatConfig) (*Flat, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -17,16 +17,23 @@ const maxNodes = math.MaxUint32 - 1
 const maxLevel = 15
 
 // HNSWConfig configures an HNSW index. Get one from DefaultHNSWConfig.
+//
+// As in every Config of faceoptout, a zero count or size (M,
+// EfConstruction, EfSearch, Workers) means the default; Dim is required;
+// RangeSlack and Seed mean what they say at zero. NewHNSW fills the
+// defaults in and validates the rest (ErrInvalidArgument).
 type HNSWConfig struct {
-	// Dim is the vector dimension (128 for dlib descriptors).
+	// Dim is the vector dimension (128 for dlib descriptors); required.
 	Dim int
 	// M is the number of neighbours a node keeps on layers above 0; layer 0
-	// keeps M0 = 2*M (Malkov & Yashunin 2018).
+	// keeps M0 = 2*M (Malkov & Yashunin 2018). 0 means 24.
 	M int
-	// EfConstruction is the candidate-list size while inserting.
+	// EfConstruction is the candidate-list size while inserting; 0 means
+	// 200.
 	EfConstruction int
 	// EfSearch is the candidate-list size of Search (at least k is used) and
-	// the size of the list that bounds exploration beyond the radius in Within.
+	// the size of the list that bounds exploration beyond the radius in
+	// Within; 0 means 64.
 	EfSearch int
 	// RangeSlack is ε of Within: layer 0 keeps expanding every candidate
 	// within r·(1+ε) whatever ef says, so the search stops on distance, not on
@@ -40,13 +47,28 @@ type HNSWConfig struct {
 	Workers int
 }
 
-// DefaultHNSWConfig returns the configuration measured in BENCHMARKS.md for
-// 128-D face descriptors: M = 24 (750 B per vector with the vector itself),
-// EfSearch = 64 and RangeSlack = 0.2 returned every id within r = 0.6 and
-// r = 0.45 for all 1,000 queries on 100 k facesim faces (RangeSlack 0.1:
-// 0.996 at r = 0.6).
+// DefaultHNSWConfig returns the configuration BENCHMARKS.md measures for
+// 128-D face descriptors (M 24, EfConstruction 200, EfSearch 64,
+// RangeSlack 0.2, Seed 1); its radius recall and memory per vector are
+// there, with the commands that measure them.
 func DefaultHNSWConfig() HNSWConfig {
 	return HNSWConfig{Dim: 128, M: 24, EfConstruction: 200, EfSearch: 64, RangeSlack: 0.2, Seed: 1}
+}
+
+// withDefaults returns c with its zero counts and sizes set to
+// DefaultHNSWConfig's (Workers 0 stays: it means GOMAXPROCS when used).
+func (c HNSWConfig) withDefaults() HNSWConfig {
+	d := DefaultHNSWConfig()
+	if c.M == 0 {
+		c.M = d.M
+	}
+	if c.EfConstruction == 0 {
+		c.EfConstruction = d.EfConstruction
+	}
+	if c.EfSearch == 0 {
+		c.EfSearch = d.EfSearch
+	}
+	return c
 }
 
 func (c HNSWConfig) validate() error {
@@ -131,6 +153,7 @@ type hnswScratch struct {
 
 // NewHNSW returns an empty HNSW index.
 func NewHNSW(cfg HNSWConfig) (*HNSW, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -432,9 +432,9 @@ func TestConfigValidation(t *testing.T) {
 		{"bad mode", func(c *index.Config) { c.Mode = 9 }},
 		{"negative ExactUpTo", func(c *index.Config) { c.ExactUpTo = -1 }},
 		{"M too small", func(c *index.Config) { c.HNSW.M = 1 }},
-		{"zero ef", func(c *index.Config) { c.HNSW.EfSearch = 0 }},
+		{"negative ef", func(c *index.Config) { c.HNSW.EfSearch = -1 }},
 		{"NaN slack", func(c *index.Config) { c.HNSW.RangeSlack = float32(math.NaN()) }},
-		{"zero block", func(c *index.Config) { c.Flat.BlockRows = 0 }},
+		{"negative block", func(c *index.Config) { c.Flat.BlockRows = -1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -442,6 +442,31 @@ func TestConfigValidation(t *testing.T) {
 			tt.mod(&c)
 			if _, err := index.New(c); !errors.Is(err, index.ErrInvalidArgument) {
 				t.Fatalf("New: %v, want ErrInvalidArgument", err)
+			}
+		})
+	}
+}
+
+// TestZeroConfigMeansDefault checks the Config idiom: zero counts and sizes
+// take the defaults; RangeSlack and Seed mean what they say at zero.
+func TestZeroConfigMeansDefault(t *testing.T) {
+	literalZero := index.DefaultConfig()
+	literalZero.HNSW.RangeSlack, literalZero.HNSW.Seed = 0, 0
+	for _, tc := range []struct {
+		name string
+		cfg  index.Config
+		want index.Config
+	}{
+		{"only Dim", index.Config{Dim: 128}, literalZero},
+		{"the default", index.DefaultConfig(), index.DefaultConfig()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := index.New(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := x.Config(); got != tc.want {
+				t.Errorf("Config() = %+v, want %+v", got, tc.want)
 			}
 		})
 	}

@@ -31,12 +31,18 @@ func (m Mode) String() string {
 }
 
 // Config configures an Index. Get one from DefaultConfig.
+//
+// As in every Config of faceoptout, a zero count or size (ExactUpTo, and
+// those of Flat and HNSW) means the default; Dim is required; the zero
+// Mode is ModeAuto. New fills the defaults in and validates the rest
+// (ErrInvalidArgument).
 type Config struct {
 	// Dim is the vector dimension; it overrides Flat.Dim and HNSW.Dim.
 	Dim int
 	// Mode picks exact, HNSW, or a switch by size.
 	Mode Mode
-	// ExactUpTo is the largest size ModeAuto answers exactly.
+	// ExactUpTo is the largest size ModeAuto answers exactly; 0 means
+	// DefaultExactUpTo.
 	ExactUpTo int
 	// Flat configures the exact index.
 	Flat FlatConfig
@@ -65,6 +71,10 @@ func (c *Config) normalize() error {
 	if c.Mode < ModeAuto || c.Mode > ModeHNSW {
 		return fmt.Errorf("%w: Mode %d", ErrInvalidArgument, c.Mode)
 	}
+	if c.ExactUpTo == 0 {
+		c.ExactUpTo = DefaultExactUpTo
+	}
+	c.Flat, c.HNSW = c.Flat.withDefaults(), c.HNSW.withDefaults()
 	if c.ExactUpTo < 0 {
 		return fmt.Errorf("%w: ExactUpTo %d", ErrInvalidArgument, c.ExactUpTo)
 	}

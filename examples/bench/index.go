@@ -423,7 +423,7 @@ func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 	tw.print(w, r)
 	// Batched: WithinBatch over batches of 64 queries, one core, then two.
 	for _, workers := range []int{1, 2} {
-		c.Workers, c.ParallelMin = workers, 0
+		c.Workers, c.ParallelMin = workers, 1
 		fb, err := index.NewFlat(c)
 		if err != nil {
 			return err
