@@ -64,7 +64,7 @@ func (d *Dlib) FacesBytesWithStats(ctx context.Context, data []byte) ([]Face, St
 	if err != nil {
 		return nil, st, err
 	}
-	faces, err := d.scanJPEG(ctx, data, hdr, &st)
+	faces, err := d.scanJPEG(ctx, data, hdr, 0, &st)
 	return faces, st, err
 }
 
@@ -103,7 +103,11 @@ func (d *Dlib) readJPEGHeader(data []byte, lim imageutil.Limits) (jpegHeader, er
 // scanJPEG decodes the JPEG in a worker, oriented and DCT-scaled to what
 // detection needs, and finds its faces. Boxes and landmarks are in the
 // coordinates of the oriented full-resolution image.
-func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, st *Stats) ([]Face, error) {
+//
+// maxPixels, when above 0, bounds the decoded pixels: a larger JPEG is
+// decoded at the largest DCT scale within it and scanned as if that were
+// its full resolution; faces are then scaled back.
+func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -115,9 +119,13 @@ func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, st *St
 	defer release()
 
 	full := hdr.full
+	num := d.dctScale(full)
+	budget := budgetScale(full, maxPixels)
+	reduced := budget < num
+	num = min(num, budget)
 	t := time.Now()
 	size, err := wk.SetJPEG(data, dlib.JPEGOptions{
-		ScaleNum:    d.dctScale(full),
+		ScaleNum:    num,
 		MaxMemory:   jpegMaxMemory(hdr.info),
 		MaxScans:    jpegMaxScans,
 		Orientation: hdr.orientation,
@@ -134,7 +142,26 @@ func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, st *St
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return d.run(ctx, wk, size, full, image.Point{}, st)
+	if !reduced {
+		return d.run(ctx, wk, size, full, image.Point{}, st)
+	}
+	faces, err := d.run(ctx, wk, size, size, image.Point{}, st)
+	if err != nil {
+		return nil, err
+	}
+	scaleFaces(faces, float64(full.X)/float64(size.X), float64(full.Y)/float64(size.Y))
+	return faces, nil
+}
+
+// budgetScale returns the numerator (over 8) of the largest of
+// libjpeg-turbo's DCT scales 8/8, 4/8, 2/8, 1/8 that keeps an image of
+// size full within maxPixels (8 when maxPixels <= 0).
+func budgetScale(full image.Point, maxPixels int64) int {
+	num := 8
+	for num > 1 && maxPixels > 0 && int64(full.X*num/8)*int64(full.Y*num/8) > maxPixels {
+		num /= 2
+	}
+	return num
 }
 
 // decodeThenFaces decodes a non-JPEG image with imageutil, then runs

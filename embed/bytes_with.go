@@ -60,16 +60,21 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 		}
 	}
 	var st Stats
-	faces, err := d.scanJPEG(ctx, data, hdr, &st)
+	faces, err := d.scanJPEG(ctx, data, hdr, opts.MaxPixels, &st)
 	res.Scans++
 	res.Stats = addStats(res.Stats, st)
+	res.Reduction = 1
+	if b := budgetScale(hdr.full, opts.MaxPixels); b < d.dctScale(hdr.full) {
+		res.Reduction = 8 / float64(b)
+	}
 	if err != nil || len(faces) > 0 || len(opts.Turns) == 0 {
 		res.Faces = faces
 		return res, err
 	}
 	// One reduced decode, outside the workers, for every turn.
 	t = time.Now()
-	small, err := reducedJPEG(data, hdr, fitReduce(hdr.full, opts.Turns[0].Reduce))
+	num := min(8/fitReduce(hdr.full, opts.Turns[0].Reduce), budgetScale(hdr.full, opts.MaxPixels))
+	small, err := decodeJPEGNRGBA(data, hdr, num)
 	res.Stats.Decode += time.Since(t)
 	if err != nil {
 		return res, err
@@ -111,14 +116,15 @@ func (d *Dlib) turnScans(ctx context.Context, small *image.NRGBA, res BytesResul
 func (d *Dlib) withDecoded(ctx context.Context, data []byte, lim imageutil.Limits, opts BytesOptions) (BytesResult, error) {
 	var res BytesResult
 	t := time.Now()
-	img, err := imageutil.DecodeBytes(data, imageutil.WithLimits(lim))
+	img, err := imageutil.DecodeBytes(data, imageutil.WithLimits(lim), imageutil.WithPixelBudget(opts.MaxPixels))
 	dec := time.Since(t)
 	if err != nil {
 		res.Stats.Decode = dec
 		return res, err
 	}
 	rgb := img.RGB
-	res.Size = rgb.Bounds().Size()
+	k := max(img.Reduction, 1)
+	res.Size, res.Reduction = rgb.Bounds().Size().Mul(k), float64(k)
 	if opts.Look != nil {
 		if err := opts.Look(rgb); err != nil {
 			res.Stats.Decode = dec
@@ -126,23 +132,19 @@ func (d *Dlib) withDecoded(ctx context.Context, data []byte, lim imageutil.Limit
 		}
 	}
 	faces, st, err := d.FacesWithStats(ctx, rgb)
-	st.Decode, st.DecodeScale = dec, 1
+	st.Decode, st.DecodeScale = dec, 1/float64(k)
 	res.Stats, res.Scans = st, 1
+	scaleFaces(faces, float64(k), float64(k))
 	if err != nil || len(faces) > 0 || len(opts.Turns) == 0 {
 		res.Faces = faces
 		return res, err
 	}
 	small := rgb
-	if reduce := fitReduce(res.Size, opts.Turns[0].Reduce); reduce > 1 {
-		small = imageutil.Resize(rgb, max(1, res.Size.X/reduce), max(1, res.Size.Y/reduce))
+	sz := rgb.Bounds().Size()
+	if reduce := fitReduce(sz, opts.Turns[0].Reduce); reduce > 1 {
+		small = imageutil.Resize(rgb, max(1, sz.X/reduce), max(1, sz.Y/reduce))
 	}
 	return d.turnScans(ctx, small, res, opts.Turns)
-}
-
-// reducedJPEG decodes a JPEG reduce (1, 2, 4 or 8) times smaller in the
-// DCT domain, outside the workers, and orients it.
-func reducedJPEG(data []byte, hdr jpegHeader, reduce int) (*image.NRGBA, error) {
-	return decodeJPEGNRGBA(data, hdr, 8/max(reduce, 1))
 }
 
 // lookJPEG decodes a reduced, oriented copy of a JPEG for BytesOptions.Look.

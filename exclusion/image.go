@@ -28,6 +28,12 @@ const (
 	// large images they find faces of at least 4*MinFaceSize, for about a
 	// sixteenth of an upright scan's detection cost each.
 	turnReduce = 4
+	// checkMaxPixels bounds the pixels CheckImage decodes and scans: a
+	// larger image (up to imageutil's 40 MP limit) is decoded reduced by
+	// an integer factor k (a JPEG by its DCT scaling, 2, 4 or 8) to within
+	// it, and scanned so, finding faces from k*MinFaceSize. It keeps the
+	// memory of one check near that of a 16 MP image.
+	checkMaxPixels = 16_000_000
 )
 
 // BytesEmbedder is an Embedder that decodes encoded images itself, as
@@ -107,7 +113,7 @@ func (f *Filter) checkImage(ctx context.Context, data []byte) Decision {
 		err   error
 	)
 	if be, ok := f.emb.(BytesEmbedder); ok {
-		opts := embed.BytesOptions{Turns: f.turns()}
+		opts := embed.BytesOptions{Turns: f.turns(), MaxPixels: checkMaxPixels}
 		if hashes || noFaces {
 			opts.Look = look
 		}
@@ -115,10 +121,16 @@ func (f *Filter) checkImage(ctx context.Context, data []byte) Decision {
 		res, err = be.FacesBytesWith(ctx, data, opts)
 		faces, turn = res.Faces, res.Turn
 	} else {
-		var img decoded
-		if img, err = decodeImage(data); err == nil {
-			if err = look(img.img); err == nil {
-				faces, turn, err = f.facesTurned(ctx, img.img)
+		var m *imageutil.Image
+		if m, err = imageutil.DecodeBytes(data, imageutil.WithPixelBudget(checkMaxPixels)); err != nil {
+			err = fmt.Errorf("exclusion: decoding image: %w", err)
+		} else if err = look(m.RGB); err == nil {
+			faces, turn, err = f.facesTurned(ctx, m.RGB)
+			if k := m.Reduction; k > 1 {
+				for i := range faces {
+					faces[i].Box = image.Rectangle{Min: faces[i].Box.Min.Mul(k), Max: faces[i].Box.Max.Mul(k)}
+					faces[i].Landmarks = nil
+				}
 			}
 		}
 	}
