@@ -36,6 +36,13 @@ type BytesOptions struct {
 	Look func(img image.Image) error
 	// Turns are tried in order, each only while no face has been found.
 	Turns []Turn
+	// MaxPixels, when above 0, bounds the pixels decoded and scanned: a
+	// larger image is decoded reduced (a JPEG DCT-scaled by 1/2, 1/4 or
+	// 1/8, other formats by imageutil's pixel budget, an integer box
+	// reduction k) and scanned as if that were its full resolution, so
+	// faces under k*MinFaceSize may be missed in it (BytesResult.Reduction
+	// reports k). Memory then follows MaxPixels, not the image's size.
+	MaxPixels int64
 }
 
 // BytesResult is what FacesBytesWith found.
@@ -51,6 +58,9 @@ type BytesResult struct {
 	Scans int
 	// Size is the oriented full-resolution image's size.
 	Size image.Point
+	// Reduction is the factor MaxPixels reduced the scanned image by (1:
+	// full resolution).
+	Reduction float64
 	// Stats sums the timings of every scan; the other fields are the
 	// last scan's.
 	Stats Stats
@@ -129,3 +139,7 @@ func unturnPoint(p image.Point, full image.Point, deg int) image.Point {
 	}
 	return p
 }
+
+// TurnMinSide is the longer side, in pixels, below which a turned scan
+// never reduces the image.
+const TurnMinSide = 400
