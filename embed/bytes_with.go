@@ -177,10 +177,6 @@ func decodeJPEGNRGBA(data []byte, hdr jpegHeader, num int) (*image.NRGBA, error)
 	return m, nil
 }
 
-// TurnMinSide is the longer side, in pixels, below which a turned scan
-// never reduces the image.
-const TurnMinSide = 400
-
 // fitReduce returns the largest of 1, 2, 4, 8 at most r (0 means 1) that
 // keeps the longer side of an image of size full at TurnMinSide or more.
 func fitReduce(full image.Point, r int) int {
