@@ -117,6 +117,7 @@ func TestAuditTamper(t *testing.T) {
 			if !errors.Is(err, exclusion.ErrAudit) || !errors.As(err, &ae) || ae.Seq != tc.seq {
 				t.Fatalf("VerifyAudit: %v, want an AuditError at %d", err, tc.seq)
 			}
+			t.Logf("edited event %d of 4: caught: %v", tc.seq, err)
 		})
 	}
 }
