@@ -192,30 +192,43 @@ func (b *benchRun) run(ctx context.Context) error {
 	if !f.faults {
 		return nil
 	}
-	// kill -9 of replica 0 halfway through a stream of approvals.
+	// kill -9 of replica 0 halfway through a stream of approvals, which
+	// goes on meanwhile: the restarted process loads the registry and is
+	// told (again and again, until the stream is over) to watch what its
+	// predecessor had not reported.
 	var killNote string
+	killed := make(chan struct{})
+	stopRewatch := make(chan struct{})
 	err = b.stream(ctx, "approvals, replica 0 killed -9 halfway", "LISTEN/NOTIFY (poll 1 s)", exclusion.ActionApprove, func(elapsed time.Duration) bool {
 		if elapsed < f.duration/2 {
 			return false
 		}
-		c := b.children[0]
-		c.kill()
-		restart := time.Now()
-		if err := c.start(); err != nil {
-			killNote = "restart failed: " + err.Error()
-			return true
-		}
-		c.mu.Lock()
-		ready := c.ready.Sub(restart)
-		c.mu.Unlock()
-		// The new process watches what its predecessor had not seen yet,
-		// and what was in flight meanwhile.
-		b.rewatch(c)
-		time.Sleep(300 * time.Millisecond)
-		b.rewatch(c)
-		killNote = fmt.Sprintf("replica 0 killed with SIGKILL at %.1f s and restarted: serving again after %.2f s (full load from PostgreSQL)", elapsed.Seconds(), ready.Seconds())
+		go func() {
+			defer close(killed)
+			c := b.children[0]
+			c.kill()
+			restart := time.Now()
+			if err := c.start(); err != nil {
+				killNote = "restart failed: " + err.Error()
+				return
+			}
+			c.mu.Lock()
+			ready := c.ready.Sub(restart)
+			c.mu.Unlock()
+			killNote = fmt.Sprintf("replica 0 killed with SIGKILL at %.1f s while approvals went on, and restarted: serving again after %.2f s (full load from PostgreSQL)", elapsed.Seconds(), ready.Seconds())
+			for {
+				b.rewatch(c)
+				select {
+				case <-stopRewatch:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
 		return true
 	})
+	close(stopRewatch)
+	<-killed
 	if err != nil {
 		return err
 	}
