@@ -1,6 +1,8 @@
 # faceoptout: the two commands a user needs.
 #   make demo   set up, then run the main demo (enrol opt-outs, crawl, show what was blocked and why)
-#   make test   set up, then go vet and go test -race over the whole module
+#   make test   set up, then go vet and go test -race over the whole module, the pure-Go
+#               packages built with CGO_ENABLED=0, and the go-face baseline (gofacebaseline tag)
+#               vetted, built and tested
 # Both install what a fresh Debian machine lacks: the C libraries (as root) and
 # the dlib model files (scripts/fetch-models.sh, checked against pinned SHA-256s).
 
@@ -21,7 +23,15 @@ BENCH_DEBS := python3-hnswlib python3-numpy
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models
 
-.PHONY: all test demo deps test-deps bench-deps models vet bench clean
+# PURE_PKGS must build without cgo (CGO_ENABLED=0): every package but dlib's
+# and ONNX Runtime's bindings and the programs (which link dlib). embed itself
+# builds without cgo (its NewDlib then returns embed.ErrNoCgo).
+PURE_PKGS = $$($(GO) list ./... | grep -v -e '/embed/internal/dlib' -e '/embed/onnx' -e '/examples/')
+# GOFACE_PKGS hold the gofacebaseline files: go-face, the benchmarks' baseline
+# and reference embedder, compiled, vetted and tested by make test.
+GOFACE_PKGS := ./examples/bench
+
+.PHONY: all test demo deps test-deps bench-deps models vet purego gofacebaseline bench clean
 
 all: test
 
@@ -53,11 +63,22 @@ models:
 
 vet: deps
 	$(GO) vet ./...
+	$(GO) vet -tags gofacebaseline $(GOFACE_PKGS)
+
+# purego builds the pure-Go packages without cgo: a user who needs only
+# index, imageutil or the exclusion core never needs dlib.
+purego:
+	CGO_ENABLED=0 $(GO) build $(PURE_PKGS)
+
+# gofacebaseline builds and tests the programs with go-face compiled in.
+gofacebaseline: deps models
+	$(GO) build -tags gofacebaseline -o /dev/null $(GOFACE_PKGS)
+	$(GO) test -race -tags gofacebaseline $(GOFACE_PKGS)
 
 test-deps: deps
 	@$(call ensure_debs,$(TEST_DEBS))
 
-test: deps test-deps models vet
+test: deps test-deps models vet purego gofacebaseline
 	$(GO) test -race -timeout 60m ./...
 
 demo: deps models
