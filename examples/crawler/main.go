@@ -16,7 +16,9 @@
 //	--models DIR     dlib models (default $FACEOPTOUT_MODELS, else models)
 //	--index FILE     the toy index to update (default: none, print only)
 //	--urls FILE      also crawl the URLs listed in FILE, one per line
-//	--workers N      images fetched and checked at once (default 2)
+//	--workers N      images fetched at once, and dlib workers (default 2)
+//	--checks N       images checked at once by Filter.CheckBatch (default GOMAXPROCS+1)
+//	--inflight N     image bytes held between fetch and verdict (default 256 MiB)
 //	--timeout D      per fetch (default 15s)
 //	--max-bytes N    largest image fetched (default 20 MiB)
 //	--json           print the results as JSON lines instead of a table
@@ -76,7 +78,9 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := config{Crawl: crawl.DefaultConfig(), Now: time.Now}
 	fs.StringVar(&cfg.IndexPath, "index", "", "toy index JSON file to update")
 	urls := fs.String("urls", "", "file of URLs to crawl, one per line")
-	fs.IntVar(&cfg.Crawl.Workers, "workers", cfg.Crawl.Workers, "images fetched and checked at once")
+	fs.IntVar(&cfg.Crawl.Workers, "workers", cfg.Crawl.Workers, "images fetched at once, and dlib workers")
+	fs.IntVar(&cfg.Crawl.Batch.Workers, "checks", 0, "images checked at once (0: GOMAXPROCS+1)")
+	fs.Int64Var(&cfg.Crawl.Batch.MaxBytes, "inflight", 0, "image bytes held between fetch and verdict (0: 256 MiB)")
 	fs.DurationVar(&cfg.Crawl.FetchTimeout, "timeout", cfg.Crawl.FetchTimeout, "timeout per fetch")
 	fs.Int64Var(&cfg.Crawl.MaxBytes, "max-bytes", cfg.Crawl.MaxBytes, "largest image fetched, in bytes")
 	fs.BoolVar(&cfg.JSON, "json", false, "print JSON lines")

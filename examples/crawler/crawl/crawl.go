@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +21,13 @@ import (
 
 // Config configures a Crawler. Start from DefaultConfig.
 type Config struct {
-	// Workers is the number of images fetched and checked at once.
+	// Workers is the number of images fetched at once (Check and Crawl)
+	// and, for Crawl, how far fetches run ahead of the checks.
 	Workers int
+	// Batch bounds Crawl's checks (exclusion.Filter.CheckBatch): images
+	// checked at once and image bytes in flight. The zero value takes
+	// exclusion.DefaultBatchConfig's values.
+	Batch exclusion.BatchConfig
 	// FetchTimeout bounds each fetch (connect, headers and body).
 	FetchTimeout time.Duration
 	// MaxBytes is the largest image fetched or read; larger ones are
@@ -187,35 +193,78 @@ func New(f *exclusion.Filter, cfg Config) (*Crawler, error) {
 	return &Crawler{filter: f, cfg: cfg, client: client}, nil
 }
 
-// Crawl checks every source with Config.Workers workers and returns the
-// results in the order of srcs. Sources not reached because ctx ended are
-// Unchecked. Safe for concurrent use.
+// Crawl fetches the sources with Config.Workers workers and checks the
+// images through the Filter's CheckBatch (Config.Batch), so that decoding
+// and face search of different images overlap on every core while the
+// fetches go on; it returns the results in the order of srcs. Fetches run
+// at most Workers ahead of the checks. Sources not reached because ctx
+// ended are Unchecked. Safe for concurrent use.
 func (c *Crawler) Crawl(ctx context.Context, srcs []Source) []Result {
 	out := make([]Result, len(srcs))
-	next := make(chan int)
+	done := make([]bool, len(srcs))
+	slots := make(chan chan fetched, c.cfg.Workers)
+	in := make(chan exclusion.Item)
 	var wg sync.WaitGroup
-	for range min(c.cfg.Workers, max(1, len(srcs))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = c.Check(ctx, srcs[i])
+	wg.Add(2)
+	go func() { // fetch, at most Workers at once and ahead of the checks
+		defer wg.Done()
+		defer close(slots)
+		sem := make(chan struct{}, c.cfg.Workers)
+		for i := range srcs {
+			slot := make(chan fetched, 1)
+			select {
+			case slots <- slot:
+			case <-ctx.Done():
+				return
 			}
-		}()
-	}
-	sent := 0
-feed:
-	for ; sent < len(srcs); sent++ {
-		select {
-		case next <- sent:
-		case <-ctx.Done():
-			break feed
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				slot <- fetched{res: unchecked(srcs[i], fmt.Errorf("crawl: not checked: %w", ctx.Err())), done: true}
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slot <- c.fetch(ctx, srcs[i])
+				<-sem
+			}()
 		}
+	}()
+	go func() { // hand fetched images to the Filter in order
+		defer wg.Done()
+		defer close(in)
+		i := 0
+		for slot := range slots {
+			f := <-slot
+			if f.done {
+				out[i], done[i] = f.res, true
+			} else {
+				select {
+				case in <- exclusion.Item{Key: strconv.Itoa(i), Image: f.data}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			i++
+		}
+	}()
+	for r := range c.filter.CheckBatch(ctx, in, c.cfg.Batch) {
+		i, err := strconv.Atoi(r.Item.Key)
+		if err != nil || i < 0 || i >= len(srcs) {
+			continue
+		}
+		out[i], done[i] = checked(srcs[i], r.Item.Image, r.Decision), true
 	}
-	close(next)
 	wg.Wait()
-	for i := sent; i < len(srcs); i++ {
-		out[i] = unchecked(srcs[i], fmt.Errorf("crawl: not checked: %w", ctx.Err()))
+	for i := range srcs {
+		if !done[i] {
+			err := ctx.Err()
+			if err == nil {
+				err = exclusion.ErrUnchecked
+			}
+			out[i] = unchecked(srcs[i], fmt.Errorf("crawl: not checked: %w", err))
+		}
 	}
 	return out
 }
@@ -224,36 +273,60 @@ func unchecked(src Source, err error) Result {
 	return Result{Source: src, Verdict: exclusion.Unchecked, Reason: err.Error(), Err: err}
 }
 
+// fetched is a source read for checking: its image bytes, or (done) the
+// result already decided (URL removed, fetch failed).
+type fetched struct {
+	data []byte
+	res  Result
+	done bool
+}
+
 // Check checks one source: the URL first (a removed URL is not fetched),
 // then the fetched image, then the final URL after redirects. Safe for
 // concurrent use.
 func (c *Crawler) Check(ctx context.Context, src Source) Result {
+	f := c.fetch(ctx, src)
+	if f.done {
+		return f.res
+	}
+	return checked(src, f.data, c.filter.CheckImageBytes(ctx, f.data))
+}
+
+// fetch checks a source's URL, reads it, and checks the final URL after
+// redirects: it returns the image to check, or the result when one of
+// those decided.
+func (c *Crawler) fetch(ctx context.Context, src Source) fetched {
 	if err := ctx.Err(); err != nil {
-		return unchecked(src, fmt.Errorf("crawl: not checked: %w", err))
+		return fetched{res: unchecked(src, fmt.Errorf("crawl: not checked: %w", err)), done: true}
 	}
 	if src.URL != "" {
 		if d := c.filter.CheckURL(ctx, src.URL); d.Verdict != exclusion.Allow {
-			return result(src, d)
+			return fetched{res: result(src, d), done: true}
 		}
 	}
 	data, final, err := c.read(ctx, src)
 	if re := (*redirectError)(nil); errors.As(err, &re) {
 		r := result(src, re.d)
 		r.Reason += " (after redirect to " + re.url + ")"
-		return r
+		return fetched{res: r, done: true}
 	}
 	if err != nil {
-		return unchecked(src, err)
+		return fetched{res: unchecked(src, err), done: true}
 	}
 	if final != "" && final != src.URL {
 		d := c.filter.CheckURL(ctx, final)
 		if d.Verdict != exclusion.Allow {
 			r := result(src, d)
 			r.Reason += " (after redirect to " + final + ")"
-			return r
+			return fetched{res: r, done: true}
 		}
 	}
-	r := result(src, c.filter.CheckImageBytes(ctx, data))
+	return fetched{data: data}
+}
+
+// checked turns the Filter's decision on a fetched image into a Result.
+func checked(src Source, data []byte, d exclusion.Decision) Result {
+	r := result(src, d)
 	if r.Verdict == exclusion.Allow {
 		r.Bytes = len(data)
 		r.SHA256 = sha256Hex(data)

@@ -1,6 +1,7 @@
 // Package crawl is the crawling logic of the example crawler (and of the
 // demo): it fetches images from URLs or reads them from files, asks an
-// exclusion.Filter about each one (CheckURL first, then CheckImage), and adds
+// exclusion.Filter about each one (CheckURL first, then the image through
+// Filter.CheckBatch, which overlaps the checks of several images), and adds
 // only the allowed ones to a toy search Index.
 //
 // # Basics
