@@ -96,10 +96,24 @@
 //   - The live index is exact (index.Flat) and in memory, rebuilt from the
 //     store on Open (about 1 KB per approved face); the Filter stores and
 //     logs nothing about the faces it checks.
-//   - CheckImage looks for faces upright and, unless
-//     FilterConfig.UprightOnly, turned by 90, 270 and 180 degrees, since a
-//     sideways upload without EXIF orientation hides its faces from the
-//     detector: up to four embedder passes per image that is not blocked.
+//   - CheckImage looks for faces upright and, when it finds none and
+//     unless FilterConfig.UprightOnly, in a copy reduced 4 times and turned
+//     by 90, 270 and 180 degrees, since a sideways upload without EXIF
+//     orientation hides its faces from the detector. An upright face (or a
+//     face the HOG detector finds upside down) ends the search, so a turned
+//     face beside an upright one is not looked for, and a turned face under
+//     4*MinFaceSize in a large image is missed. The figures behind this
+//     choice (what the turned scans catch, what they cost on a crawl mix)
+//     are in exclusion/FILTER_BENCH.md.
+//   - CheckImage decodes and scans at most 16 megapixels: a larger image
+//     is reduced by an integer factor k (a JPEG by its DCT scaling), and
+//     its faces under k*MinFaceSize are missed.
+//   - With an embedder that decodes images itself (BytesEmbedder, as
+//     embed.Dlib does), JPEGs are decoded by libjpeg-turbo in its workers
+//     and the perceptual hash is taken from a DCT-scaled copy; embed's
+//     TestLookPHashAcrossDecoders holds such hashes within half the match
+//     distance of imageutil's on the shared photos, so stored hashes stay
+//     comparable.
 //   - Perceptual hashes are matched only for image removals: those of face
 //     opt-out photos would match other people's look-alike headshots (the
 //     faces themselves block copies of such photos; SHA-256 matches all).
