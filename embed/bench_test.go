@@ -43,8 +43,8 @@ func BenchmarkFaces(b *testing.B) {
 		edit func(*embed.DlibConfig)
 	}
 	variants := []variant{
-		{"full-size", func(c *embed.DlibConfig) { c.MinFaceSize, c.CropRetry = 80, false }},
-		{"face-recognition", func(c *embed.DlibConfig) { c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = 40, 1<<30, false }}, // no practical upsampling bound, as face_recognition
+		{"full-size", func(c *embed.DlibConfig) { c.MinFaceSize, c.NoCropRetry = 80, true }},
+		{"face-recognition", func(c *embed.DlibConfig) { c.MinFaceSize, c.MaxUpsamplePixels, c.NoCropRetry = 40, 1<<30, true }}, // no practical upsampling bound, as face_recognition
 	}
 	for _, s := range []int{40, 80, 120, 160} {
 		variants = append(variants, variant{fmt.Sprintf("minface=%d", s), func(c *embed.DlibConfig) { c.MinFaceSize = s }})

@@ -29,13 +29,12 @@ const (
 
 // DlibConfig configures NewDlib. Start from DefaultDlibConfig.
 //
-// As in every Config of faceoptout, a zero count, size, limit or worker
-// number (Detector "", MinFaceSize, MaxUpsamplePixels, Workers, MaxFaces,
-// MaxPixels, DecodeLimits) means DefaultDlibConfig's value, never "no
-// bound"; any other zero (Padding, CropRetry, ChipPadding, Jitter,
-// AdjustThreshold) means zero or off. NewDlib fills the defaults in and
-// validates the rest (ErrConfig, naming the field); Config reports the
-// result.
+// As in every Config of faceoptout, the zero value of every field means
+// DefaultDlibConfig's value (a zero limit never means "no bound"), so
+// DlibConfig{ModelsDir: dir} is the default configuration; what is on by
+// default is turned off by a field named for it (NoCropRetry). NewDlib
+// fills the defaults in and validates the rest (ErrConfig, naming the
+// field); Config reports the result.
 type DlibConfig struct {
 	// ModelsDir holds the dlib model files; it is required. A relative
 	// path is relative to the working directory. The library never reads
@@ -70,12 +69,14 @@ type DlibConfig struct {
 	// shorter side, that repeats its edge pixels: tight face crops, where
 	// the face touches the edges, are found only with such a border.
 	Padding float64
-	// CropRetry, when nothing is found in an image of at most 512 px a
-	// side, scans it again with a wide border, then upsampled: face crops,
-	// where the face touches the edges, are often found only so.
-	CropRetry bool
+	// NoCropRetry turns off the crop retry: by default, when nothing is
+	// found in an image of at most 512 px a side, it is scanned again with
+	// a wide border, then upsampled: face crops, where the face touches the
+	// edges, are often found only so.
+	NoCropRetry bool
 	// ChipPadding is the margin around the aligned 150x150 face chip the
-	// descriptor is computed on (dlib's default: 0.25).
+	// descriptor is computed on; 0 means dlib's 0.25. It is part of the
+	// Model's identity.
 	ChipPadding float64
 	// Jitter, when above 0, averages the descriptor over that many randomly
 	// jittered copies of the chip (dlib's num_jitters): slower, slightly
@@ -101,7 +102,7 @@ func (c *DlibConfig) decodeLimits() imageutil.Limits { return c.DecodeLimits.Wit
 
 // DefaultDlibConfig returns the defaults: models in "models" (relative to
 // the working directory, where scripts/fetch-models.sh puts them), the HOG
-// detector, MinFaceSize 80, one worker per CPU, CropRetry on, dlib's chip
+// detector, MinFaceSize 80, one worker per CPU, the crop retry on, dlib's chip
 // padding. It reads no environment variable.
 func DefaultDlibConfig() DlibConfig {
 	return DlibConfig{
@@ -111,7 +112,6 @@ func DefaultDlibConfig() DlibConfig {
 		MaxUpsamplePixels: 4_000_000,
 		Workers:           runtime.NumCPU(),
 		Padding:           0,
-		CropRetry:         true,
 		ChipPadding:       0.25,
 		MaxFaces:          256,
 		MaxPixels:         40_000_000,
@@ -119,12 +119,15 @@ func DefaultDlibConfig() DlibConfig {
 	}
 }
 
-// withDefaults fills the zero counts, sizes, limits and worker numbers
-// with DefaultDlibConfig's values.
+// withDefaults fills the zero fields with DefaultDlibConfig's values
+// (those whose default is zero stay zero).
 func (c *DlibConfig) withDefaults() {
 	d := DefaultDlibConfig()
 	if c.Detector == "" {
 		c.Detector = d.Detector
+	}
+	if c.ChipPadding == 0 {
+		c.ChipPadding = d.ChipPadding
 	}
 	for _, f := range []struct{ v, d *int }{
 		{&c.MinFaceSize, &d.MinFaceSize},
@@ -160,7 +163,7 @@ func (c *DlibConfig) validate() error {
 	case c.Padding < 0 || c.Padding > 1:
 		return bad("Padding", "%v is outside [0, 1]", c.Padding)
 	case c.ChipPadding < 0 || c.ChipPadding > 1:
-		return bad("ChipPadding", "%v is outside [0, 1]", c.ChipPadding)
+		return bad("ChipPadding", "%v is outside (0, 1]", c.ChipPadding)
 	case c.Jitter < 0 || c.Jitter > 100:
 		return bad("Jitter", "%d is outside [0, 100]", c.Jitter)
 	case c.AdjustThreshold < -5 || c.AdjustThreshold > 5:

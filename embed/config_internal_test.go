@@ -6,9 +6,8 @@ import (
 	"github.com/faceoptout/faceoptout/imageutil"
 )
 
-// TestZeroMeansDefault checks the Config idiom: zero counts, sizes, limits
-// and worker numbers take DefaultDlibConfig's values; other zero fields
-// stay zero; ModelsDir stays required.
+// TestZeroMeansDefault checks the Config idiom: every zero field takes
+// DefaultDlibConfig's value; ModelsDir stays required.
 func TestZeroMeansDefault(t *testing.T) {
 	d := DefaultDlibConfig()
 	for _, tc := range []struct {
@@ -16,14 +15,11 @@ func TestZeroMeansDefault(t *testing.T) {
 		cfg  DlibConfig
 		want DlibConfig
 	}{
-		{"zero fields take the defaults", DlibConfig{ModelsDir: "m"}, DlibConfig{
-			ModelsDir: "m", Detector: d.Detector, MinFaceSize: d.MinFaceSize, MaxUpsamplePixels: d.MaxUpsamplePixels,
-			Workers: d.Workers, MaxFaces: d.MaxFaces, MaxPixels: d.MaxPixels, DecodeLimits: imageutil.DefaultLimits(),
-		}},
+		{"zero fields take the defaults", DlibConfig{ModelsDir: d.ModelsDir}, d},
 		{"set fields stay", DlibConfig{ModelsDir: "m", Detector: CNN, MinFaceSize: 40, MaxUpsamplePixels: 1, Workers: 3,
-			MaxFaces: 2, MaxPixels: 100, Padding: 0.1, CropRetry: true, ChipPadding: 0.3, DecodeLimits: imageutil.Limits{MaxBytes: 5}},
+			MaxFaces: 2, MaxPixels: 100, Padding: 0.1, NoCropRetry: true, ChipPadding: 0.3, DecodeLimits: imageutil.Limits{MaxBytes: 5}},
 			DlibConfig{ModelsDir: "m", Detector: CNN, MinFaceSize: 40, MaxUpsamplePixels: 1, Workers: 3,
-				MaxFaces: 2, MaxPixels: 100, Padding: 0.1, CropRetry: true, ChipPadding: 0.3,
+				MaxFaces: 2, MaxPixels: 100, Padding: 0.1, NoCropRetry: true, ChipPadding: 0.3,
 				DecodeLimits: imageutil.Limits{MaxBytes: 5}.WithDefaults()}},
 		{"the default is its own default", d, d},
 	} {

@@ -24,9 +24,9 @@ import (
 const (
 	hogNativeSize = 80
 	cnnNativeSize = 80
-	// maxCropSide is the longest side of an image CropRetry applies to.
+	// maxCropSide is the longest side of an image the crop retry applies to.
 	maxCropSide = 512
-	// cropPadding is the border of CropRetry's first retry.
+	// cropPadding is the border of the crop retry's first scan.
 	cropPadding = 0.5
 )
 
@@ -298,7 +298,7 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 
 // detect scans the worker's image. When nothing is found in a small image
 // (a face crop, where the face may touch the edges or fill the frame) and
-// CropRetry is on, it tries again with a wide border, then upsampled.
+// NoCropRetry is off, it tries again with a wide border, then upsampled.
 func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, levels int, st *Stats) ([]dlib.Detection, error) {
 	opts := dlib.DetectOptions{
 		CNN: d.cfg.Detector == CNN, Scale: scale, Levels: levels,
@@ -309,7 +309,7 @@ func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale floa
 	}
 	opts.Pad = pad(d.cfg.Padding)
 	tries := []func(){nil}
-	if d.cfg.CropRetry && max(w, h) <= maxCropSide {
+	if !d.cfg.NoCropRetry && max(w, h) <= maxCropSide {
 		tries = append(tries,
 			func() { opts.Pad = pad(cropPadding) },
 			func() { opts.Scale, opts.Levels, opts.Pad = math.Max(2, scale), 0, pad(d.cfg.Padding) })

@@ -63,7 +63,7 @@
 // near-profile faces, not strongly turned, tilted or occluded ones; the CNN
 // finds more but is many times slower on a CPU. Tight face crops, where the
 // face fills the image, may need a smaller MinFaceSize (the crop is then
-// upsampled) to be found; CropRetry (on by default) rescans small images
+// upsampled) to be found; the crop retry (on unless NoCropRetry) rescans small images
 // that gave nothing with a wide border, then upsampled. Descriptors are not
 // comparable across models.
 //

@@ -32,7 +32,7 @@ type Stats struct {
 	MinFace int `json:"min_face"`
 	// Detections counts the faces the detector found.
 	Detections int `json:"detections"`
-	// Retries counts the extra scans of a small image (see CropRetry).
+	// Retries counts the extra scans of a small image (see DlibConfig.NoCropRetry).
 	Retries int `json:"retries,omitempty"`
 }
 

@@ -77,7 +77,7 @@ type LandmarkModelConfig struct {
 type Config struct {
 	// Detection configures the face detection, which is embed.Dlib's HOG
 	// scan (see embed.DlibConfig): MinFaceSize, MaxUpsamplePixels,
-	// Workers (also the number of model sessions), Padding, CropRetry,
+	// Workers (also the number of model sessions), Padding, NoCropRetry,
 	// AdjustThreshold, MaxFaces, MaxPixels and DecodeLimits are used;
 	// Detector must be embed.HOG; the other fields are ignored.
 	Detection embed.DlibConfig

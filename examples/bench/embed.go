@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/onnx"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/imageutil"
@@ -27,6 +28,7 @@ import (
 // benchRun is what one pipeline found in every photo, and how fast.
 type benchRun struct {
 	name    string
+	foreign bool          // descriptors of another model than go-face's: no distance to the baseline
 	faces   [][]benchFace // per photo
 	elapsed time.Duration
 	cpu     time.Duration // user+system CPU time of the process during the run
@@ -57,6 +59,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	goDecode := fs.String("go-decode", "120", "comma-separated MinFaceSize values also measured through imageutil.Decode + Faces (Go's JPEG decoder) instead of FacesBytes")
 	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
 	nRounds := fs.Int("rounds", 1, "run every pipeline this many times, interleaved, and report each by its median round")
+	onnxMinFaces := fs.String("onnx-min-faces", "", "comma-separated MinFaceSize values also measured with the ONNX embedder (embed/onnx, flags --onnx-*): same detection, another descriptor model")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +68,12 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		*dir = filepath.Join(progenv.FacesDir("", env), "idols")
 	}
 	dcfg := ef.DlibConfig()
+	dcfg.Workers = ef.Workers()
 	cfg := &dcfg
+	onnxSizes, err := intList(*onnxMinFaces)
+	if err != nil {
+		return fmt.Errorf("--onnx-min-faces: %w", err)
+	}
 	if *nRounds < 1 {
 		return fmt.Errorf("--rounds %d: want at least 1", *nRounds)
 	}
@@ -145,7 +153,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	// Full-size reference: the HOG at its native scale, no upsampling, no
 	// retries: what go-face computes.
 	full := *cfg
-	full.Detector, full.MinFaceSize, full.CropRetry = embed.HOG, 80, false
+	full.Detector, full.MinFaceSize, full.NoCropRetry = embed.HOG, 80, true
 	steps := []step{{run: func() (*benchRun, error) { return run("full size (HOG, scale 1)", full, false) }}}
 	if goFaceCompiled {
 		steps = append(steps, step{base: true, run: func() (*benchRun, error) {
@@ -157,7 +165,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	}
 	if *fr {
 		c := *cfg
-		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.CropRetry = embed.HOG, 40, 1<<30, false // face_recognition upsamples without bound
+		c.Detector, c.MinFaceSize, c.MaxUpsamplePixels, c.NoCropRetry = embed.HOG, 40, 1<<30, true // face_recognition upsamples without bound
 		steps = append(steps, step{fr: true, run: func() (*benchRun, error) {
 			return run("face_recognition default (HOG, upsample 1, full size)", c, false)
 		}})
@@ -167,6 +175,36 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		c.MinFaceSize = s
 		steps = append(steps, step{run: func() (*benchRun, error) {
 			return run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c, false)
+		}})
+	}
+	for _, s := range onnxSizes {
+		oc := ef.ONNXConfig()
+		oc.Detection = *cfg
+		oc.Detection.MinFaceSize = s
+		steps = append(steps, step{run: func() (*benchRun, error) {
+			name := fmt.Sprintf("MinFaceSize %d, ONNX %s", s, oc.Model.Name)
+			fmt.Fprintf(stderr, "running %s...\n", name)
+			e, err := onnx.New(oc)
+			if err != nil {
+				return nil, err
+			}
+			defer e.Close()
+			r, err := runPipeline(ctx, name, files, oc.Detection.Workers, func(ctx context.Context, file string) ([]benchFace, error) {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return nil, err
+				}
+				faces, err := e.FacesBytes(ctx, data)
+				out := make([]benchFace, len(faces))
+				for i, f := range faces {
+					out[i] = benchFace{f.Box, f.Descriptor}
+				}
+				return out, err
+			})
+			if r != nil {
+				r.foreign = true
+			}
+			return r, err
 		}})
 	}
 	for _, s := range goSizes {
@@ -215,9 +253,13 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 			vsFR = fmt.Sprintf("%.2fx/%.2fx", ps/(n/frRun.elapsed.Seconds()), pc/(n/frRun.cpu.Seconds()))
 		}
 		found, total, dists := agree(base, r)
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2fx/%.2fx\t%s\t%d\t%d/%d\t%.3f\t%.3f\t%.3f\t%d\t\n", r.name, ps, pc,
+		d50, d95, dmax := fmt.Sprintf("%.3f", quantile(dists, 0.5)), fmt.Sprintf("%.3f", quantile(dists, 0.95)), fmt.Sprintf("%.3f", quantile(dists, 1))
+		if r.foreign {
+			d50, d95, dmax = "-", "-", "-" // another model's descriptors
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2fx/%.2fx\t%s\t%d\t%d/%d\t%s\t%s\t%s\t%d\t\n", r.name, ps, pc,
 			ps/(n/base.elapsed.Seconds()), pc/(n/base.cpu.Seconds()), vsFR, count(r), found, total,
-			quantile(dists, 0.5), quantile(dists, 0.95), quantile(dists, 1), r.errs)
+			d50, d95, dmax, r.errs)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

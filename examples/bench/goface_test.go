@@ -33,7 +33,7 @@ func TestGoFaceReference(t *testing.T) {
 		t.Fatalf("go-face: %d errors, %d faces", ref.errs, count(ref))
 	}
 	cfg := embed.DefaultDlibConfig()
-	cfg.ModelsDir, cfg.Workers, cfg.CropRetry = models, 2, false
+	cfg.ModelsDir, cfg.Workers, cfg.NoCropRetry = models, 2, true
 	d, err := embed.NewDlib(cfg)
 	if err != nil {
 		t.Fatal(err)
