@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"slices"
 	"strconv"
@@ -41,7 +42,9 @@ type EncryptionConfig struct {
 	// a key rotation (Registry.RotateKey) has not re-wrapped yet.
 	OldKeys [][]byte
 	// Keyring keeps the wrapped data keys; required with Key, and must be
-	// nil without it. The caller owns it and closes it after the Registry.
+	// nil without it. Like the store, the Registry owns it once Create or
+	// Open succeeds, and its Close closes the keyring too when it has a
+	// Close method (an io.Closer); on failure the caller closes it.
 	Keyring Keyring
 }
 
@@ -406,6 +409,15 @@ func (s *sealStore) Requests(ctx context.Context) iter.Seq2[*Request, error] {
 			}
 		}
 	}
+}
+
+// Close closes the store, then the keyring if it is an io.Closer.
+func (s *sealStore) Close() error {
+	err := s.Store.Close()
+	if c, ok := s.ring.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
 }
 
 // sweep deletes the data keys of withdrawn and rejected requests that an

@@ -8,7 +8,8 @@
 //
 // Create makes a new keyring file (it refuses an existing one), Open opens
 // one (it refuses a missing one), and the *Keyring is given to the registry
-// in Config.Encryption.Keyring; close it after the registry. One process
+// in Config.Encryption.Keyring; the registry closes it in its Close (close
+// it yourself if Create or Open fails). One process
 // opens a file at a time (an exclusive flock, on Unix).
 //
 // The file is a 512-byte header followed by fixed 256-byte slots, one per

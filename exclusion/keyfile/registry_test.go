@@ -80,7 +80,9 @@ func TestRegistry(t *testing.T) {
 	db, _ := json.Marshal(desc[:3])
 	secrets := [][]byte{bytes.Trim(db, "[]"), []byte(req.Photos[0].SHA256)}
 	reg.Close()
-	ring.Close()
+	if _, err := ring.Get(ctx, req.ID); !errors.Is(err, exclusion.ErrClosed) {
+		t.Fatalf("the registry's Close left its keyring open: %v", err)
+	}
 	raw, err := os.ReadFile(storePath)
 	if err != nil {
 		t.Fatal(err)
