@@ -12,8 +12,8 @@ import (
 
 // FlatConfig configures a Flat index. Get one from DefaultFlatConfig.
 //
-// As in every Config of faceoptout, a zero count or size (Workers,
-// ParallelMin, BlockRows) means the default; Dim is required. NewFlat
+// As in every Config of faceoptout, every zero field means the default
+// (Workers: GOMAXPROCS); Dim is required. NewFlat
 // fills the defaults in and validates the rest (ErrInvalidArgument).
 type FlatConfig struct {
 	// Dim is the vector dimension (128 for dlib descriptors); required.

@@ -18,10 +18,10 @@ const maxLevel = 15
 
 // HNSWConfig configures an HNSW index. Get one from DefaultHNSWConfig.
 //
-// As in every Config of faceoptout, a zero count or size (M,
-// EfConstruction, EfSearch, Workers) means the default; Dim is required;
-// RangeSlack and Seed mean what they say at zero. NewHNSW fills the
-// defaults in and validates the rest (ErrInvalidArgument).
+// As in every Config of faceoptout, every zero field means
+// DefaultHNSWConfig's value (Workers: GOMAXPROCS); Dim is required.
+// NewHNSW fills the defaults in and validates the rest
+// (ErrInvalidArgument).
 type HNSWConfig struct {
 	// Dim is the vector dimension (128 for dlib descriptors); required.
 	Dim int
@@ -37,10 +37,11 @@ type HNSWConfig struct {
 	EfSearch int
 	// RangeSlack is ε of Within: layer 0 keeps expanding every candidate
 	// within r·(1+ε) whatever ef says, so the search stops on distance, not on
-	// a fixed count.
+	// a fixed count. 0 means 0.2; SetSearch can set it to 0 on a built
+	// graph.
 	RangeSlack float32
 	// Seed seeds the level generator; equal seeds and insertion orders give
-	// equal graphs.
+	// equal graphs. 0 means 1.
 	Seed uint64
 	// Workers is how many goroutines WithinBatch and AddBatch use; 0 means
 	// GOMAXPROCS.
@@ -55,8 +56,8 @@ func DefaultHNSWConfig() HNSWConfig {
 	return HNSWConfig{Dim: 128, M: 24, EfConstruction: 200, EfSearch: 64, RangeSlack: 0.2, Seed: 1}
 }
 
-// withDefaults returns c with its zero counts and sizes set to
-// DefaultHNSWConfig's (Workers 0 stays: it means GOMAXPROCS when used).
+// withDefaults returns c with its zero fields set to DefaultHNSWConfig's
+// (Workers 0 stays: it means GOMAXPROCS when used).
 func (c HNSWConfig) withDefaults() HNSWConfig {
 	d := DefaultHNSWConfig()
 	if c.M == 0 {
@@ -67,6 +68,12 @@ func (c HNSWConfig) withDefaults() HNSWConfig {
 	}
 	if c.EfSearch == 0 {
 		c.EfSearch = d.EfSearch
+	}
+	if c.RangeSlack == 0 {
+		c.RangeSlack = d.RangeSlack
+	}
+	if c.Seed == 0 {
+		c.Seed = d.Seed
 	}
 	return c
 }

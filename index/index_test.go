@@ -447,17 +447,15 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-// TestZeroConfigMeansDefault checks the Config idiom: zero counts and sizes
-// take the defaults; RangeSlack and Seed mean what they say at zero.
+// TestZeroConfigMeansDefault checks the Config idiom: every zero field
+// takes the default, so a Config with only Dim set is DefaultConfig.
 func TestZeroConfigMeansDefault(t *testing.T) {
-	literalZero := index.DefaultConfig()
-	literalZero.HNSW.RangeSlack, literalZero.HNSW.Seed = 0, 0
 	for _, tc := range []struct {
 		name string
 		cfg  index.Config
 		want index.Config
 	}{
-		{"only Dim", index.Config{Dim: 128}, literalZero},
+		{"only Dim", index.Config{Dim: 128}, index.DefaultConfig()},
 		{"the default", index.DefaultConfig(), index.DefaultConfig()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

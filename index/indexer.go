@@ -32,9 +32,9 @@ func (m Mode) String() string {
 
 // Config configures an Index. Get one from DefaultConfig.
 //
-// As in every Config of faceoptout, a zero count or size (ExactUpTo, and
-// those of Flat and HNSW) means the default; Dim is required; the zero
-// Mode is ModeAuto. New fills the defaults in and validates the rest
+// As in every Config of faceoptout, every zero field means the default
+// (ExactUpTo: DefaultExactUpTo, Mode: ModeAuto, and Flat's and HNSW's
+// zero fields theirs); Dim is required. New fills the defaults in and validates the rest
 // (ErrInvalidArgument).
 type Config struct {
 	// Dim is the vector dimension; it overrides Flat.Dim and HNSW.Dim.

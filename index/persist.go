@@ -515,6 +515,7 @@ func decodeHNSW(fr *fileReader, cfg HNSWConfig) (*HNSW, error) {
 	if err != nil {
 		return nil, fr.errorf("%v", err)
 	}
+	h.cfg = cfg // the file's parameters as written, a zero RangeSlack or Seed included
 	h.rng = rand.New(rand.NewPCG(cfg.Seed, nodes64))
 	n, err := fr.checkCount("node count", nodes64, 8+4*uint64(cfg.Dim)+1+4*uint64(h.m0+1))
 	if err != nil {
