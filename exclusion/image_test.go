@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/boltstore"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 	"github.com/faceoptout/faceoptout/imageutil"
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
@@ -145,4 +147,77 @@ func decodeFile(t *testing.T, path string) image.Image {
 		t.Fatal(err)
 	}
 	return m.RGB
+}
+
+// countingEmbedder counts the face searches of the fake embedder.
+type countingEmbedder struct {
+	*exclusiontest.Embedder
+	n atomic.Int64
+}
+
+func (c *countingEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	c.n.Add(1)
+	return c.Embedder.Faces(ctx, img)
+}
+
+// TestNoWastedWork checks that an image-level match never searches faces
+// and that a registry without approved faces never runs the detector,
+// while an image that cannot be decoded stays Unchecked.
+func TestNoWastedWork(t *testing.T) {
+	// The removed image: diagonal stripes, unlike the fake faces' photos.
+	removed := image.NewNRGBA(image.Rect(0, 0, 240, 200))
+	for y := range 200 {
+		for x := range 240 {
+			v := uint8(40)
+			if (x+y)/30%2 == 0 {
+				v = 220
+			}
+			removed.Pix[removed.PixOffset(x, y)+0], removed.Pix[removed.PixOffset(x, y)+1] = v, 255-v
+			removed.Pix[removed.PixOffset(x, y)+2], removed.Pix[removed.PixOffset(x, y)+3] = v/2, 255
+		}
+	}
+	removedPNG := exclusiontest.PNG(removed)
+	tests := []struct {
+		name   string
+		faces  bool // enrol a face opt-out of person 1
+		image  []byte
+		want   exclusion.Verdict
+		by     exclusion.MatchKind
+		search bool // whether faces may be searched
+	}{
+		{"no faces enrolled: a photo with a face", false, photo(person(1)), exclusion.Allow, "", false},
+		{"no faces enrolled: not an image", false, []byte("not an image"), exclusion.Unchecked, "", false},
+		{"no faces enrolled: truncated PNG", false, photo(person(1))[:100], exclusion.Unchecked, "", false},
+		{"same bytes as a removed image", true, removedPNG, exclusion.Block, exclusion.MatchSHA256, false},
+		{"re-encoded removed image", true, jpegOf(t, removed, 90), exclusion.Block, exclusion.MatchPHash, false},
+		{"faces enrolled: a photo with the face", true, photo(at(person(1), 50, 40)), exclusion.Block, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			emb := &countingEmbedder{Embedder: &exclusiontest.Embedder{}}
+			reg, _ := newRegistry(t, emb)
+			rm := removalSubmission("https://example.org/removed.png")
+			rm.Photos = []exclusion.Photo{{Data: removedPNG}}
+			mustApprove(t, reg, mustSubmit(t, reg, rm).ID)
+			if tc.faces {
+				mustApprove(t, reg, mustSubmit(t, reg, faceSubmission(photo(person(1)))).ID)
+			}
+			f := newFilter(t, reg, emb)
+			before := emb.n.Load()
+			d := f.CheckImageBytes(ctx, tc.image)
+			searched := emb.n.Load() - before
+			if d.Verdict != tc.want {
+				t.Fatalf("verdict %v (err %v), want %v", d.Verdict, d.Err, tc.want)
+			}
+			if tc.by != "" && (len(d.Images) == 0 || d.Images[0].By != tc.by) {
+				t.Errorf("image matches %+v, want one by %s", d.Images, tc.by)
+			}
+			if !tc.search && searched != 0 {
+				t.Errorf("faces searched %d times, want none", searched)
+			}
+			if tc.search && searched == 0 {
+				t.Errorf("faces never searched")
+			}
+		})
+	}
 }
