@@ -12,6 +12,10 @@
 //	emb, err := registrydir.NewDlib(registrydir.ModelsDir(""), 2)
 //	reg, err := registrydir.Open(ctx, dir, emb)
 //
+// With an operator key (ReadKeyFile of --key-file or $FACEOPTOUT_KEY_FILE,
+// read by the program), WithKey(key) encrypts descriptors and image hashes
+// in registry.db; their data keys live in registry.keys beside it.
+//
 // # Caveats
 //
 // One process at a time owns a registry (boltstore's file lock): a second
@@ -114,12 +118,15 @@ type meta struct {
 
 // Create makes dir (if needed) and a new registry in it, enrolling faces
 // with emb (the registry records its model). It fails if dir already holds
-// a registry.
-func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
+// a registry. WithKey encrypts it (DIR/registry.keys holds its data keys).
+func Create(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exclusion.Registry, error) {
 	if emb.Embedder == nil {
 		return nil, errors.New("registrydir: creating a registry needs the embedder whose model it records")
 	}
 	if IsPostgres(dir) {
+		if _, err := config(dir, true, opts); err != nil {
+			return nil, err
+		}
 		return postgres(ctx, dir, emb, true)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -144,9 +151,15 @@ func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry,
 		_ = os.Remove(mp)
 		return nil, err
 	}
-	reg, err := exclusion.Create(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	cfg, err := config(dir, true, opts)
 	if err != nil {
 		_ = st.Close()
+		return nil, err
+	}
+	reg, err := exclusion.Create(ctx, st, emb.Embedder, cfg)
+	if err != nil {
+		_ = st.Close()
+		release(cfg)
 		return nil, err
 	}
 	return reg, nil
@@ -155,9 +168,13 @@ func Create(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry,
 // Open opens the registry in dir. emb.Embedder may be nil for a registry
 // that is only listed and reviewed; a non-nil embedder must be of the model
 // the registry was created with (an error wrapping ErrModelMismatch, that
-// is exclusion.ErrModel, otherwise).
-func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, error) {
+// is exclusion.ErrModel, otherwise). An encrypted registry needs WithKey
+// (exclusion.ErrKey otherwise).
+func Open(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exclusion.Registry, error) {
 	if IsPostgres(dir) {
+		if _, err := config(dir, false, opts); err != nil {
+			return nil, err
+		}
 		return postgres(ctx, dir, emb, false)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
@@ -172,9 +189,15 @@ func Open(ctx context.Context, dir string, emb Embedder) (*exclusion.Registry, e
 	if err != nil {
 		return nil, err
 	}
-	reg, err := exclusion.Open(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+	cfg, err := config(dir, false, opts)
 	if err != nil {
 		_ = st.Close()
+		return nil, err
+	}
+	reg, err := exclusion.Open(ctx, st, emb.Embedder, cfg)
+	if err != nil {
+		_ = st.Close()
+		release(cfg)
 		return nil, err
 	}
 	return reg, nil
