@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,18 @@ type ReplicaConfig struct {
 	Batch int
 	// Logger receives the replica's structured logs; nil means none.
 	Logger *slog.Logger
+	// Snapshot, when not empty, is a file where the replica keeps its
+	// approved requests with the feed sequence number they include: it
+	// starts from the file and replays the feed after it instead of
+	// reading every request from the store, and rewrites it every
+	// SnapshotEvery and at Close. A damaged file, or one of another
+	// registry, is detected (SHA-256, registry creation time and models)
+	// and ignored. Not allowed with Registry.Encryption: the file would hold
+	// descriptors in clear.
+	Snapshot string
+	// SnapshotEvery is how often a changed state is written to Snapshot;
+	// 0 means one minute.
+	SnapshotEvery time.Duration
 }
 
 // DefaultReplicaConfig returns the defaults: the registry defaults, a one
@@ -68,6 +81,12 @@ type ReplicaStatus struct {
 	// Err is the last error reading or applying the feed, "" once a read
 	// succeeds again.
 	Err string `json:"error,omitempty"`
+	// Loaded says where the replica's state came from at start: "store"
+	// or "snapshot".
+	Loaded string `json:"loaded"`
+	// SnapshotSeq is the sequence number the last snapshot written or
+	// loaded includes (0: none).
+	SnapshotSeq uint64 `json:"snapshot_seq,omitempty"`
 }
 
 // Lag returns how many changes the replica has seen but not applied.
@@ -106,10 +125,20 @@ type Replica struct {
 	head    atomic.Uint64
 	synced  atomic.Int64 // UnixNano of Synced
 
-	mu      sync.Mutex // guards lastErr, stale and timer
+	mu      sync.Mutex // guards lastErr, stale, timer and snapSeq
 	lastErr error
 	stale   *StaleError // set in reg.broken while the bound is exceeded
 	timer   *time.Timer
+	snapSeq uint64
+
+	// Owned by whoever applies changes (NewReplica, then the run
+	// goroutine, then Close once it has stopped): the approved requests
+	// for snapshots (nil without Snapshot), where the state came from, the
+	// registry's identity and when a snapshot was last written.
+	approved map[string]*Request
+	loaded   string
+	identity Stats
+	lastSnap time.Time
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -132,8 +161,15 @@ func NewReplica(ctx context.Context, st FeedStore, emb embed.Embedder, cfg Repli
 	if cfg.Batch == 0 {
 		cfg.Batch = 512
 	}
-	if cfg.PollInterval < 0 || cfg.MaxStaleness < 0 || cfg.Batch < 0 {
-		return nil, fmt.Errorf("exclusion: invalid replica config (poll %v, max staleness %v, batch %d)", cfg.PollInterval, cfg.MaxStaleness, cfg.Batch)
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = time.Minute
+	}
+	if cfg.PollInterval < 0 || cfg.MaxStaleness < 0 || cfg.Batch < 0 || cfg.SnapshotEvery < 0 {
+		return nil, fmt.Errorf("exclusion: invalid replica config (poll %v, max staleness %v, batch %d, snapshot every %v)",
+			cfg.PollInterval, cfg.MaxStaleness, cfg.Batch, cfg.SnapshotEvery)
+	}
+	if cfg.Snapshot != "" && cfg.Registry.Encryption.Key != nil {
+		return nil, errors.New("exclusion: replica snapshots would hold sealed descriptors in clear: no Snapshot with Encryption")
 	}
 	reg, err := newRegistry(st, emb, cfg.Registry)
 	if err != nil {
@@ -143,7 +179,10 @@ func NewReplica(ctx context.Context, st FeedStore, emb embed.Embedder, cfg Repli
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Replica{reg: reg, store: st, cfg: cfg, log: log, done: make(chan struct{})}
+	p := &Replica{reg: reg, store: st, cfg: cfg, log: log, done: make(chan struct{}), loaded: "store"}
+	if cfg.Snapshot != "" {
+		p.approved = map[string]*Request{}
+	}
 	start := reg.cfg.Now()
 	if err := p.load(ctx); err != nil {
 		return nil, err
@@ -151,7 +190,8 @@ func NewReplica(ctx context.Context, st FeedStore, emb embed.Embedder, cfg Repli
 	if err := p.catchUp(ctx); err != nil {
 		return nil, err
 	}
-	p.log.Info("replica loaded", "faces", reg.Len(), "seq", p.applied.Load(), "took", reg.cfg.Now().Sub(start))
+	p.log.Info("replica loaded", "from", p.loaded, "faces", reg.Len(), "seq", p.applied.Load(), "took", reg.cfg.Now().Sub(start))
+	p.saveSnapshot()
 	lctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	go p.run(lctx)
@@ -173,6 +213,24 @@ func (p *Replica) load(ctx context.Context) error {
 	if err := p.reg.setModels(st.Models); err != nil {
 		return err
 	}
+	p.identity = Stats{Created: st.Created, Models: st.Models}
+	if p.cfg.Snapshot != "" {
+		switch s, err := readSnapshot(p.cfg.Snapshot); {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			p.log.Warn("replica: ignoring the snapshot", "error", err)
+		case !s.sameRegistry(st):
+			p.log.Warn("replica: ignoring the snapshot of another registry", "file", p.cfg.Snapshot)
+		case s.Seq > head:
+			p.log.Warn("replica: ignoring a snapshot ahead of the feed", "snapshot_seq", s.Seq, "head", head)
+		default:
+			if err := p.loadSnapshot(s); err != nil {
+				return err
+			}
+			p.head.Store(head)
+			return nil
+		}
+	}
 	for req, err := range p.reg.store.Requests(ctx) {
 		if err != nil {
 			return fmt.Errorf("exclusion: replica: reading registry: %w", err)
@@ -183,6 +241,9 @@ func (p *Replica) load(ctx context.Context) error {
 		if req.Status == Approved {
 			if err := p.reg.addLive(req); err != nil {
 				return fmt.Errorf("%w: request %q: %w", ErrCorrupt, req.ID, err)
+			}
+			if p.approved != nil {
+				p.approved[req.ID] = req
 			}
 		}
 	}
@@ -239,13 +300,18 @@ func (p *Replica) apply(ctx context.Context, c Change) error {
 	_, live := r.reqs[c.RequestID]
 	r.mu.RUnlock()
 	switch {
-	case approved && !live:
+	case approved:
+		// Newly approved, or changed while approved (a suspension).
 		if err := r.addLive(req); err != nil {
 			return fmt.Errorf("%w: change %d: request %q: %w", ErrCorrupt, c.Seq, c.RequestID, err)
+		}
+		if p.approved != nil {
+			p.approved[req.ID] = req
 		}
 		p.log.Debug("replica: blocking", "request", c.RequestID, "seq", c.Seq)
 	case !approved && live:
 		r.removeLive(c.RequestID)
+		delete(p.approved, c.RequestID)
 		p.log.Debug("replica: unblocking", "request", c.RequestID, "seq", c.Seq)
 	}
 	return nil
@@ -333,6 +399,9 @@ func (p *Replica) run(ctx context.Context) {
 			p.head.Store(h)
 		}
 		_ = p.catchUp(ctx) // recorded in Status; retried at the next wake-up or tick
+		if p.reg.cfg.Now().Sub(p.lastSnap) >= p.cfg.SnapshotEvery {
+			p.saveSnapshot()
+		}
 	}
 }
 
@@ -345,9 +414,10 @@ func (p *Replica) Registry() *Registry { return p.reg }
 func (p *Replica) Status() ReplicaStatus {
 	s := ReplicaStatus{
 		Applied: p.applied.Load(), Head: p.head.Load(), Synced: time.Unix(0, p.synced.Load()).UTC(),
-		Staleness: p.staleness(), Faces: p.reg.Len(),
+		Staleness: p.staleness(), Faces: p.reg.Len(), Loaded: p.loaded,
 	}
 	p.mu.Lock()
+	s.SnapshotSeq = p.snapSeq
 	if p.lastErr != nil {
 		s.Err = p.lastErr.Error()
 	}
@@ -363,6 +433,7 @@ func (p *Replica) Close() error {
 	p.once.Do(func() {
 		p.stop()
 		<-p.done
+		p.saveSnapshot()
 		p.mu.Lock()
 		if p.timer != nil {
 			p.timer.Stop()
@@ -371,4 +442,50 @@ func (p *Replica) Close() error {
 		err = p.reg.Close()
 	})
 	return err
+}
+
+// loadSnapshot makes the snapshot's requests live.
+func (p *Replica) loadSnapshot(s *snapshot) error {
+	for _, req := range s.Requests {
+		if err := p.reg.addLive(req); err != nil {
+			return fmt.Errorf("%w: snapshot: request %q: %w", ErrCorrupt, req.ID, err)
+		}
+		p.approved[req.ID] = req
+	}
+	p.applied.Store(s.Seq)
+	p.loaded = "snapshot"
+	p.mu.Lock()
+	p.snapSeq = s.Seq
+	p.mu.Unlock()
+	return nil
+}
+
+// saveSnapshot writes the approved requests and the sequence they include,
+// if snapshots are on and something changed since the last one. A failure
+// is logged: the replica goes on serving, and the next start reads the
+// store (or an older snapshot and more of the feed).
+func (p *Replica) saveSnapshot() {
+	if p.cfg.Snapshot == "" {
+		return
+	}
+	p.lastSnap = p.reg.cfg.Now()
+	seq := p.applied.Load()
+	p.mu.Lock()
+	same := seq == p.snapSeq && p.snapSeq != 0
+	p.mu.Unlock()
+	if same {
+		return
+	}
+	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
+	for _, r := range p.approved {
+		s.Requests = append(s.Requests, r)
+	}
+	if err := writeSnapshot(p.cfg.Snapshot, s); err != nil {
+		p.log.Warn("replica: cannot write the snapshot", "error", err)
+		return
+	}
+	p.mu.Lock()
+	p.snapSeq = seq
+	p.mu.Unlock()
+	p.log.Info("replica: snapshot written", "seq", seq, "requests", len(s.Requests))
 }

@@ -49,7 +49,7 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(3)
 	}
 	for i := 0; ; i++ {
-		req, err := reg.Submit(ctx, submission(i%448), "crash-test")
+		req, err := reg.Submit(ctx, submission(i%32), "crash-test")
 		if err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(3)

@@ -9,6 +9,9 @@ import (
 	"image/color"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -71,11 +74,13 @@ func (f *registryFixture) replica(t *testing.T, cfg exclusion.ReplicaConfig) (*e
 // rect is where test faces are drawn.
 var rect = image.Rect(20, 20, 140, 140)
 
-// person returns the colour of test person i (0 <= i < 448): the fake
-// embedder tells 8 levels per channel apart.
+// person returns the colour of test person i (0 <= i < 32). The fake
+// embedder quantises each channel to 3 bits and ORs them into its seed with
+// a constant whose bits 1 (red), 2 (green), 0 and 2 (blue) are set: only
+// colours that differ in the other bits are different people.
 func person(i int) color.RGBA {
 	q := func(v int) uint8 { return uint8(16 + 32*v) }
-	return color.RGBA{q(i % 8), q(i / 8 % 8), q(i / 64 % 7), 255}
+	return color.RGBA{q([]int{0, 1, 4, 5}[i%4]), q(i / 4 % 4), q([]int{0, 2}[i/16%2]), 255}
 }
 
 // optOut submits and approves a face opt-out of person i and returns its id.
@@ -161,12 +166,12 @@ func TestReplicaManyChanges(t *testing.T) {
 	p, flt := f.replica(t, cfg)
 	const n = 11
 	for i := range n {
-		f.optOut(t, 100+i)
+		f.optOut(t, 10+i)
 	}
 	eventually(t, "every approval applied", func() bool { return p.Status().Applied == n })
 	for i := range n {
-		if v := verdict(flt, 100+i); v != exclusion.Block {
-			t.Errorf("person %d: %s", 100+i, v)
+		if v := verdict(flt, 10+i); v != exclusion.Block {
+			t.Errorf("person %d: %s", 10+i, v)
 		}
 	}
 }
@@ -319,4 +324,100 @@ func TestReplicaMetricsAndStatus(t *testing.T) {
 	if st.Applied != 2 || st.Faces != 2 || st.Lag != 0 || st.Stale {
 		t.Errorf("status %s", rec.Body)
 	}
+}
+
+func TestReplicaSnapshot(t *testing.T) {
+	ctx := context.Background()
+	f := newRegistry(t, pgtest.Database(t))
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "replica.snapshot")
+	cfg := exclusion.DefaultReplicaConfig()
+	cfg.Snapshot = snap
+	ids := []string{f.optOut(t, 1), f.optOut(t, 2), f.optOut(t, 3)}
+	p, _ := f.replica(t, cfg)
+	if st := p.Status(); st.Loaded != "store" || st.SnapshotSeq != 3 {
+		t.Fatalf("first start: %+v", st)
+	}
+	f.optOut(t, 4)
+	eventually(t, "applied", func() bool { return p.Status().Applied == 4 })
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// While the replica is away: one more approval, one withdrawal.
+	f.optOut(t, 5)
+	if _, err := f.writer.Withdraw(ctx, ids[0], "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]exclusion.Verdict{1: exclusion.Allow, 2: exclusion.Block, 3: exclusion.Block, 4: exclusion.Block, 5: exclusion.Block, 6: exclusion.Allow}
+	expect := func(t *testing.T, flt *exclusion.Filter) {
+		t.Helper()
+		for i, v := range want {
+			if d := flt.CheckFaces(ctx, desc(i)); d.Verdict != v {
+				t.Errorf("person %d: %s, want %s: %+v", i, d.Verdict, v, d)
+			}
+		}
+	}
+
+	t.Run("from the snapshot", func(t *testing.T) {
+		p, flt := f.replica(t, cfg)
+		if st := p.Status(); st.Loaded != "snapshot" || st.Applied != 6 || st.Faces != 4 {
+			t.Errorf("status %+v", st)
+		}
+		expect(t, flt)
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, b []byte) []byte
+	}{
+		{"one bit flipped", func(t *testing.T, b []byte) []byte { b[len(b)/2] ^= 0x10; return b }},
+		{"truncated", func(t *testing.T, b []byte) []byte { return b[:len(b)-7] }},
+		{"empty", func(t *testing.T, b []byte) []byte { return nil }},
+		{"another registry", func(t *testing.T, b []byte) []byte {
+			other := newRegistry(t, pgtest.Database(t))
+			other.optOut(t, 9)
+			ocfg := exclusion.DefaultReplicaConfig()
+			ocfg.Snapshot = filepath.Join(t.TempDir(), "other.snapshot")
+			op, _ := other.replica(t, ocfg)
+			if err := op.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ob, err := os.ReadFile(ocfg.Snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ob
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good, err := os.ReadFile(snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(snap, tt.damage(t, slices.Clone(good)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p, flt := f.replica(t, cfg)
+			if st := p.Status(); st.Loaded != "store" {
+				t.Errorf("a damaged snapshot was used: %+v", st)
+			}
+			expect(t, flt)
+			if err := p.Close(); err != nil { // rewrites a good snapshot
+				t.Fatal(err)
+			}
+		})
+	}
+	t.Run("encryption refuses snapshots", func(t *testing.T) {
+		c := cfg
+		c.Registry.Encryption.Key = make([]byte, 32)
+		st := f.store(t)
+		defer st.Close()
+		if p, err := exclusion.NewReplica(ctx, st, f.emb, c); err == nil {
+			p.Close()
+			t.Fatal("a snapshot with encryption was accepted")
+		}
+	})
 }
