@@ -15,10 +15,11 @@ import (
 // distances and thresholds, and the error of an unchecked image. Only
 // "allow" may be indexed.
 //
-//	faceoptout check FILE|URL...
+//	faceoptout check [--embedder dlib|onnx] [--threshold T] FILE|URL...
 func (o operator) cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, true)
+	threshold := addThreshold(fs)
 	cc := crawl.DefaultConfig()
 	fs.DurationVar(&cc.FetchTimeout, "timeout", cc.FetchTimeout, "timeout per fetch")
 	fs.Int64Var(&cc.MaxBytes, "max-bytes", cc.MaxBytes, "largest image fetched, in bytes")
@@ -29,6 +30,10 @@ func (o operator) cmdCheck(ctx context.Context, args []string, stdout, stderr io
 	if len(pos) == 0 {
 		return errors.New("usage: faceoptout check FILE|URL...")
 	}
+	fcfg, err := filterConfig(*threshold, rf.emb)
+	if err != nil {
+		return err
+	}
 	srcs, err := crawl.Sources(pos...)
 	if err != nil {
 		return err
@@ -38,7 +43,7 @@ func (o operator) cmdCheck(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	defer done()
-	f, err := exclusion.NewFilter(reg, emb.Embedder, exclusion.DefaultFilterConfig())
+	f, err := exclusion.NewFilter(reg, emb.Embedder, fcfg)
 	if err != nil {
 		return err
 	}

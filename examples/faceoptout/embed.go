@@ -34,7 +34,7 @@ type embedLine struct {
 // per file (with --json) or one summary line per file, then per-stage
 // timings and images/s on stderr.
 //
-//	faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...
+//	faceoptout embed [--json] [--embedder dlib|onnx] [--min-face N] [--detector hog|cnn] FILE...
 func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("embed", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON line per file")
@@ -42,16 +42,17 @@ func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := ef.DlibConfig()
+
 	files := fs.Args()
 	if len(files) == 0 {
-		return errors.New("usage: faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...")
+		return errors.New("usage: faceoptout embed [--json] [--embedder dlib|onnx] [--models DIR] [--min-face N] [--detector hog|cnn] FILE...")
 	}
-	d, err := embed.NewDlib(cfg)
+	d, err := ef.New()
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	workers := ef.Workers()
 
 	lines := make([]embedLine, len(files))
 	done := make([]chan struct{}, len(files))
@@ -61,7 +62,7 @@ func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io
 	start := time.Now()
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range cfg.Workers {
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -118,7 +119,7 @@ func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io
 	elapsed := time.Since(start)
 	n := float64(len(files))
 	fmt.Fprintf(stderr, "%d images, %d faces, %d errors in %.2fs: %.2f images/s on %d workers; mean ms per image:",
-		len(files), nFaces, nErr, elapsed.Seconds(), n/elapsed.Seconds(), cfg.Workers)
+		len(files), nFaces, nErr, elapsed.Seconds(), n/elapsed.Seconds(), workers)
 	for _, k := range []string{"decode", "convert", "wait", "detect", "describe"} {
 		fmt.Fprintf(stderr, " %s %.1f", k, total[k]/n)
 	}
@@ -130,7 +131,7 @@ func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io
 }
 
 // embedFile decodes and describes one file.
-func embedFile(ctx context.Context, d *embed.Dlib, file string) embedLine {
+func embedFile(ctx context.Context, d embedder.Embedder, file string) embedLine {
 	l := embedLine{File: file, Faces: []embedFace{}, Timings: map[string]float64{}}
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -14,17 +14,19 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
 
-// operator builds the registry commands. Its zero value uses the dlib
-// models; tests set newEmbedder to a fake.
+// operator builds the registry commands. Its zero value loads the
+// embedder the flags choose (--embedder dlib|onnx); tests set newEmbedder
+// to a fake.
 type operator struct {
-	// newEmbedder loads the embedder from a models directory; nil means
-	// the dlib models. close releases it.
-	newEmbedder func(modelsDir string) (emb registrydir.Embedder, close func() error, err error)
+	// newEmbedder loads the embedder the flags describe; nil means
+	// embedder.Flags.New. close releases it.
+	newEmbedder func(ef *embedder.Flags) (emb registrydir.Embedder, close func() error, err error)
 	// env is how main reads the environment (os.Getenv); nil reads nothing.
 	env progenv.Getenv
 }
@@ -32,7 +34,7 @@ type operator struct {
 // commands returns the operator's subcommands.
 func (o operator) commands() map[string]command {
 	return map[string]command{
-		"init":     {"create a registry enrolling faces with the models: init --registry DIR [--models DIR]", o.cmdInit},
+		"init":     {"create a registry enrolling faces with the chosen embedder: init --registry DIR [--embedder dlib|onnx] [--models DIR]", o.cmdInit},
 		"submit":   {"submit a face opt-out or DSA image removal; prints the id and the faces found/refused", o.cmdSubmit},
 		"list":     {"list requests: list [--status S] [--kind face|removal]", o.cmdList},
 		"show":     {"show a request (no descriptors) and its audit trail: show ID", o.cmdShow},
@@ -47,16 +49,47 @@ func (o operator) commands() map[string]command {
 	}
 }
 
-// regFlags adds --registry and --models to fs.
+// regFlags are --registry and, for the commands that describe faces, the
+// embedder's flags (--embedder, --models, ...).
 type regFlags struct {
-	registry, models *string
+	registry *string
+	emb      *embedder.Flags // nil for commands that describe no face
 }
 
-func addRegFlags(fs *flag.FlagSet) regFlags {
-	return regFlags{
-		registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")"),
-		models:   fs.String("models", "", "dlib models directory (default $"+progenv.ModelsEnv+", else models)"),
+// addRegFlags adds --registry to fs and, withEmbedder, the embedder's
+// flags.
+func (o operator) addRegFlags(fs *flag.FlagSet, withEmbedder bool) regFlags {
+	rf := regFlags{registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")}
+	if withEmbedder {
+		rf.emb = embedder.Register(fs, o.env)
 	}
+	return rf
+}
+
+// addThreshold adds --threshold to fs.
+func addThreshold(fs *flag.FlagSet) *float64 {
+	return fs.Float64("threshold", 0, "block a face within this Euclidean distance of an enrolled face (0: the default policy, "+
+		"whose thresholds are for dlib's descriptors; required with --embedder onnx)")
+}
+
+// filterConfig returns the Filter's configuration: the default one, or a
+// global threshold policy at threshold. The default thresholds are
+// dlib's: with another model's descriptors (ef chose ONNX) they would let
+// opted-out faces through, so a threshold is then required.
+func filterConfig(threshold float64, ef *embedder.Flags) (exclusion.FilterConfig, error) {
+	cfg := exclusion.DefaultFilterConfig()
+	if threshold == 0 {
+		if ef != nil && ef.Kind != embedder.Dlib {
+			return cfg, fmt.Errorf("--embedder %s needs --threshold: the default policy's thresholds are dlib's", ef.Kind)
+		}
+		return cfg, nil
+	}
+	p, err := exclusion.NewThresholdPolicy(threshold, threshold)
+	if err != nil {
+		return cfg, fmt.Errorf("--threshold: %w", err)
+	}
+	cfg.Policy = p
+	return cfg, nil
 }
 
 // parse parses flags and positional arguments in any order.
@@ -84,16 +117,19 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// embedder returns the embedder, loading the models.
-func (o operator) embedder(models string) (registrydir.Embedder, func() error, error) {
+// embedder returns the embedder ef chooses, loading its models.
+func (o operator) embedder(ef *embedder.Flags) (registrydir.Embedder, func() error, error) {
 	if o.newEmbedder != nil {
-		return o.newEmbedder(models)
+		return o.newEmbedder(ef)
 	}
-	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(models, o.env), 2)
+	if ef == nil {
+		return registrydir.Embedder{}, nil, errors.New("this command describes no face")
+	}
+	e, err := ef.New()
 	if err != nil {
 		return registrydir.Embedder{}, nil, err
 	}
-	return emb, d.Close, nil
+	return registrydir.Embedder{Embedder: e}, e.Close, nil
 }
 
 // open opens the registry; withEmbedder loads the embedder too (closed by
@@ -106,7 +142,7 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 	var emb registrydir.Embedder
 	closeEmb := func() error { return nil }
 	if withEmbedder {
-		if emb, closeEmb, err = o.embedder(*rf.models); err != nil {
+		if emb, closeEmb, err = o.embedder(rf.emb); err != nil {
 			return nil, emb, nil, err
 		}
 	}
@@ -120,7 +156,7 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 
 func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, true)
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -131,7 +167,7 @@ func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.
 		return err
 	}
 	// The registry records the model of the embedder that enrols its faces.
-	emb, closeEmb, err := o.embedder(*rf.models)
+	emb, closeEmb, err := o.embedder(rf.emb)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
@@ -21,7 +22,7 @@ import (
 // fakeOperator uses the fake embedder of exclusiontest.
 func fakeOperator() operator {
 	return operator{
-		newEmbedder: func(string) (registrydir.Embedder, func() error, error) {
+		newEmbedder: func(*embedder.Flags) (registrydir.Embedder, func() error, error) {
 			return exampletest.Embedder(), func() error { return nil }, nil
 		},
 	}
@@ -250,7 +251,7 @@ func TestSweep(t *testing.T) {
 
 func TestModelMismatch(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "reg")
-	other := operator{newEmbedder: func(string) (registrydir.Embedder, func() error, error) {
+	other := operator{newEmbedder: func(*embedder.Flags) (registrydir.Embedder, func() error, error) {
 		return registrydir.Embedder{Embedder: &exclusiontest.Embedder{Dim: 64}}, func() error { return nil }, nil
 	}}
 	if _, _, err := cli(t, other, "init", "--registry", dir); err != nil { // records the 64-D fake model
@@ -288,5 +289,45 @@ func TestRealModels(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"verdict":"block"`) || !strings.Contains(lines[0], id) || !strings.Contains(lines[1], `"verdict":"allow"`) {
 		t.Errorf("check:\n%s", out)
+	}
+}
+
+// TestONNXEmbedder runs init, submit, approve and check with
+// --embedder onnx, and checks that the registry refuses the dlib embedder.
+func TestONNXEmbedder(t *testing.T) {
+	models, faces := testenv.ONNX(t), testenv.BBT(t)
+	testenv.Models(t)
+	reg := filepath.Join(t.TempDir(), "reg")
+	o := operator{}
+	onnxFlags := []string{"--registry", reg, "--models", models, "--embedder", "onnx", "--workers", "2"}
+	if _, _, err := cli(t, o, append([]string{"init"}, onnxFlags...)...); err != nil {
+		t.Fatal(err)
+	}
+	bbt := func(p string) string { return filepath.Join(faces, p) }
+	out, _, err := cli(t, o, append(append([]string{"submit"}, onnxFlags...), "--kind", "face", "--country", "US", "--reason", "opt out",
+		"--name", "Sheldon Cooper", "--email", "sheldon@example.org", "--phone", "+15551230000", "--photo", bbt("sheldon/sheldon1.png"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := submitted(t, out)
+	if _, _, err := cli(t, o, "approve", id, "--by", "alice", "--registry", reg); err != nil {
+		t.Fatal(err)
+	}
+	// The default thresholds are dlib's: the ONNX embedder needs its own.
+	if _, _, err := cli(t, o, append(append([]string{"check"}, onnxFlags...), bbt("raj/raj2.png"))...); err == nil || !strings.Contains(err.Error(), "--threshold") {
+		t.Errorf("check --embedder onnx without --threshold: %v, want an error asking for it", err)
+	}
+	// 1.10: the EER threshold embed/onnx's evaluation reports for its default model.
+	out, _, err = cli(t, o, append(append([]string{"check", "--threshold", "1.10"}, onnxFlags...), bbt("sheldon/sheldon3.png"), bbt("raj/raj2.png"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"verdict":"block"`) || !strings.Contains(lines[0], id) || !strings.Contains(lines[1], `"verdict":"allow"`) {
+		t.Errorf("check:\n%s", out)
+	}
+	_, _, err = cli(t, o, "check", "--registry", reg, "--models", models, bbt("raj/raj2.png"))
+	if !errors.Is(err, exclusion.ErrModel) {
+		t.Errorf("checking an ONNX registry with dlib: %v, want exclusion.ErrModel", err)
 	}
 }

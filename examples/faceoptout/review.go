@@ -17,7 +17,7 @@ import (
 //	faceoptout list [--status pending|approved|rejected|withdrawn] [--kind face|removal] [--json]
 func (o operator) cmdList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("list", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, false)
 	status := fs.String("status", "", "only requests with this status")
 	kind := fs.String("kind", "", "only requests of this kind (face or removal)")
 	asJSON := fs.Bool("json", false, "print JSON lines (without descriptors)")
@@ -81,7 +81,7 @@ func (o operator) cmdList(ctx context.Context, args []string, stdout, stderr io.
 //	faceoptout show ID [--json]
 func (o operator) cmdShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("show", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -125,7 +125,7 @@ func (o operator) cmdShow(ctx context.Context, args []string, stdout, stderr io.
 //	faceoptout pick ID --photo N --box x0,y0,x1,y1 --by REVIEWER
 func (o operator) cmdPick(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("pick", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, false)
 	photo := fs.Int("photo", 0, "the photo's index (0-based)")
 	box := fs.String("box", "", "x0,y0,x1,y1: the face to enrol")
 	by := fs.String("by", "", "reviewer (audit log; required)")
@@ -160,7 +160,7 @@ func (o operator) cmdPick(ctx context.Context, args []string, stdout, stderr io.
 func (o operator) decide(action string) func(context.Context, []string, io.Writer, io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlags(action, stderr)
-		rf := addRegFlags(fs)
+		rf := o.addRegFlags(fs, false)
 		by := fs.String("by", "", "reviewer (audit log; required)")
 		note := fs.String("note", "", "comment for the audit log (no biometric data)")
 		pos, err := parse(fs, args)
@@ -198,7 +198,7 @@ func (o operator) decide(action string) func(context.Context, []string, io.Write
 //	faceoptout audit [ID] [--json]
 func (o operator) cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("audit", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	pos, err := parse(fs, args)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // A --box picks the face to enrol in the --photo before it.
 func (o operator) cmdSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("submit", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, true)
 	var sub exclusion.Submission
 	kind := fs.String("kind", "", "face (opt-out) or removal (DSA image removal)")
 	fs.StringVar(&sub.Country, "country", "", "ISO 3166-1 alpha-2 country code, e.g. DE")

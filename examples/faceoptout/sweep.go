@@ -32,7 +32,8 @@ type sweepLine struct {
 //	faceoptout sweep [--since RFC3339] [--request ID]... FILE|-
 func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sweep", stderr)
-	rf := addRegFlags(fs)
+	rf := o.addRegFlags(fs, false)
+	threshold := addThreshold(fs)
 	since := fs.String("since", "", "only requests approved at or after this time (RFC 3339)")
 	var ids listFlag
 	fs.Var(&ids, "request", "only this approved request (repeatable)")
@@ -76,7 +77,11 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 	// The descriptors are the first model's: the one the registry finds
 	// faces with.
 	model := models[0]
-	f, err := exclusion.NewFilter(reg, noImages{model: model}, exclusion.DefaultFilterConfig())
+	fcfg, err := filterConfig(*threshold, nil)
+	if err != nil {
+		return err
+	}
+	f, err := exclusion.NewFilter(reg, noImages{model: model}, fcfg)
 	if err != nil {
 		return err
 	}

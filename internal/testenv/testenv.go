@@ -73,6 +73,32 @@ func Models(t testing.TB) string {
 	return d
 }
 
+// ONNXFiles are the files of the ONNX embedder's default configuration
+// (embed/onnx, scripts/fetch-onnx.sh) in the models directory, and
+// Shape68File is Debian's libdlib-data 68-point predictor it aligns with.
+var (
+	ONNXFiles   = []string{"fr_feature.onnx", "fr_landmark.onnx", "libonnxruntime.so.1"}
+	Shape68File = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+)
+
+// ONNX returns the models directory, or skips t (fails it under CI) when a
+// file of ONNXFiles or Shape68File is missing.
+func ONNX(t testing.TB) string {
+	t.Helper()
+	d := ModelsDir()
+	for _, f := range append([]string{Shape68File}, ONNXFiles...) {
+		p := f
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(d, f)
+		}
+		if _, err := os.Stat(p); err != nil {
+			missing(t, p+" not found; run make models (scripts/fetch-onnx.sh) and install libdlib-data")
+			return d
+		}
+	}
+	return d
+}
+
 // Faces returns the shared faces directory, or skips t (fails it under CI)
 // when it is absent.
 func Faces(t testing.TB) string {

@@ -1,0 +1,88 @@
+package embedder_test
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"testing"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/onnx"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
+)
+
+func TestFlags(t *testing.T) {
+	env := func(k string) string {
+		if k == progenv.ModelsEnv {
+			return "/env/models"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantKind   string
+		wantModels string
+		wantMin    int
+		wantErr    bool
+	}{
+		{"defaults", nil, embedder.Dlib, "/env/models", embed.DefaultDlibConfig().MinFaceSize, false},
+		{"onnx with models", []string{"--embedder", "onnx", "--models", "/m", "--min-face", "120"}, embedder.ONNX, "/m", 120, false},
+		{"unknown embedder", []string{"--embedder", "arcface"}, "", "", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			f := embedder.Register(fs, env)
+			err := fs.Parse(tc.args)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("parsed")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Kind != tc.wantKind {
+				t.Errorf("Kind %q, want %q", f.Kind, tc.wantKind)
+			}
+			d, o := f.DlibConfig(), f.ONNXConfig()
+			if d.ModelsDir != tc.wantModels || o.ModelsDir != tc.wantModels || o.Detection.ModelsDir != tc.wantModels {
+				t.Errorf("models %q, %q, %q; want %q", d.ModelsDir, o.ModelsDir, o.Detection.ModelsDir, tc.wantModels)
+			}
+			if d.MinFaceSize != tc.wantMin || o.Detection.MinFaceSize != tc.wantMin {
+				t.Errorf("MinFaceSize %d, %d; want %d", d.MinFaceSize, o.Detection.MinFaceSize, tc.wantMin)
+			}
+		})
+	}
+}
+
+// TestNewFailsWithoutModels: both embedders refuse an empty models
+// directory with their package's error.
+func TestNewFailsWithoutModels(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		want error
+	}{
+		{embedder.Dlib, embed.ErrNoModels},
+		{embedder.ONNX, onnx.ErrLibrary},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			f := embedder.Register(fs, nil)
+			if err := fs.Parse([]string{"--embedder", tc.kind, "--models", t.TempDir()}); err != nil {
+				t.Fatal(err)
+			}
+			emb, err := f.New()
+			if err == nil {
+				emb.Close()
+				t.Fatal("New succeeded without models")
+			}
+			if !errors.Is(err, tc.want) && !errors.Is(err, onnx.ErrModel) {
+				t.Errorf("New: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
