@@ -275,9 +275,9 @@ func TestNewConfig(t *testing.T) {
 		name string
 		edit func(*crawl.Config)
 	}{
-		{"no workers", func(c *crawl.Config) { c.Workers = 0 }},
-		{"no timeout", func(c *crawl.Config) { c.FetchTimeout = 0 }},
-		{"no size", func(c *crawl.Config) { c.MaxBytes = 0 }},
+		{"negative workers", func(c *crawl.Config) { c.Workers = -1 }},
+		{"negative timeout", func(c *crawl.Config) { c.FetchTimeout = -1 }},
+		{"negative size", func(c *crawl.Config) { c.MaxBytes = -1 }},
 		{"negative redirects", func(c *crawl.Config) { c.MaxRedirects = -1 }},
 	}
 	for _, tc := range tests {
@@ -288,6 +288,9 @@ func TestNewConfig(t *testing.T) {
 				t.Errorf("New: %v, want ErrConfig", err)
 			}
 		})
+	}
+	if _, err := crawl.New(f, crawl.Config{}); err != nil {
+		t.Errorf("New with the zero Config (the defaults): %v", err)
 	}
 	if _, err := crawl.New(nil, crawl.DefaultConfig()); !errors.Is(err, crawl.ErrConfig) {
 		t.Errorf("New(nil filter): %v", err)

@@ -19,22 +19,27 @@ import (
 	"github.com/faceoptout/faceoptout/exclusion"
 )
 
-// Config configures a Crawler. Start from DefaultConfig.
+// Config configures a Crawler. Start from DefaultConfig. As in every
+// Config of faceoptout, the zero value of every field means the default.
 type Config struct {
 	// Workers is the number of images fetched at once (Check and Crawl)
-	// and, for Crawl, how far fetches run ahead of the checks.
+	// and, for Crawl, how far fetches run ahead of the checks; 0 means 2.
 	Workers int
 	// Batch bounds Crawl's checks (exclusion.Filter.CheckBatch): images
 	// checked at once and image bytes in flight. The zero value takes
 	// exclusion.DefaultBatchConfig's values.
 	Batch exclusion.BatchConfig
-	// FetchTimeout bounds each fetch (connect, headers and body).
+	// FetchTimeout bounds each fetch (connect, headers and body); 0 means
+	// 15 s.
 	FetchTimeout time.Duration
 	// MaxBytes is the largest image fetched or read; larger ones are
-	// Unchecked.
+	// Unchecked. 0 means 20 MiB.
 	MaxBytes int64
-	// MaxRedirects bounds the redirects followed per fetch.
+	// MaxRedirects bounds the redirects followed per fetch; 0 means 5.
+	// NoRedirects follows none.
 	MaxRedirects int
+	// NoRedirects follows no redirect: a redirected fetch fails.
+	NoRedirects bool
 	// Client fetches URLs; nil means a client built from the fields above.
 	// Its own Timeout and CheckRedirect are kept if set.
 	Client *http.Client
@@ -146,6 +151,22 @@ type Crawler struct {
 
 // New returns a Crawler that checks every image with f.
 func New(f *exclusion.Filter, cfg Config) (*Crawler, error) {
+	d := DefaultConfig()
+	if cfg.Workers == 0 {
+		cfg.Workers = d.Workers
+	}
+	if cfg.FetchTimeout == 0 {
+		cfg.FetchTimeout = d.FetchTimeout
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = d.MaxBytes
+	}
+	if cfg.MaxRedirects == 0 {
+		cfg.MaxRedirects = d.MaxRedirects
+	}
+	if cfg.NoRedirects {
+		cfg.MaxRedirects = 0
+	}
 	switch {
 	case f == nil:
 		return nil, fmt.Errorf("%w: nil filter", ErrConfig)
