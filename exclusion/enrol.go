@@ -16,25 +16,39 @@ import (
 const MaxFacesPerPhoto = 32
 
 // QualityGate decides which faces of a submitted photo are usable for
-// enrolment. A refused face never blocks; its refusal says why.
+// enrolment. A refused face never blocks; its refusal says why. Zero fields
+// mean DefaultQualityGate's; a negative field turns its check off.
 type QualityGate struct {
 	// MinSize is the smallest usable face side in pixels (embed.Quality.Size).
 	MinSize int
 	// MinSharpness is the smallest usable variance of the Laplacian of the
-	// aligned face chip (embed.Quality.Sharpness); 0 disables the check.
+	// aligned face chip (embed.Quality.Sharpness).
 	MinSharpness float64
 }
 
-// DefaultQualityGate returns the gate Registry uses by default: faces of at
+// DefaultQualityGate returns the gate the zero value means: faces of at
 // least 60 pixels whose chip sharpness is at least 20.
 func DefaultQualityGate() QualityGate { return QualityGate{MinSize: 60, MinSharpness: 20} }
 
+// resolve fills in the defaults.
+func (g QualityGate) resolve() QualityGate {
+	def := DefaultQualityGate()
+	if g.MinSize == 0 {
+		g.MinSize = def.MinSize
+	}
+	if g.MinSharpness == 0 {
+		g.MinSharpness = def.MinSharpness
+	}
+	return g
+}
+
 // Check returns "" for a usable face, or why it is refused.
 func (g QualityGate) Check(q embed.Quality) Refusal {
+	g = g.resolve()
 	if q.Size < g.MinSize {
 		return RefusalTooSmall
 	}
-	if g.MinSharpness > 0 && q.Sharpness < g.MinSharpness {
+	if q.Sharpness < g.MinSharpness {
 		return RefusalTooBlurry
 	}
 	return ""

@@ -47,6 +47,12 @@ var (
 	// ErrAudit means the audit log's hash chain is broken: an event was
 	// edited, removed or reordered. The error is an *AuditError.
 	ErrAudit = errors.New("exclusion: audit log fails its hash chain")
+	// ErrPolicy reports an invalid policy or weak-face rule configuration.
+	ErrPolicy = errors.New("exclusion: invalid policy")
+	// ErrDescriptor means a descriptor cannot be compared with the enrolled
+	// faces: it is not finite, or it has another length than theirs. The
+	// face is Unchecked.
+	ErrDescriptor = errors.New("exclusion: unusable descriptor")
 	// ErrUnchecked is wrapped by Decision.Err when the error has no more
 	// specific cause.
 	ErrUnchecked = errors.New("exclusion: not checked")

@@ -41,6 +41,8 @@ func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }
 
 func (f *flatIndex) len() int { return f.x.Len() }
 
+func (f *flatIndex) dim() int { return f.x.Dim() }
+
 // within returns every face within r of q, nearest first.
 func (f *flatIndex) within(q embed.Descriptor, r float64) ([]hit, error) {
 	res, err := f.x.Within(q, float32(r), nil)

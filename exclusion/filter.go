@@ -1,7 +1,6 @@
 package exclusion
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,85 +8,69 @@ import (
 	"image"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
 )
 
-// Default thresholds, Euclidean distances between dlib descriptors. 0.6 is
-// dlib's own operating point. On the faces/bbt crops through our pipeline,
-// same-person distances reach 0.654 (a weak detection: see WeakFaceRule)
-// and different people come as close as 0.629 (plain go-face reported
-// 0.569 / 0.625 because it does not detect that face). See the package
-// documentation.
-const (
-	DefaultBlockThreshold  = 0.6
-	DefaultReviewThreshold = 0.6
-)
+// DefaultTimeout bounds each check of a Filter whose FilterConfig.Timeout
+// is zero.
+const DefaultTimeout = 30 * time.Second
 
-// DefaultPolicy returns the policy a Filter uses when none is configured:
-// NewThresholdPolicy(DefaultBlockThreshold, DefaultReviewThreshold).
-func DefaultPolicy() Policy {
-	return &ThresholdPolicy{Block: DefaultBlockThreshold, Review: DefaultReviewThreshold}
-}
-
-// FilterConfig configures a Filter.
+// FilterConfig configures a Filter. Zero fields mean the defaults
+// (DefaultFilterConfig spells them out).
 type FilterConfig struct {
 	// Policy turns nearby enrolled faces into a verdict; nil means
 	// DefaultPolicy().
 	Policy Policy
 	// Timeout bounds each check (on top of the caller's context); 0 means
-	// no extra bound. A check that runs out of time answers Unchecked.
+	// DefaultTimeout, negative means no extra bound. A check that runs out
+	// of time answers Unchecked.
 	Timeout time.Duration
 	// MatchDistance is the largest Hamming distance between perceptual
 	// hashes that counts as the same image; 0 means the default
 	// (imageutil.DefaultMatchDistance), negative disables perceptual matching.
 	MatchDistance int
 	// UprightOnly skips the search for faces in the image turned by 90°,
-	// 180° and 270°. By default CheckImage also looks there (sideways and
-	// upside-down uploads without EXIF orientation), which costs up to four
-	// embedder passes per image that is not blocked.
+	// 270° and 180°. By default, when the upright image shows no face,
+	// CheckImage looks there too (sideways and upside-down uploads without
+	// EXIF orientation), in one copy reduced 4 times (never below
+	// embed.TurnMinSide a side), where faces of at least 4*MinFaceSize are
+	// found in large images, and stops at the first turn that shows a face.
 	UprightOnly bool
 	// WeakFaces sends faces the detector barely found to review when an
-	// enrolled face is near (see WeakFaceRule); the zero value turns it
-	// off, DefaultFilterConfig turns it on.
+	// enrolled face is near (see WeakFaceRule); the zero value is the
+	// default rule, WeakFaceRule{Disabled: true} turns it off.
 	WeakFaces WeakFaceRule
 }
 
-// DefaultFilterConfig returns the default Filter configuration: the default
-// policy, the default weak-face rule, a 30 s timeout per check, the default
-// perceptual-hash distance.
+// DefaultFilterConfig returns the configuration the zero value means,
+// spelled out: the default policy, the default weak-face rule, a
+// DefaultTimeout per check, the default perceptual-hash distance.
 func DefaultFilterConfig() FilterConfig {
-	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: 30 * time.Second, MatchDistance: phashMatchDistance}
+	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: DefaultTimeout, MatchDistance: phashMatchDistance}
 }
 
 // Filter answers "may I index or show this image?" against a Registry's
 // approved requests. It stores and logs nothing about the images and faces
-// it checks. Approvals and withdrawals in the registry take effect in the
-// Filter at once.
+// it checks. Approvals, withdrawals and suspensions in the registry take
+// effect in the Filter at once.
 //
 // Every method is safe for concurrent use. Callers index or show an image
 // only when the Decision's Verdict is Allow (Verdict.MayIndex).
 type Filter struct {
-	reg    *Registry
-	emb    embed.Embedder
-	model  int // the index of emb's model among the registry's models
-	policy Policy
-	cfg    FilterConfig
-	// cal is policy as a Calibrator, or nil. calib caches Calibrate's value
-	// per enrolled face ID (uint64 -> float64); the registry never reuses a
-	// face ID, so an entry cannot go stale. sync.Map guards itself.
-	cal   Calibrator
-	calib sync.Map
-	// whole: the policy is a RequestPolicy that wants whole requests.
-	whole bool
+	reg   *Registry
+	emb   embed.Embedder
+	model int // the index of emb's model among the registry's models
+	dec   *Decider
+	cfg   FilterConfig
 }
 
 // NewFilter returns a Filter over reg. emb finds and describes faces in the
-// images CheckImage is given; it must be the embedder (model) the registry's
-// faces were enrolled with. It fails if reg is nil, closed or inconsistent,
-// or the policy is invalid.
+// images CheckImage is given; its model must be one the registry's faces
+// are enrolled with (ErrModel otherwise). It fails if reg is nil, closed or
+// inconsistent, or the configuration is invalid (ErrPolicy for the policy
+// and the weak-face rule).
 func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, error) {
 	if reg == nil {
 		return nil, fmt.Errorf("%w: nil registry", ErrNoRegistry)
@@ -105,35 +88,18 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if cfg.Policy == nil {
 		cfg.Policy = DefaultPolicy()
 	}
-	if rad := cfg.Policy.Radius(); !(rad > 0 && rad <= 2) {
-		return nil, fmt.Errorf("%w: radius %g not in (0, 2]", ErrPolicy, rad)
-	}
-	if err := cfg.WeakFaces.validate(); err != nil {
+	dec, err := NewDecider(cfg.Policy, cfg.WeakFaces)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("exclusion: new filter: negative timeout %v", cfg.Timeout)
+	cfg.WeakFaces = dec.weak
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MatchDistance == 0 {
 		cfg.MatchDistance = phashMatchDistance
 	}
-	f := &Filter{reg: reg, emb: emb, model: model, policy: cfg.Policy, cfg: cfg}
-	f.cal, _ = cfg.Policy.(Calibrator)
-	if rp, ok := cfg.Policy.(RequestPolicy); ok {
-		f.whole = rp.WholeRequests()
-	}
-	return f, nil
-}
-
-// calibration returns the policy's Calibrate value for the enrolled face id
-// with descriptor d, computing it on first use. Safe for concurrent use.
-func (f *Filter) calibration(id uint64, d embed.Descriptor) float64 {
-	if v, ok := f.calib.Load(id); ok {
-		return v.(float64)
-	}
-	v := f.cal.Calibrate(d)
-	f.calib.Store(id, v)
-	return v
+	return &Filter{reg: reg, emb: emb, model: model, dec: dec, cfg: cfg}, nil
 }
 
 // MatchKind says how an image matched a removed image.
@@ -178,6 +144,12 @@ type FaceCheck struct {
 	// Matches are the enrolled faces that justify a Block or Review,
 	// nearest first.
 	Matches []Match `json:"matches,omitempty"`
+	// ByWeakFaceRule reports that the weak-face rule, not the policy, sent
+	// the face to review.
+	ByWeakFaceRule bool `json:"by_weak_face_rule,omitempty"`
+	// Err says why the verdict is Unchecked; nil otherwise. Decision.Err
+	// carries it too.
+	Err error `json:"-"`
 }
 
 // Decision is a Filter's answer.
@@ -192,7 +164,8 @@ type Decision struct {
 	// Faces are the faces checked, each with its own verdict. An image
 	// blocked by an image-level match is not searched for faces.
 	Faces []FaceCheck `json:"faces,omitempty"`
-	// Err says why the verdict is Unchecked; nil otherwise.
+	// Err says why the verdict is Unchecked (never nil then); nil
+	// otherwise.
 	Err error `json:"-"`
 }
 
@@ -259,6 +232,17 @@ func (f *Filter) finish(ctx context.Context, d Decision) Decision {
 	d.RequestIDs = slices.Compact(ids)
 	if len(d.RequestIDs) == 0 {
 		d.RequestIDs = nil
+	}
+	if d.Verdict == Unchecked && d.Err == nil {
+		var errs []error
+		for _, fc := range d.Faces {
+			if fc.Err != nil {
+				errs = append(errs, fc.Err)
+			}
+		}
+		if d.Err = errors.Join(errs...); d.Err == nil {
+			d.Err = ErrUnchecked
+		}
 	}
 	return d
 }
@@ -365,146 +349,60 @@ func (f *Filter) CheckURL(ctx context.Context, rawURL string) Decision {
 	return f.finish(ctx, d)
 }
 
-// checkFace runs the policy, then the weak-face rule, on one face of
-// quality qual (nil: unknown).
+// checkFace decides on one face of quality qual (nil: unknown) against the
+// registry's live faces of the Filter's model, at the registry's time.
 func (f *Filter) checkFace(q embed.Descriptor, qual *embed.Quality) FaceCheck {
-	if len(q) != f.reg.models[f.model].Dim || !q.Finite() {
-		return FaceCheck{Verdict: Unchecked}
-	}
-	var cal func(uint64, embed.Descriptor) float64
-	if f.cal != nil {
-		cal = f.calibration
-	}
-	rad := f.policy.Radius()
-	cands, err := f.reg.candidates(f.model, q, max(rad, f.cfg.WeakFaces.Radius()), f.whole, cal)
-	if err != nil {
-		return FaceCheck{Verdict: Unchecked}
-	}
-	v, why, weak := Decide(f.policy, f.cfg.WeakFaces, q, qual, cands)
-	fc := FaceCheck{Verdict: v}
-	if v == Block || v == Review {
-		for _, c := range why {
-			t := f.threshold(v, c)
-			if weak {
-				t = f.cfg.WeakFaces.Review
-			}
-			fc.Matches = append(fc.Matches, Match{RequestID: c.RequestID, FaceID: c.FaceID, Distance: c.Distance, Threshold: t})
-		}
-	}
-	switch v {
-	case Allow, Block, Review:
-	default:
-		fc.Verdict = Unchecked
-	}
-	return fc
+	return f.dec.Decide(f.reg.gallery(f.model), q, qual, f.reg.cfg.Now())
 }
 
-// threshold reports the distance that made c count for verdict v.
-func (f *Filter) threshold(v Verdict, c Candidate) float64 {
-	if v == Block && c.Threshold > 0 {
-		return c.Threshold
-	}
-	if tp, ok := f.policy.(*ThresholdPolicy); ok {
-		if v == Block {
-			return tp.Block
-		}
-		return tp.Review
-	}
-	return f.policy.Radius()
-}
-
-// candidates returns the approved faces within radius of q (widened to the
-// largest per-request threshold), nearest first; with whole, also every
-// other face of the requests those faces belong to. When cal is not nil it
-// gives each candidate's Calibration from the face's id and enrolled
-// descriptor.
-func (r *Registry) candidates(model int, q embed.Descriptor, radius float64, whole bool, cal func(uint64, embed.Descriptor) float64) ([]Candidate, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	radius = max(radius, r.maxThr)
-	hits, err := r.faces[model].within(q, radius)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Candidate, 0, len(hits))
-	add := func(id uint64, lf liveFace, dist float64) {
-		c := Candidate{RequestID: lf.req, FaceID: id, Distance: dist, Threshold: lf.threshold, Quality: lf.quality}
-		if cal != nil {
-			c.Calibration = cal(id, lf.descs[model])
-		}
-		out = append(out, c)
-	}
-	var seen map[uint64]bool
-	if whole {
-		seen = make(map[uint64]bool, len(hits))
-	}
-	for _, h := range hits {
-		lf, ok := r.byFace[h.id]
-		if !ok {
-			continue
-		}
-		add(h.id, lf, h.dist)
-		if whole {
-			seen[h.id] = true
-		}
-	}
-	if !whole {
-		return out, nil
-	}
-	n := len(out)
-	done := map[string]bool{}
-	for _, c := range out[:n] {
-		if done[c.RequestID] {
-			continue
-		}
-		done[c.RequestID] = true
-		lr := r.reqs[c.RequestID]
-		if lr == nil {
-			continue
-		}
-		for _, id := range lr.faceIDs {
-			if lf, ok := r.byFace[id]; ok && !seen[id] {
-				seen[id] = true
-				add(id, lf, q.Distance(lf.descs[model]))
-			}
-		}
-	}
-	if len(out) > n {
-		slices.SortStableFunc(out, func(a, b Candidate) int { return cmp.Compare(a.Distance, b.Distance) })
-	}
-	return out, nil
-}
-
+// matchSHA, matchURL and matchPHash return the image-level matches of
+// approved requests that are not suspended now.
 func (r *Registry) matchSHA(sum string) []ImageMatch {
+	now := r.cfg.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []ImageMatch
 	for _, id := range r.sha[sum] {
+		if r.suspendedLocked(id, now) {
+			continue
+		}
 		out = append(out, ImageMatch{RequestID: id, By: MatchSHA256})
 	}
 	return out
 }
 
 func (r *Registry) matchURL(u string) []ImageMatch {
+	now := r.cfg.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []ImageMatch
 	for _, id := range r.urls[u] {
+		if r.suspendedLocked(id, now) {
+			continue
+		}
 		out = append(out, ImageMatch{RequestID: id, By: MatchURL})
 	}
 	return out
 }
 
 func (r *Registry) matchPHash(h uint64, maxDist int) []ImageMatch {
+	now := r.cfg.Now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []ImageMatch
 	for _, e := range r.hashes {
-		if d := hashDistance(h, e.h); d <= maxDist {
+		if d := hashDistance(h, e.h); d <= maxDist && !r.suspendedLocked(e.req, now) {
 			out = append(out, ImageMatch{RequestID: e.req, By: MatchPHash, Distance: d, Threshold: maxDist})
 		}
 	}
 	return out
+}
+
+// suspendedLocked reports whether approved request id is suspended at now.
+// r.mu must be held.
+func (r *Registry) suspendedLocked(id string, now time.Time) bool {
+	lr := r.reqs[id]
+	return lr != nil && now.Before(lr.until)
 }
 
 // Item is one image a search service is about to show, or a crawler to

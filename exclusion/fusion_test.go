@@ -10,57 +10,6 @@ import (
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
 
-// With Fuse, a request's score is (best + mean) / 2 over its faces' scores;
-// a request counts only if one of its faces is within MaxDistance.
-func TestCohortPolicyFuse(t *testing.T) {
-	origin := make(embed.Descriptor, embed.DlibDim)
-	cohort := cohortAround(origin, 100, 0.5)
-	cfg := exclusion.DefaultCohortConfig()
-	cfg.Fuse = false
-	plain, err := exclusion.NewCohortPolicy(cohort, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Fuse = true
-	fused, err := exclusion.NewCohortPolicy(cohort, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plain.WholeRequests() || !fused.WholeRequests() {
-		t.Fatalf("WholeRequests: plain %v, fused %v", plain.WholeRequests(), fused.WholeRequests())
-	}
-	cal := fused.Calibrate(origin)
-	c := func(req string, d float64) exclusion.Candidate {
-		return exclusion.Candidate{RequestID: req, Distance: d, Calibration: cal}
-	}
-	score := func(d float64) float64 { return plain.Score(origin, []exclusion.Candidate{c("x", d)}) }
-	for _, tc := range []struct {
-		name  string
-		cands []exclusion.Candidate
-		want  float64
-		v     exclusion.Verdict
-	}{
-		{"one face", []exclusion.Candidate{c("a", 0.3)}, score(0.3), exclusion.Block},
-		{"two faces", []exclusion.Candidate{c("a", 0.3), c("a", 0.5)}, (score(0.3) + (score(0.3)+score(0.5))/2) / 2, exclusion.Block},
-		// The far photo pulls the request's score up: -0.1 alone (block),
-		// (-0.1 + (-0.1 + 0.2) / 2) / 2 = -0.025 fused (still block at -0.02).
-		{"far sibling beyond radius", []exclusion.Candidate{c("a", 0.4), c("a", 0.7)}, (score(0.4) + (score(0.4)+0.2)/2) / 2, exclusion.Block},
-		{"far sibling turns block to review", []exclusion.Candidate{c("a", 0.45), c("a", 0.6)}, (score(0.45) + (score(0.45)+score(0.6))/2) / 2, exclusion.Review},
-		{"no face within radius", []exclusion.Candidate{c("a", 0.65), c("a", 0.7)}, math.Inf(1), exclusion.Allow},
-		{"best request wins", []exclusion.Candidate{c("a", 0.3), c("b", 0.35), c("a", 0.9)}, score(0.35), exclusion.Block},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := fused.Score(origin, tc.cands)
-			if !(math.Abs(got-tc.want) < 1e-9 || (math.IsInf(got, 1) && math.IsInf(tc.want, 1))) {
-				t.Errorf("Score = %v, want %v", got, tc.want)
-			}
-			if v, _ := fused.Decide(origin, tc.cands); v != tc.v {
-				t.Errorf("Decide = %v, want %v", v, tc.v)
-			}
-		})
-	}
-}
-
 // wholePolicy records its candidates and asks for whole requests.
 type wholePolicy struct {
 	recordingPolicy

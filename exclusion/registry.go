@@ -20,7 +20,8 @@ import (
 
 // Config configures a Registry.
 type Config struct {
-	// Quality decides which submitted faces are usable.
+	// Quality decides which submitted faces are usable; zero fields mean
+	// DefaultQualityGate's, negative ones turn that check off.
 	Quality QualityGate
 	// MoreEmbedders are further models every face opt-out is enrolled with
 	// at submission, besides the embedder given to Create or Open (which
@@ -42,7 +43,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultConfig returns the default registry configuration.
+// DefaultConfig returns the configuration the zero value means, spelled
+// out: the default quality gate, the clock time.Now, no confirmation, no
+// thumbnails, no encryption, no further embedders.
 func DefaultConfig() Config { return Config{Quality: DefaultQualityGate()} }
 
 // Registry holds the requests, runs the review workflow, and keeps the live
@@ -63,25 +66,19 @@ type Registry struct {
 
 	wmu sync.Mutex // serialises changes, so the live set follows the store's order
 
-	mu     sync.RWMutex // guards closed, broken and the live maps below
+	mu     sync.RWMutex // guards closed, broken and the live set below (each Gallery also guards itself)
 	closed bool
-	broken error        // set when the live set may differ from the store; checks fail closed
-	faces  []*flatIndex // faces[m] holds the descriptors of models[m]
-	byFace map[uint64]liveFace
-	reqs   map[string]*liveReq // approved requests
-	sha    map[string][]string // image SHA-256 (hex) -> approved request ids
-	urls   map[string][]string // normalised URL -> approved request ids
-	hashes []liveHash          // perceptual hashes of approved requests' images
-	maxThr float64             // largest per-request threshold of approved requests
+	broken error // set when the live set may differ from the store; checks fail closed
+	// galleries[m] holds the approved faces' descriptors of models[m]; set
+	// once by setModels.
+	galleries []*Gallery
+	nfaces    int                 // approved faces, over all galleries' requests
+	reqs      map[string]*liveReq // approved requests
+	sha       map[string][]string // image SHA-256 (hex) -> approved request ids
+	urls      map[string][]string // normalised URL -> approved request ids
+	hashes    []liveHash          // perceptual hashes of approved requests' images
 
 	nextFace atomic.Uint64
-}
-
-type liveFace struct {
-	req       string
-	threshold float64
-	descs     []embed.Descriptor // descs[m]: the descriptor of models[m]
-	quality   embed.Quality      // the enrolled face's quality at enrolment
 }
 
 type liveHash struct {
@@ -90,15 +87,13 @@ type liveHash struct {
 }
 
 type liveReq struct {
-	id        string
-	decided   time.Time
-	threshold float64
-	faceIDs   []uint64
-	descs     [][]embed.Descriptor // descs[i][m]: face i's descriptor of models[m]
-	quals     []embed.Quality      // quals[i] is face i's quality at enrolment
-	sha       []string
-	hashes    []uint64
-	urls      []string
+	id      string
+	decided time.Time
+	until   time.Time // the request blocks nothing before this time (Suspend)
+	nfaces  int       // enrolled faces, in every gallery
+	sha     []string
+	hashes  []uint64
+	urls    []string
 }
 
 func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error) {
@@ -132,9 +127,7 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 	if err := errors.Join(cfg.Confirm.validate(), cfg.Thumbnails.validate()); err != nil {
 		return nil, err
 	}
-	if cfg.Quality.MinSize < 0 || cfg.Quality.MinSharpness < 0 {
-		return nil, fmt.Errorf("exclusion: invalid quality gate %+v", cfg.Quality)
-	}
+	cfg.Quality = cfg.Quality.resolve()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -150,8 +143,8 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 	}
 	return &Registry{
 		store: store, embs: embs, cfg: cfg,
-		byFace: map[uint64]liveFace{}, reqs: map[string]*liveReq{},
-		sha: map[string][]string{}, urls: map[string][]string{},
+		reqs: map[string]*liveReq{},
+		sha:  map[string][]string{}, urls: map[string][]string{},
 	}, nil
 }
 
@@ -260,15 +253,23 @@ func (r *Registry) setModels(models []embed.Model) error {
 		}
 	}
 	r.models = slices.Clone(models)
-	r.faces = make([]*flatIndex, len(models))
+	r.galleries = make([]*Gallery, len(models))
 	for i, m := range models {
-		x, err := newFlatIndex(m.Dim)
+		g, err := NewGallery(m.Dim)
 		if err != nil {
 			return err
 		}
-		r.faces[i] = x
+		r.galleries[i] = g
 	}
 	return nil
+}
+
+// gallery returns the live faces of models[model], or nil.
+func (r *Registry) gallery(model int) *Gallery {
+	if model < 0 || model >= len(r.galleries) {
+		return nil
+	}
+	return r.galleries[model]
 }
 
 // modelIndexIn returns the index in models of a model equal to m (same ID
@@ -449,6 +450,9 @@ func (r *Registry) Submit(ctx context.Context, sub *Submission, actor string) (*
 func (r *Registry) Pick(ctx context.Context, id string, photo int, box image.Rectangle, actor string) (*Request, error) {
 	note := fmt.Sprintf("photo %d: face at %v", photo, box)
 	return r.change(ctx, id, actor, note, ActionPick, "", func(req *Request) error {
+		if req.Status != Pending {
+			return fmt.Errorf("%w: pick in a %s request", ErrTransition, req.Status)
+		}
 		if req.Kind != FaceOptOut {
 			return fmt.Errorf("%w: pick in a %s request", ErrTransition, req.Kind)
 		}
@@ -524,7 +528,9 @@ func forget(req *Request, all bool) {
 }
 
 // change applies one workflow step: read, check the transition, mutate,
-// store (durably, with the audit event), then update the live set.
+// store (durably, with the audit event), then update the live set. An
+// empty to keeps the status (mutate then checks that the step applies to
+// it).
 func (r *Registry) change(ctx context.Context, id, actor, note string, action Action, to Status, mutate func(*Request) error) (*Request, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -547,9 +553,6 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 	from := cur.Status
 	if to == "" {
 		to = from
-		if from != Pending {
-			return nil, fmt.Errorf("%w: %s a %s request", ErrTransition, action, from)
-		}
 	} else if !from.next(to) {
 		return nil, fmt.Errorf("%w: %s -> %s", ErrTransition, from, to)
 	}
@@ -573,7 +576,8 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 		return nil, fmt.Errorf("exclusion: %s %q: %w", action, id, err)
 	}
 	switch {
-	case from != Approved && to == Approved:
+	case to == Approved:
+		// Newly approved, or an approved request changed (a suspension).
 		if err := r.addLive(next); err != nil {
 			// Stored but not live: fail every check closed until reopened.
 			r.mu.Lock()
@@ -587,9 +591,11 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 	return r.afterDecision(ctx, next, actor), nil
 }
 
-// addLive makes an approved request block.
+// addLive makes an approved request block, in place of its previous live
+// state if any (a suspension changed).
 func (r *Registry) addLive(req *Request) error {
-	lr := &liveReq{id: req.ID, decided: req.Decided, threshold: req.Threshold, urls: slices.Clone(req.URLs)}
+	lr := &liveReq{id: req.ID, decided: req.Decided, until: req.SuspendedUntil, urls: slices.Clone(req.URLs)}
+	faces := make([][]EnrolledFace, len(r.models)) // faces[m]: the request's faces in galleries[m]
 	for _, p := range req.Photos {
 		lr.sha = append(lr.sha, p.SHA256)
 		if req.Kind == ImageRemoval {
@@ -604,17 +610,18 @@ func (r *Registry) addLive(req *Request) error {
 			if len(f.Descriptors) != len(r.models) {
 				return fmt.Errorf("an enrolled face has %d descriptors, the registry has %d models", len(f.Descriptors), len(r.models))
 			}
-			descs := make([]embed.Descriptor, len(r.models))
+			id := r.nextFace.Add(1)
 			for m, model := range r.models {
 				d, ok := f.Descriptors[model.ID]
 				if !ok || len(d) != model.Dim || !d.Finite() {
 					return fmt.Errorf("an enrolled face lacks a valid descriptor of model %s", model)
 				}
-				descs[m] = d
+				faces[m] = append(faces[m], EnrolledFace{
+					ID: id, RequestID: req.ID, Descriptor: d, Quality: f.Quality,
+					Threshold: req.Threshold, SuspendedUntil: suspendedUntil(req, &f),
+				})
 			}
-			lr.faceIDs = append(lr.faceIDs, r.nextFace.Add(1))
-			lr.descs = append(lr.descs, descs)
-			lr.quals = append(lr.quals, f.Quality)
+			lr.nfaces++
 		}
 	}
 	r.mu.Lock()
@@ -622,17 +629,16 @@ func (r *Registry) addLive(req *Request) error {
 	if old, ok := r.reqs[req.ID]; ok {
 		r.removeLiveLocked(old)
 	}
-	r.reqs[req.ID] = lr
-	r.maxThr = max(r.maxThr, lr.threshold)
-	for i, id := range lr.faceIDs {
-		r.byFace[id] = liveFace{req: req.ID, threshold: req.Threshold, descs: lr.descs[i], quality: lr.quals[i]}
-		for m, x := range r.faces {
-			if err := x.add(id, lr.descs[i][m]); err != nil {
-				r.removeLiveLocked(lr)
-				return err
+	for m, g := range r.galleries {
+		if err := g.replace(req.ID, faces[m]); err != nil {
+			for _, g := range r.galleries {
+				g.remove(req.ID)
 			}
+			return err
 		}
 	}
+	r.reqs[req.ID] = lr
+	r.nfaces += lr.nfaces
 	for _, s := range lr.sha {
 		r.sha[s] = append(r.sha[s], req.ID)
 	}
@@ -655,11 +661,8 @@ func (r *Registry) removeLive(id string) {
 }
 
 func (r *Registry) removeLiveLocked(lr *liveReq) {
-	for _, id := range lr.faceIDs {
-		for _, x := range r.faces {
-			x.delete(id)
-		}
-		delete(r.byFace, id)
+	for _, g := range r.galleries {
+		g.remove(lr.id)
 	}
 	drop := func(m map[string][]string, keys []string) {
 		for _, k := range keys {
@@ -673,12 +676,7 @@ func (r *Registry) removeLiveLocked(lr *liveReq) {
 	drop(r.urls, lr.urls)
 	r.hashes = slices.DeleteFunc(r.hashes, func(h liveHash) bool { return h.req == lr.id })
 	delete(r.reqs, lr.id)
-	if lr.threshold >= r.maxThr {
-		r.maxThr = 0
-		for _, o := range r.reqs {
-			r.maxThr = max(r.maxThr, o.threshold)
-		}
-	}
+	r.nfaces -= lr.nfaces
 }
 
 // Get returns the request with the given id (ErrNotFound if none), after
@@ -749,7 +747,7 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.byFace)
+	return r.nfaces
 }
 
 // Close closes the registry and its store. Checks in flight or made later

@@ -137,6 +137,9 @@ type Request struct {
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 	Decided time.Time `json:"decided,omitzero"`
+	// SuspendedUntil: the approved request blocks nothing before this time
+	// (Registry.Suspend); zero when never suspended or resumed.
+	SuspendedUntil time.Time `json:"suspended_until,omitzero"`
 
 	// Sealed holds, in a registry with EncryptionConfig.Key, the record's
 	// image hashes and descriptors, encrypted (AES-256-GCM) with the
@@ -185,6 +188,9 @@ type FaceRecord struct {
 	// pick. Deleted on any decision for every face that is not enrolled, and
 	// for all faces on rejection or withdrawal.
 	Descriptors map[string]embed.Descriptor `json:"descriptors,omitempty"`
+	// SuspendedUntil: this enrolled face blocks nothing before this time
+	// (Registry.SuspendFace); zero when never suspended or resumed.
+	SuspendedUntil time.Time `json:"suspended_until,omitzero"`
 }
 
 // Refusal says why a face or photo is not enrolled.
@@ -230,6 +236,12 @@ const (
 	ActionApprove  Action = "approve"
 	ActionReject   Action = "reject"
 	ActionWithdraw Action = "withdraw"
+	// ActionSuspend: a reviewer suspended an approved request, or one of
+	// its faces, until the time in the note (Registry.Suspend, SuspendFace).
+	ActionSuspend Action = "suspend"
+	// ActionResume: a reviewer ended a request's suspensions early
+	// (Registry.Resume).
+	ActionResume Action = "resume"
 )
 
 // AuditEvent is one entry of the append-only audit log: what happened to

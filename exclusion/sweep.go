@@ -20,10 +20,14 @@ type SweepSelect struct {
 }
 
 // Sweep walks an existing search index's (id, descriptor) pairs and returns,
-// in the order met, the ids whose face the Filter's policy blocks or sends to
-// review against the selected approved requests: what to purge after new
-// opt-outs are approved. It stops with ctx's error when ctx ends; the ids
-// found so far are returned with it. Safe for concurrent use.
+// in the order met, the ids to purge after new opt-outs are approved:
+// those whose face CheckFaces would not allow against the selected approved
+// requests (Block, Review, or Unchecked for a descriptor that cannot be
+// judged). Each face is decided by the Filter's Decider, as CheckFaces
+// decides it: same policy, same weak-face rule (descriptors carry no
+// detection quality, so it applies to weak enrolled faces), suspended faces
+// left out. It stops with ctx's error when ctx ends; the ids found so far
+// are returned with it. Safe for concurrent use.
 func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Seq2[K, embed.Descriptor]) ([]K, error) {
 	if f == nil || f.reg == nil {
 		return nil, fmt.Errorf("%w: nil filter", ErrUnchecked)
@@ -31,17 +35,13 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 	if err := f.reg.usable(); err != nil {
 		return nil, fmt.Errorf("exclusion: sweep: %w", err)
 	}
-	set, err := f.reg.sweepSet(f.model, sel)
+	g, err := f.reg.sweepGallery(f.model, sel)
 	if err != nil {
 		return nil, err
 	}
 	var out []K
-	if set.faces.len() == 0 {
+	if g.Len() == 0 {
 		return out, ctx.Err()
-	}
-	radius := f.policy.Radius()
-	for _, t := range set.thresholds {
-		radius = max(radius, t)
 	}
 	n := 0
 	for id, d := range pairs {
@@ -50,18 +50,7 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 				return out, fmt.Errorf("exclusion: sweep: %w", err)
 			}
 		}
-		hits, err := set.faces.within(d, radius)
-		if err != nil {
-			return out, fmt.Errorf("exclusion: sweep: %w", err)
-		}
-		if len(hits) == 0 {
-			continue
-		}
-		cands := make([]Candidate, len(hits))
-		for i, h := range hits {
-			cands[i] = Candidate{RequestID: set.req[h.id], FaceID: h.id, Distance: h.dist, Threshold: set.thresholds[set.req[h.id]]}
-		}
-		if v, _ := f.policy.Decide(d, cands); v != Allow {
+		if fc := f.dec.Decide(g, d, nil, f.reg.cfg.Now()); fc.Verdict != Allow {
 			out = append(out, id)
 		}
 	}
@@ -71,20 +60,18 @@ func Sweep[K any](ctx context.Context, f *Filter, sel SweepSelect, pairs iter.Se
 	return out, ctx.Err()
 }
 
-type sweepSet struct {
-	faces      *flatIndex
-	req        map[uint64]string
-	thresholds map[string]float64
-}
-
-// sweepSet copies the selected approved requests' faces, their
-// descriptors of the registry's model number model, into a private index.
-func (r *Registry) sweepSet(model int, sel SweepSelect) (sweepSet, error) {
-	faces, err := newFlatIndex(r.models[model].Dim)
-	if err != nil {
-		return sweepSet{}, err
+// sweepGallery copies the selected approved requests' faces of the
+// registry's model number model (same ids, same suspensions) into a
+// private gallery.
+func (r *Registry) sweepGallery(model int, sel SweepSelect) (*Gallery, error) {
+	live := r.gallery(model)
+	if live == nil {
+		return nil, fmt.Errorf("%w: model %d of %d", ErrModel, model, len(r.galleries))
 	}
-	s := sweepSet{faces: faces, req: map[uint64]string{}, thresholds: map[string]float64{}}
+	g, err := NewGallery(live.idx.dim())
+	if err != nil {
+		return nil, err
+	}
 	all := sel.Since.IsZero() && len(sel.RequestIDs) == 0
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -92,13 +79,9 @@ func (r *Registry) sweepSet(model int, sel SweepSelect) (sweepSet, error) {
 		if !all && !slices.Contains(sel.RequestIDs, id) && (sel.Since.IsZero() || lr.decided.Before(sel.Since)) {
 			continue
 		}
-		s.thresholds[id] = lr.threshold
-		for i, fid := range lr.faceIDs {
-			if err := s.faces.add(fid, lr.descs[i][model]); err != nil {
-				return s, err
-			}
-			s.req[fid] = id
+		if err := g.Add(live.request(id)...); err != nil {
+			return nil, fmt.Errorf("exclusion: sweep: %w", err)
 		}
 	}
-	return s, nil
+	return g, nil
 }

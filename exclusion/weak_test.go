@@ -2,9 +2,12 @@ package exclusion_test
 
 import (
 	"context"
+	"errors"
 	"image"
 	"math"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
@@ -39,36 +42,62 @@ func offset(r float64) embed.Descriptor {
 	return d
 }
 
-func TestWeakFaceRuleApply(t *testing.T) {
-	w := exclusion.WeakFaceRule{MaxScore: 0.3, Review: 0.68}
+// The weak-face rule through the Decider: a face the policy allows goes to
+// review when it or the enrolled face is weak and they are within the
+// rule's distance.
+func TestWeakFaceRule(t *testing.T) {
 	weak := embed.Quality{Size: 150, Score: 0.15, Pose: "left"}
 	strong := embed.Quality{Size: 150, Score: 1.2, Pose: "frontal"}
 	cnn := embed.Quality{Size: 150, Score: 0.1} // no Pose: not the HOG's margin
-	c := func(d float64, q embed.Quality) exclusion.Candidate {
-		return exclusion.Candidate{RequestID: "r", Distance: d, Quality: q}
+	base := exclusiontest.Descriptor(exclusiontest.Person(1))
+	at := func(r float64) embed.Descriptor {
+		d := slices.Clone(base)
+		d[0] += float32(r)
+		return d
+	}
+	type enrolled struct {
+		dist float64
+		q    embed.Quality
 	}
 	for _, tc := range []struct {
-		name  string
-		rule  exclusion.WeakFaceRule
-		v     exclusion.Verdict
-		probe *embed.Quality
-		cands []exclusion.Candidate
-		want  exclusion.Verdict
-		n     int
+		name     string
+		rule     exclusion.WeakFaceRule
+		probe    *embed.Quality
+		enrolled []enrolled
+		want     exclusion.Verdict
+		n        int
 	}{
-		{"weak probe in band", w, exclusion.Allow, &weak, []exclusion.Candidate{c(0.65, strong)}, exclusion.Review, 1},
-		{"weak probe beyond band", w, exclusion.Allow, &weak, []exclusion.Candidate{c(0.69, strong)}, exclusion.Allow, 0},
-		{"strong probe, strong enrolled", w, exclusion.Allow, &strong, []exclusion.Candidate{c(0.65, strong)}, exclusion.Allow, 0},
-		{"weak enrolled face", w, exclusion.Allow, &strong, []exclusion.Candidate{c(0.65, weak), c(0.66, strong)}, exclusion.Review, 1},
-		{"unknown probe quality", w, exclusion.Allow, nil, []exclusion.Candidate{c(0.65, strong)}, exclusion.Allow, 0},
-		{"no pose is never weak", w, exclusion.Allow, &cnn, []exclusion.Candidate{c(0.65, cnn)}, exclusion.Allow, 0},
-		{"block stays block", w, exclusion.Block, &weak, []exclusion.Candidate{c(0.5, strong)}, exclusion.Block, 0},
-		{"rule off", exclusion.WeakFaceRule{}, exclusion.Allow, &weak, []exclusion.Candidate{c(0.65, weak)}, exclusion.Allow, 0},
+		{"weak probe in band", exclusion.WeakFaceRule{}, &weak, []enrolled{{0.65, strong}}, exclusion.Review, 1},
+		{"weak probe beyond band", exclusion.WeakFaceRule{}, &weak, []enrolled{{0.69, strong}}, exclusion.Allow, 0},
+		{"strong probe, strong enrolled", exclusion.WeakFaceRule{}, &strong, []enrolled{{0.65, strong}}, exclusion.Allow, 0},
+		{"weak enrolled face", exclusion.WeakFaceRule{}, &strong, []enrolled{{0.65, weak}, {0.66, strong}}, exclusion.Review, 1},
+		{"unknown probe quality", exclusion.WeakFaceRule{}, nil, []enrolled{{0.65, strong}}, exclusion.Allow, 0},
+		{"no pose is never weak", exclusion.WeakFaceRule{}, &cnn, []enrolled{{0.65, cnn}}, exclusion.Allow, 0},
+		{"block stays block", exclusion.WeakFaceRule{}, &weak, []enrolled{{0.5, strong}}, exclusion.Block, 1},
+		{"rule off", exclusion.WeakFaceRule{Disabled: true}, &weak, []enrolled{{0.65, weak}}, exclusion.Allow, 0},
+		{"wider rule", exclusion.WeakFaceRule{Review: 0.75}, &weak, []enrolled{{0.72, strong}}, exclusion.Review, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, why := tc.rule.Apply(tc.v, nil, tc.probe, tc.cands)
-			if v != tc.want || len(why) != tc.n {
-				t.Fatalf("Apply = %v with %d candidates, want %v with %d", v, len(why), tc.want, tc.n)
+			g, err := exclusion.NewGallery(len(base))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range tc.enrolled {
+				// Enrolled faces sit at distance e.dist from the probe (base).
+				if err := g.Add(exclusion.EnrolledFace{ID: uint64(i + 1), RequestID: "r", Descriptor: at(e.dist), Quality: e.q}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dec, err := exclusion.NewDecider(nil, tc.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fc := dec.Decide(g, base, tc.probe, time.Time{})
+			if fc.Verdict != tc.want || len(fc.Matches) != tc.n {
+				t.Fatalf("Decide = %v with %d matches, want %v with %d", fc.Verdict, len(fc.Matches), tc.want, tc.n)
+			}
+			if fc.ByWeakFaceRule != (tc.want == exclusion.Review) {
+				t.Errorf("ByWeakFaceRule %v", fc.ByWeakFaceRule)
 			}
 		})
 	}
@@ -77,11 +106,19 @@ func TestWeakFaceRuleApply(t *testing.T) {
 func TestNewFilterRejectsBadWeakFaceRule(t *testing.T) {
 	emb := &exclusiontest.Embedder{}
 	reg, _ := newRegistry(t, emb)
-	for _, w := range []exclusion.WeakFaceRule{{MaxScore: -1}, {MaxScore: 0.3}, {MaxScore: 0.3, Review: 3}, {MaxScore: 0.3, Review: math.NaN()}} {
+	for _, w := range []exclusion.WeakFaceRule{{MaxScore: -1}, {Review: 3}, {Review: -0.5}, {Review: math.NaN()}, {MaxScore: math.NaN()}} {
 		cfg := exclusion.DefaultFilterConfig()
 		cfg.WeakFaces = w
-		if _, err := exclusion.NewFilter(reg, emb, cfg); err == nil {
-			t.Errorf("NewFilter accepted weak-face rule %+v", w)
+		if _, err := exclusion.NewFilter(reg, emb, cfg); !errors.Is(err, exclusion.ErrPolicy) {
+			t.Errorf("NewFilter with weak-face rule %+v: %v, want ErrPolicy", w, err)
+		}
+	}
+	// Zero fields are the defaults; Disabled needs nothing else.
+	for _, w := range []exclusion.WeakFaceRule{{}, {MaxScore: 0.3}, {Disabled: true}, {Disabled: true, Review: 5}} {
+		cfg := exclusion.DefaultFilterConfig()
+		cfg.WeakFaces = w
+		if _, err := exclusion.NewFilter(reg, emb, cfg); err != nil {
+			t.Errorf("NewFilter with weak-face rule %+v: %v", w, err)
 		}
 	}
 }
@@ -113,7 +150,7 @@ func TestFilterWeakFaces(t *testing.T) {
 			emb := &qualityEmbedder{q: tc.probe, shift: offset(tc.dist)}
 			cfg := exclusion.DefaultFilterConfig()
 			if tc.ruleOff {
-				cfg.WeakFaces = exclusion.WeakFaceRule{}
+				cfg.WeakFaces = exclusion.WeakFaceRule{Disabled: true}
 			}
 			f, err := exclusion.NewFilter(reg, emb, cfg)
 			if err != nil {
@@ -127,8 +164,8 @@ func TestFilterWeakFaces(t *testing.T) {
 				wantVerdict(t, d, tc.want, req.ID)
 			}
 			if tc.want == exclusion.Review && tc.probe == weakQ {
-				if m := d.Faces[0].Matches; len(m) != 1 || m[0].Threshold != cfg.WeakFaces.Review {
-					t.Errorf("matches %+v, want one with the rule's threshold %v", m, cfg.WeakFaces.Review)
+				if m := d.Faces[0].Matches; len(m) != 1 || m[0].Threshold != exclusion.DefaultWeakReview {
+					t.Errorf("matches %+v, want one with the rule's threshold %v", m, exclusion.DefaultWeakReview)
 				}
 			}
 			// CheckFaces knows no probe quality: only a weak enrolled face counts.

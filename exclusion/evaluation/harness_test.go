@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,6 +135,17 @@ type wholeRecorder struct {
 
 func (p *wholeRecorder) WholeRequests() bool { return p.whole }
 
+// nearestScore scores a probe by its nearest enrolled face.
+type nearestScore struct{}
+
+func (nearestScore) Score(_ embed.Descriptor, cands []exclusion.Candidate) float64 {
+	best := math.Inf(1)
+	for _, c := range cands {
+		best = math.Min(best, c.Distance)
+	}
+	return best
+}
+
 func (p *wholeRecorder) Decide(probe embed.Descriptor, cands []exclusion.Candidate) (exclusion.Verdict, []exclusion.Candidate) {
 	*p.seen = append(*p.seen, cands)
 	return p.ThresholdPolicy.Decide(probe, cands)
@@ -156,6 +168,8 @@ func TestHarnessWholeRequests(t *testing.T) {
 			New: func([]embed.Descriptor) (exclusion.Policy, error) {
 				return &wholeRecorder{ThresholdPolicy: exclusion.ThresholdPolicy{Block: 0.6, Review: 0.6}, whole: whole, seen: &seen}, nil
 			},
+			Score:    func([]embed.Descriptor) (evaluation.Scorer, error) { return nearestScore{}, nil },
+			Weak:     exclusion.WeakFaceRule{Disabled: true},
 			Verdicts: &evaluation.VerdictCounts{},
 		}
 		if _, err := evaluation.Run(m, splits); err != nil {
@@ -175,7 +189,7 @@ func TestHarnessWholeRequests(t *testing.T) {
 		pr := &splits[0].Probes[i]
 		for _, e := range splits[0].Enrolled {
 			if pr.Mated && e.Person == pr.Person {
-				pr.Descriptor = e.Faces[0]
+				pr.Descriptor = slices.Clone(e.Faces[0])
 				pr.Descriptor[0] += 0.1
 			}
 		}
@@ -187,6 +201,8 @@ func TestHarnessWholeRequests(t *testing.T) {
 			New: func([]embed.Descriptor) (exclusion.Policy, error) {
 				return &wholeRecorder{ThresholdPolicy: exclusion.ThresholdPolicy{Block: 0.6, Review: 0.6}, whole: whole, seen: &seen}, nil
 			},
+			Score:    func([]embed.Descriptor) (evaluation.Scorer, error) { return nearestScore{}, nil },
+			Weak:     exclusion.WeakFaceRule{Disabled: true},
 			Verdicts: &evaluation.VerdictCounts{},
 		}
 		if _, err := evaluation.Run(m, splits); err != nil {

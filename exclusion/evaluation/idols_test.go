@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/cohort"
 	"github.com/faceoptout/faceoptout/exclusion/evaluation"
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
@@ -34,14 +35,14 @@ func TestIdolsProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unfusedCfg := exclusion.DefaultCohortConfig()
-	unfusedCfg.Fuse = false
+	unfusedCfg := cohort.DefaultConfig()
+	unfusedCfg.PerFace = true
 	unfused, err := evaluation.Run(evaluation.CohortMethod(unfusedCfg, nil), splits)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v evaluation.VerdictCounts
-	fused, err := evaluation.Run(evaluation.CohortMethod(exclusion.DefaultCohortConfig(), &v), splits)
+	fused, err := evaluation.Run(evaluation.CohortMethod(cohort.DefaultConfig(), &v), splits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestIdolsProtocol(t *testing.T) {
 		}
 	}
 	// The default operating point.
-	f, fp := fused.At(exclusion.DefaultCohortConfig().Review)
+	f, fp := fused.At(cohort.DefaultConfig().Review)
 	t.Logf("default: FNMR %.3f FPIR %.3f; verdicts mated %v strangers %v", f.Value(), fp.Value(), v.Mated, v.Strangers)
 	if f.Value() > 0.30 || fp.Value() > 0.42 {
 		t.Errorf("default: FNMR %.3f (want <= 0.30), FPIR %.3f (want <= 0.42)", f.Value(), fp.Value())

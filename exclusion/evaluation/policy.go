@@ -5,29 +5,38 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/cohort"
 )
 
+// Scorer gives one number per probe face from every enrolled face (lower
+// means closer to an enrolled face; +Inf without candidates): sweeping a
+// threshold over it traces a policy's DET curve.
+type Scorer interface {
+	Score(probe embed.Descriptor, cands []exclusion.Candidate) float64
+}
+
 // PolicyMethod evaluates an exclusion.Policy exactly as the Filter runs it:
-// New builds the policy from the split's cohort; every enrolled face is
-// calibrated at enrolment when the policy is an exclusion.Calibrator; each
-// probe gets, as candidates, the enrolled faces within the larger of the
-// policy's Radius and the weak-face rule's (a brute-force scan, nearest
-// first; with every face of their requests when the policy is an
-// exclusion.RequestPolicy that wants whole requests), and exclusion.Decide
-// (the policy's Decide, then Weak) gives the verdict. Score (of the Sweep
-// policy, which must implement exclusion.Scorer) sees every enrolled face.
+// New builds the policy from the split's cohort, the split's enrolled faces
+// go into an exclusion.Gallery (one request per enrolled person), and every
+// probe's verdict comes from exclusion.Decider.Decide with the weak-face
+// rule Weak, fed the probe's detection quality: the same call the Filter and
+// Sweep make. The score (for the DET curve) comes from Score's Scorer, which
+// sees every enrolled face.
 type PolicyMethod struct {
 	Label string
 	New   func(cohort []embed.Descriptor) (exclusion.Policy, error)
-	// Sweep, when not nil, builds the policy whose Score traces the DET
-	// curve: the same policy without its radius cap, so the curve goes on
-	// beyond the default radius. Scores come from New's policy otherwise.
-	Sweep func(cohort []embed.Descriptor) (exclusion.Policy, error)
-	// Weak is the Filter's weak-face rule (FilterConfig.WeakFaces); the
-	// zero value is off. It changes verdicts, not the DET curve.
+	// Score, when not nil, builds the Scorer whose scores trace the DET
+	// curve (typically the same policy without its radius cap, so the curve
+	// goes on beyond the default radius). When nil, New's policy must be a
+	// Scorer.
+	Score func(cohort []embed.Descriptor) (Scorer, error)
+	// Weak is the Filter's weak-face rule (exclusion.FilterConfig.WeakFaces;
+	// the zero value is the default rule, Disabled turns it off). It changes
+	// verdicts, not the DET curve.
 	Weak exclusion.WeakFaceRule
 	// Verdicts, when not nil, receives the verdict for every probe.
 	Verdicts *VerdictCounts
@@ -49,78 +58,76 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	swp := pol
-	if m.Sweep != nil {
-		if swp, err = m.Sweep(sp.Cohort); err != nil {
+	var sc Scorer
+	if m.Score != nil {
+		if sc, err = m.Score(sp.Cohort); err != nil {
 			return nil, err
 		}
+	} else if s, ok := pol.(Scorer); ok {
+		sc = s
+	} else {
+		return nil, fmt.Errorf("evaluation: policy %T is not a Scorer and the method has no Score", pol)
 	}
-	sc, ok := swp.(exclusion.Scorer)
-	if !ok {
-		return nil, fmt.Errorf("evaluation: policy %T does not implement exclusion.Scorer", pol)
-	}
-	cal, _ := pol.(exclusion.Calibrator)
-	whole := false
-	if rp, ok := pol.(exclusion.RequestPolicy); ok {
-		whole = rp.WholeRequests()
+	dec, err := exclusion.NewDecider(pol, m.Weak)
+	if err != nil {
+		return nil, err
 	}
 	type enrolled struct {
-		d    embed.Descriptor
-		q    embed.Quality
-		req  string
-		cal  float64
-		face uint64
+		f   exclusion.EnrolledFace
+		cal float64 // the Scorer's calibration, when it is a Calibrator
 	}
+	scal, _ := sc.(exclusion.Calibrator)
 	var faces []enrolled
+	dim := 0
 	for _, e := range sp.Enrolled {
 		for i := range e.Faces {
-			f := enrolled{d: e.Faces[i], req: e.Person, face: uint64(len(faces) + 1)}
+			f := exclusion.EnrolledFace{ID: uint64(len(faces) + 1), RequestID: e.Person, Descriptor: e.Faces[i]}
 			if i < len(e.Qualities) {
-				f.q = e.Qualities[i]
+				f.Quality = e.Qualities[i]
 			}
-			if cal != nil {
-				f.cal = cal.Calibrate(f.d)
+			ef := enrolled{f: f}
+			if scal != nil {
+				ef.cal = scal.Calibrate(f.Descriptor)
 			}
-			faces = append(faces, f)
+			faces = append(faces, ef)
+			dim = len(f.Descriptor)
+		}
+	}
+	gallery, err := exclusion.NewGallery(max(dim, 1))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range faces {
+		if err := gallery.Add(f.f); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrData, err)
 		}
 	}
 	if m.Verdicts != nil && m.Verdicts.Mated == nil {
 		m.Verdicts.Mated = map[exclusion.Verdict]int{}
 		m.Verdicts.Strangers = map[exclusion.Verdict]int{}
 	}
-	r := max(pol.Radius(), m.Weak.Radius())
 	return func(pr *Probe) float64 {
 		p := pr.Descriptor
-		var all, cands []exclusion.Candidate
-		for _, f := range faces {
-			all = append(all, exclusion.Candidate{RequestID: f.req, FaceID: f.face, Distance: p.Distance(f.d), Calibration: f.cal, Quality: f.q})
-		}
-		sortCandidates(all)
-		near := map[string]bool{}
-		for _, c := range all {
-			if c.Distance <= r {
-				near[c.RequestID] = true
-			}
-		}
-		for _, c := range all {
-			if c.Distance <= r || (whole && near[c.RequestID]) {
-				cands = append(cands, c)
-			}
-		}
 		if m.Verdicts != nil {
-			v, _, weak := exclusion.Decide(pol, m.Weak, p, &pr.Quality, cands)
+			q := pr.Quality
+			fc := dec.Decide(gallery, p, &q, time.Time{})
 			if pr.Mated {
-				m.Verdicts.Mated[v]++
-				if weak {
+				m.Verdicts.Mated[fc.Verdict]++
+				if fc.ByWeakFaceRule {
 					m.Verdicts.WeakMated++
 				}
 			} else {
-				m.Verdicts.Strangers[v]++
-				if weak {
+				m.Verdicts.Strangers[fc.Verdict]++
+				if fc.ByWeakFaceRule {
 					m.Verdicts.WeakStrangers++
 				}
 			}
 		}
+		all := make([]exclusion.Candidate, 0, len(faces))
+		for _, f := range faces {
+			all = append(all, exclusion.Candidate{RequestID: f.f.RequestID, FaceID: f.f.ID, Distance: p.Distance(f.f.Descriptor), Calibration: f.cal, Quality: f.f.Quality})
+		}
+		slices.SortStableFunc(all, func(a, b exclusion.Candidate) int { return cmp.Compare(a.Distance, b.Distance) })
 		s := sc.Score(p, all)
 		if math.IsNaN(s) {
 			return math.Inf(1)
@@ -129,11 +136,20 @@ func (m *PolicyMethod) Prepare(sp *Split) (func(*Probe) float64, error) {
 	}, nil
 }
 
-func sortCandidates(c []exclusion.Candidate) {
-	slices.SortStableFunc(c, func(a, b exclusion.Candidate) int { return cmp.Compare(a.Distance, b.Distance) })
+// nearest scores a probe by its distance to the nearest enrolled face: the
+// global threshold's score.
+type nearest struct{}
+
+func (nearest) Score(_ embed.Descriptor, cands []exclusion.Candidate) float64 {
+	best := math.Inf(1)
+	for _, c := range cands {
+		best = math.Min(best, c.Distance)
+	}
+	return best
 }
 
-// ThresholdMethod is the global-threshold baseline as a PolicyMethod.
+// ThresholdMethod is the global-threshold baseline as a PolicyMethod
+// (exclusion.ThresholdPolicy, the weak-face rule off).
 func ThresholdMethod(block, review float64, v *VerdictCounts) *PolicyMethod {
 	label := fmt.Sprintf("global threshold %.2f", block)
 	if review > block {
@@ -144,29 +160,30 @@ func ThresholdMethod(block, review float64, v *VerdictCounts) *PolicyMethod {
 		New: func([]embed.Descriptor) (exclusion.Policy, error) {
 			return exclusion.NewThresholdPolicy(block, review)
 		},
-		Sweep: func([]embed.Descriptor) (exclusion.Policy, error) {
-			return exclusion.NewThresholdPolicy(2, 2)
-		},
+		Score:    func([]embed.Descriptor) (Scorer, error) { return nearest{}, nil },
+		Weak:     exclusion.WeakFaceRule{Disabled: true},
 		Verdicts: v,
 	}
 }
 
-// CohortMethod is exclusion.CohortPolicy with cfg as a PolicyMethod.
-func CohortMethod(cfg exclusion.CohortConfig, v *VerdictCounts) *PolicyMethod {
-	label := fmt.Sprintf("cohort policy (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review)
-	if cfg.Fuse {
-		label = fmt.Sprintf("cohort policy, photos fused (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review)
+// CohortMethod is cohort.Policy with cfg as a PolicyMethod (the weak-face
+// rule off).
+func CohortMethod(cfg cohort.Config, v *VerdictCounts) *PolicyMethod {
+	label := fmt.Sprintf("cohort policy, photos fused (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review)
+	if cfg.PerFace {
+		label = fmt.Sprintf("cohort policy (K %d, block %.3f, review %.3f)", cfg.K, cfg.Block, cfg.Review)
 	}
 	return &PolicyMethod{
 		Label: label,
 		New: func(c []embed.Descriptor) (exclusion.Policy, error) {
-			return exclusion.NewCohortPolicy(c, cfg)
+			return cohort.New(c, cfg)
 		},
-		Sweep: func(c []embed.Descriptor) (exclusion.Policy, error) {
+		Score: func(c []embed.Descriptor) (Scorer, error) {
 			u := cfg
 			u.MaxDistance = 2
-			return exclusion.NewCohortPolicy(c, u)
+			return cohort.New(c, u)
 		},
+		Weak:     exclusion.WeakFaceRule{Disabled: true},
 		Verdicts: v,
 	}
 }
