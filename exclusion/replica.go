@@ -191,7 +191,6 @@ func NewReplica(ctx context.Context, st FeedStore, emb embed.Embedder, cfg Repli
 		return nil, err
 	}
 	p.log.Info("replica loaded", "from", p.loaded, "faces", reg.Len(), "seq", p.applied.Load(), "took", reg.cfg.Now().Sub(start))
-	p.saveSnapshot()
 	lctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	go p.run(lctx)
@@ -388,6 +387,7 @@ func (p *Replica) run(ctx context.Context) {
 	wake := p.store.Wake()
 	t := time.NewTicker(p.cfg.PollInterval)
 	defer t.Stop()
+	p.saveSnapshot() // the state loaded, while the replica already serves
 	for {
 		select {
 		case <-ctx.Done():

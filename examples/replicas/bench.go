@@ -455,6 +455,9 @@ func (b *benchRun) latencies(started map[int]time.Time, block bool) ([]time.Dura
 }
 
 func fmtDur(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	}
 	if d < time.Second {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}

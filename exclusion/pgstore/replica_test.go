@@ -335,9 +335,10 @@ func TestReplicaSnapshot(t *testing.T) {
 	cfg.Snapshot = snap
 	ids := []string{f.optOut(t, 1), f.optOut(t, 2), f.optOut(t, 3)}
 	p, _ := f.replica(t, cfg)
-	if st := p.Status(); st.Loaded != "store" || st.SnapshotSeq != 3 {
+	if st := p.Status(); st.Loaded != "store" {
 		t.Fatalf("first start: %+v", st)
 	}
+	eventually(t, "the first snapshot written", func() bool { return p.Status().SnapshotSeq == 3 })
 	f.optOut(t, 4)
 	eventually(t, "applied", func() bool { return p.Status().Applied == 4 })
 	if err := p.Close(); err != nil {
