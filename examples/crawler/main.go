@@ -103,7 +103,7 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("no sources: give folders, files or URLs")
 	}
 	cfg.Sources = srcs
-	sess, err := registrydir.OpenWithDlib(ctx, *regFlag, *models, cfg.Crawl.Workers)
+	sess, err := registrydir.OpenWithDlib(ctx, os.Getenv, *regFlag, *models, cfg.Crawl.Workers)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (o operator) embedder(ef *embedder.Flags) (registrydir.Embedder, func() err
 // open opens the registry; withEmbedder loads the embedder too (closed by
 // the returned function along with the registry).
 func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*exclusion.Registry, registrydir.Embedder, func(), error) {
-	dir, err := registrydir.Resolve(*rf.registry)
+	dir, err := registrydir.Resolve(*rf.registry, o.env)
 	if err != nil {
 		return nil, registrydir.Embedder{}, nil, err
 	}
@@ -162,7 +162,7 @@ func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.
 	} else if len(pos) > 0 {
 		return fmt.Errorf("unexpected arguments %q", pos)
 	}
-	dir, err := registrydir.Resolve(*rf.registry)
+	dir, err := registrydir.Resolve(*rf.registry, o.env)
 	if err != nil {
 		return err
 	}

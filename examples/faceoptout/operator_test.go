@@ -19,9 +19,11 @@ import (
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
-// fakeOperator uses the fake embedder of exclusiontest.
+// fakeOperator uses the fake embedder of exclusiontest and the process
+// environment (tests set it with t.Setenv).
 func fakeOperator() operator {
 	return operator{
+		env: os.Getenv,
 		newEmbedder: func(*embedder.Flags) (registrydir.Embedder, func() error, error) {
 			return exampletest.Embedder(), func() error { return nil }, nil
 		},

@@ -61,7 +61,7 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 	}
 	// Sweeping needs no face detection: the registry is opened without an
 	// embedder, and the Filter gets one that refuses images.
-	dir, err := registrydir.Resolve(*rf.registry)
+	dir, err := registrydir.Resolve(*rf.registry, o.env)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sess, err := registrydir.OpenWithDlib(ctx, *regFlag, *models, 2)
+	sess, err := registrydir.OpenWithDlib(ctx, os.Getenv, *regFlag, *models, 2)
 	if err != nil {
 		return err
 	}

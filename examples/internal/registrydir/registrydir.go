@@ -8,8 +8,8 @@
 //
 // # Basics
 //
-//	dir, err := registrydir.Resolve(flagValue) // --registry or $FACEOPTOUT_REGISTRY
-//	emb, err := registrydir.NewDlib(registrydir.ModelsDir(""), 2)
+//	dir, err := registrydir.Resolve(flagValue, os.Getenv) // --registry or $FACEOPTOUT_REGISTRY
+//	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(modelsFlag, os.Getenv), 2)
 //	reg, err := registrydir.Open(ctx, dir, emb)
 //
 // With an operator key (ReadKeyFile of --key-file or $FACEOPTOUT_KEY_FILE,
@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/boltstore"
 )
@@ -76,26 +77,18 @@ func (emb Embedder) name() string {
 	return emb.Embedder.Model().String()
 }
 
-// Resolve returns flagValue, else $FACEOPTOUT_REGISTRY, else ErrNoDir.
-func Resolve(flagValue string) (string, error) {
+// Resolve returns flagValue, else $FACEOPTOUT_REGISTRY looked up through
+// env (main's os.Getenv), else ErrNoDir.
+func Resolve(flagValue string, env progenv.Getenv) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	if v := os.Getenv(Env); v != "" {
-		return v, nil
+	if env != nil {
+		if v := env(Env); v != "" {
+			return v, nil
+		}
 	}
 	return "", ErrNoDir
-}
-
-// ModelsDir returns flagValue, else $FACEOPTOUT_MODELS, else "models".
-func ModelsDir(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if v := os.Getenv("FACEOPTOUT_MODELS"); v != "" {
-		return v
-	}
-	return "models"
 }
 
 // NewDlib loads the dlib models from dir with the given number of workers
@@ -226,15 +219,16 @@ type Session struct {
 	dlib     *embed.Dlib
 }
 
-// OpenWithDlib resolves the registry directory (flag value or $FACEOPTOUT_REGISTRY),
-// loads the dlib models (flag value, $FACEOPTOUT_MODELS, else models) with the
-// given number of workers, and opens the registry. Close the session when done.
-func OpenWithDlib(ctx context.Context, registryFlag, modelsFlag string, workers int) (*Session, error) {
-	dir, err := Resolve(registryFlag)
+// OpenWithDlib resolves the registry directory (flag value or
+// $FACEOPTOUT_REGISTRY), loads the dlib models (flag value,
+// $FACEOPTOUT_MODELS, else models) with the given number of workers, and
+// opens the registry; env is main's os.Getenv. Close the session when done.
+func OpenWithDlib(ctx context.Context, env progenv.Getenv, registryFlag, modelsFlag string, workers int) (*Session, error) {
+	dir, err := Resolve(registryFlag, env)
 	if err != nil {
 		return nil, err
 	}
-	d, emb, err := NewDlib(ModelsDir(modelsFlag), workers)
+	d, emb, err := NewDlib(progenv.ModelsDir(modelsFlag, env), workers)
 	if err != nil {
 		return nil, err
 	}

@@ -65,15 +65,19 @@ func TestCreateOpen(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	t.Setenv(registrydir.Env, "")
-	if _, err := registrydir.Resolve(""); !errors.Is(err, registrydir.ErrNoDir) {
+	env := func(k string) string {
+		if k == registrydir.Env {
+			return "/from/env"
+		}
+		return ""
+	}
+	if _, err := registrydir.Resolve("", nil); !errors.Is(err, registrydir.ErrNoDir) {
 		t.Errorf("Resolve: %v", err)
 	}
-	t.Setenv(registrydir.Env, "/from/env")
-	if d, _ := registrydir.Resolve(""); d != "/from/env" {
+	if d, _ := registrydir.Resolve("", env); d != "/from/env" {
 		t.Errorf("Resolve = %q", d)
 	}
-	if d, _ := registrydir.Resolve("/flag"); d != "/flag" {
+	if d, _ := registrydir.Resolve("/flag", env); d != "/flag" {
 		t.Errorf("Resolve = %q", d)
 	}
 }
