@@ -3,36 +3,58 @@
 // removals), runs their review, stores them durably, and answers, for every
 // crawled image or search result, "may I index or show this?".
 //
+// The package has four parts, each in its own files: requests and their
+// validation (request.go, validate.go, country.go), the review workflow over
+// a Registry (registry.go, enrol.go, confirm.go, thumbnail.go, suspend.go),
+// the Store contract that keeps it durable (store.go, feed.go, seal.go,
+// keyring.go, auditchain.go), and the Filter that answers (filter.go,
+// image.go, batch.go, sweep.go; replica.go for read-only processes). The
+// verdict on one face is decided in decide.go, for every caller: the
+// Filter's checks, Sweep, and the evaluation harness (exclusion/evaluation)
+// that measures it.
+//
 // # Basics
 //
 // A Registry holds the requests in a Store (the embedded default is
 // exclusion/boltstore). Create makes a new registry; Open opens an existing
-// one and refuses an uninitialised or inconsistent store, so an empty or
-// unreadable registry is an error, never an empty filter.
+// one and refuses an uninitialised or inconsistent store, or an embedder of
+// another model than the one the faces were enrolled with (ErrModel), so an
+// empty or unreadable registry is an error, never an empty filter.
 //
 //	st, _ := boltstore.Open("registry.db", nil)
 //	reg, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())
+//	f, err := exclusion.NewFilter(reg, emb, exclusion.DefaultFilterConfig())
+//	if d := f.CheckImageBytes(ctx, body); !d.Verdict.MayIndex() {
+//		return // Block, Review and Unchecked all mean "do not index"
+//	}
 //
 // Submit validates a Submission (every bad field is named in a
 // *ValidationError, and nothing is stored) and enrols it at once: each photo
 // is decoded and hashed (SHA-256 and a 64-bit perceptual hash), and for a
-// face opt-out every face is found, described (128-D dlib descriptor) and put
-// through a QualityGate whose refusals carry reasons (RefusalNoFace,
-// RefusalTooSmall, RefusalTooBlurry, RefusalSeveralFaces). A photo with
-// several usable faces enrols only the face picked by box (Photo.Face at
-// submission, or Registry.Pick by a reviewer; the best IoU wins). Image bytes
-// are never stored. The request is then pending:
+// face opt-out every face is found, described and put through a
+// QualityGate whose refusals carry reasons (RefusalNoFace, RefusalTooSmall,
+// RefusalTooBlurry, RefusalSeveralFaces). A photo with several usable faces
+// enrols only the face picked by box (Photo.Face at submission, or
+// Registry.Pick by a reviewer). Image bytes are never stored. The request
+// is then pending:
 //
 //	pending -> approved | rejected | withdrawn;  approved -> withdrawn
 //
-// Only approved requests block. Approve, Reject and Withdraw are durable
-// (fsync) before they return, write an audit event (who, what, when, which
-// request; no biometric data), and change the live filter at once.
-// Rejection and withdrawal delete the request's descriptors and image
-// hashes.
+// Only approved requests block. Approve, Reject, Withdraw, Suspend and
+// Resume are durable before they return, write an audit event (who, what,
+// when, which request; no biometric data), and change the live filter at
+// once. Rejection and withdrawal delete the request's descriptors and image
+// hashes. With Config.Confirm, requests wait Unconfirmed for their
+// requester's confirmation before review (Registry.Confirm).
+// Suspend (a whole request) and SuspendFace (one enrolled face) stop an
+// approved request from blocking until a given time without deleting
+// anything: a reviewer's answer to a reported false positive while it is
+// looked into. The suspension ends by itself at that time (the Filter
+// compares it with the registry's clock, Config.Now, at every decision), or
+// earlier with Resume.
 //
-// A Filter (NewFilter) answers with a Decision whose Verdict is Allow,
-// Block, Review or Unchecked; callers index or show only on Allow:
+// A Filter answers with a Decision whose Verdict is Allow, Block, Review or
+// Unchecked; callers index or show only on Allow:
 //
 //   - CheckImage / CheckImageBytes: the image's SHA-256 against every
 //     approved request's photos, its perceptual hash against image
@@ -42,60 +64,45 @@
 //   - CheckURL: the normalised URL (NormalizeURL) against image removals.
 //   - Check and FilterResults: an Item (URL, image or faces) or a page of
 //     search results; everything not Allow is dropped and counted.
-//   - Sweep: the ids in an existing search index to purge for newly
-//     approved requests.
+//   - CheckBatch: a stream of Items, checked several at once within a
+//     memory budget, for crawlers.
+//   - Sweep: the ids in an existing search index to purge: exactly those
+//     whose face CheckFaces would not allow.
 //
-// # Thresholds
+// # Deciding on a face
 //
-// Distances are Euclidean between dlib descriptors (not squared). The
-// default Policy is NewThresholdPolicy(0.6, 0.6): a face within 0.6 of an
-// approved face blocks; 0.6 is dlib's documented operating point. On top of
-// any policy, the default Filter runs a WeakFaceRule: a face the HOG
-// detector found with a margin below 0.3 (a turned head, a face cut by the
-// photo's edge), in the checked image or in the enrolment photo, goes to
-// Review instead of Allow when it is within 0.68 of an enrolled face.
+// Distances are Euclidean between descriptors of one model (not squared).
+// A Decider asks the registry's exact index (a Gallery) for every enrolled
+// face within the largest distance that can matter, leaves out suspended
+// faces, and passes the rest to a Policy, then to the WeakFaceRule. The
+// default Policy is a ThresholdPolicy at 0.6, dlib's documented operating
+// point: a face within 0.6 of an approved face blocks. A request may carry
+// its own Threshold (Candidate.Threshold). The weak-face rule, on by
+// default, sends to Review rather than Allow a face the HOG detector barely
+// found (in the checked image or in the enrolment photo) when it lies just
+// beyond the policy's threshold from an enrolled face. Perceptual hashes of
+// image removals match at Hamming distance <= imageutil.DefaultMatchDistance.
+// Other policies plug in through Policy, with the optional Calibrator and
+// RequestPolicy; exclusion/cohort holds an opt-in cohort-normalised one.
+// How well each holds, on which data, is measured by exclusion/evaluation
+// and written, with its commands, in exclusion/EVALUATION.md.
 //
-// Evidence from this package's own path (imageutil + embed.Dlib), measured
-// by the evaluation harness (examples/bench eval; every figure and
-// command in exclusion/EVALUATION.md). On faces/bbt (8 Western people x 5
-// crops; enrol 4 people x 1 photo, probe their other photos and the other
-// people, 20 splits) the global 0.6 alone misses 2.8 % (9/320): all nine
-// misses involve stuart5, a three-quarter profile cut at the chin that
-// plain go-face does not detect at all and our pipeline finds (HOG margin
-// 0.15, the weakest of the 40), 0.61 to 0.65 from three of stuart's other
-// photos, while the two closest different people are 0.629 apart; jitter,
-// a mirrored copy, the CNN detector or another chip padding do not bring
-// it closer. The default Filter (0.6 + the weak-face rule) keeps out all
-// 320 mated probes (the nine go to review, 2.8 %) and no stranger (0/400):
-// FNMR 0 and FPIR 0. On faces/idols images and idols.json the rule changes
-// nothing at the default policy (with CohortPolicy on faces/idols it sends
-// the one weak face's checks to review: FPIR 1.2 % -> 3.8 %); there 0.6
-// keeps out 99 % of the East-Asian strangers: the threshold is a guess that
-// fails some populations.
-//
-// CohortPolicy (opt-in) normalises distances against a cohort of faces the
-// operator samples from their own index and, by default, fuses the several
-// photos of a request (CohortConfig.Fuse). On the idols.json open-set
-// protocol (40 people x 2 photos enrolled, 40 cohort people, 54 strangers,
-// 20 splits) it lowers FNMR at FPIR 5 % from 76.5 % (best global
-// threshold) to 56.1 %, and at FPIR 1 % from 88.9 % to 76.0 %; simple
-// cohort normalisations reach about 61 % and 81 %. A cohort from another
-// population, or one holding the opted-out people, makes it worse. FPIR
-// at a fixed threshold grows with the number of enrolled faces (at 0.6: 66 %
-// of strangers blocked at 10 k face-like enrolments, 98 % at 1 M). A
-// request may carry its own Threshold (stored with it, passed to the Policy
-// as Candidate.Threshold); the Filter widens its search radius to the
-// largest one. Perceptual hashes of image removals match at Hamming
-// distance <= 10 of 64 bits (imageutil.DefaultMatchDistance).
+// Configurations follow one idiom: a Config struct validated by the
+// constructor, whose zero fields mean the defaults (DefaultConfig and
+// DefaultFilterConfig spell them out); switches that turn a default off
+// say so (WeakFaceRule.Disabled, negative FilterConfig.MatchDistance or
+// Timeout).
 //
 // # Caveats
 //
 //   - Fail closed: a check that cannot finish (decode error, limits,
-//     embedder failure, timeout, cancelled context, closed registry) answers
-//     Unchecked, the Verdict's zero value. Never treat it as Allow.
+//     embedder failure, timeout, cancelled context, closed registry, a
+//     descriptor that is not finite or of another model) answers Unchecked,
+//     the Verdict's zero value, with Decision.Err saying why. Never treat it
+//     as Allow.
 //   - The live index is exact (index.Flat) and in memory, rebuilt from the
-//     store on Open (about 1 KB per approved face); the Filter stores and
-//     logs nothing about the faces it checks.
+//     store on Open; the Filter stores and logs nothing about the faces it
+//     checks.
 //   - CheckImage looks for faces upright and, when it finds none and
 //     unless FilterConfig.UprightOnly, in a copy reduced 4 times and turned
 //     by 90, 270 and 180 degrees, since a sideways upload without EXIF
@@ -121,19 +128,33 @@
 //     while the request is pending, so a reviewer can pick; any decision
 //     deletes those not enrolled.
 //   - One Registry owns a store; a Registry in another process does not see
-//     its changes until reopened. Run the Filter in the process that owns
-//     the registry, or use a shared Store and reopen.
-//   - Face matching is only as good as the embedder: the default threshold
-//     misses some matches in profile, low-resolution or occluded faces, and
-//     may confuse close relatives; use Review and Sweep for safety. The
-//     weak-face rule needs the face's detection quality: CheckFaces
-//     (descriptors only) applies it to weak enrolled faces only.
+//     its changes until reopened.
+//   - Face matching is only as good as the embedder: a fixed threshold
+//     misses some matches in profile, low-resolution or occluded faces,
+//     may confuse close relatives, and keeps out a growing share of
+//     strangers as the registry grows and on crowded populations (see
+//     exclusion/EVALUATION.md). The weak-face rule needs the face's
+//     detection quality: CheckFaces and Sweep (descriptors only) apply it
+//     to weak enrolled faces only.
 //   - Review is not Allow: callers must not index a face under review, and
-//     someone must look at it (the weak-face rule sends about 3 % of
-//     mated probes there on faces/bbt; CohortPolicy far more on crowded
-//     populations, see exclusion/EVALUATION.md).
+//     someone must look at it.
+//   - A suspended request or face blocks nothing until its time: suspend
+//     only after a reviewer has looked at the report, and for as short a
+//     time as the inquiry needs.
 //
 // # Security Considerations
+//
+// Everything the Filter is given is untrusted: image bytes are decoded by
+// imageutil within its default limits (CheckImage reads at most 20 MiB),
+// faces are found by the embedder under the Filter's timeout, and
+// descriptors from callers are checked (finite, of the registry's length)
+// before they reach the index; a bad input gives Unchecked, never a panic
+// or Allow. Submissions are untrusted too: Validate bounds every field and
+// normalises URLs and country codes, and checks e-mail addresses and phone numbers. The
+// store holds biometric data (descriptors) of people who opted out, and
+// their contact details: protect it like the personal data it is. Audit
+// notes are free text written by reviewers; never put biometric data in
+// them.
 //
 // Encryption at rest (Config.Encryption): with an operator key, every
 // descriptor and image hash reaches the Store only sealed (AES-256-GCM)
