@@ -10,10 +10,14 @@
 // or a flat folder labelled by file name). Protocol.Partition draws seeded
 // open-set splits: enrolled people with k photos, a cohort of background
 // people, and strangers. Run scores every probe of every split with a
-// Method; PolicyMethod runs an exclusion.Policy exactly as the Filter does
-// (Calibrate at enrolment, candidates within Radius, whole requests for an
-// exclusion.RequestPolicy, exclusion.Decide with the Filter's weak-face
-// rule, fed the faces' detection qualities) and records its verdicts.
+// Method; PolicyMethod runs an exclusion.Policy exactly as the Filter does:
+// the split's enrolled faces go into an exclusion.Gallery and every probe's
+// verdict comes from exclusion.Decider.Decide (the call the Filter and
+// Sweep make: candidates, whole requests for an exclusion.RequestPolicy,
+// calibration, the weak-face rule fed the faces' detection qualities), and
+// it records those verdicts. Its score for the DET curve comes from a
+// Scorer (cohort.Policy is one; ThresholdMethod scores by the nearest
+// enrolled face).
 // Research holds the rules measured and not kept (transforms learned on the
 // cohort, rank and kNN-vote scores, fusion variants), so that the research
 // table of exclusion/EVALUATION.md can be rerun (bench eval
