@@ -459,6 +459,8 @@ func (f *Filter) Check(ctx context.Context, it Item) Decision {
 
 // FilterReport counts what FilterResults did.
 type FilterReport struct {
+	// Checked counts the items; Kept those allowed (returned); Blocked,
+	// Review and Unchecked those dropped, by verdict.
 	Checked   int `json:"checked"`
 	Kept      int `json:"kept"`
 	Blocked   int `json:"blocked"`

@@ -85,7 +85,10 @@ type Policy interface {
 // within Review, and allows it otherwise. The zero value is invalid: use
 // NewThresholdPolicy or DefaultPolicy.
 type ThresholdPolicy struct {
-	Block  float64
+	// Block is the largest distance that blocks.
+	Block float64
+	// Review is the largest distance sent to review (>= Block): the
+	// policy's Radius.
 	Review float64
 }
 

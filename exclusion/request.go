@@ -34,9 +34,14 @@ const (
 type Status string
 
 const (
-	Pending   Status = "pending"
-	Approved  Status = "approved"
-	Rejected  Status = "rejected"
+	// Pending: submitted (and confirmed, when required), awaiting review.
+	Pending Status = "pending"
+	// Approved: the request blocks, unless suspended.
+	Approved Status = "approved"
+	// Rejected: a reviewer refused it; its descriptors are deleted.
+	Rejected Status = "rejected"
+	// Withdrawn: the requester withdrew it (or it expired unconfirmed);
+	// its descriptors are deleted.
 	Withdrawn Status = "withdrawn"
 )
 
@@ -231,10 +236,15 @@ func (r *Request) EnrolledFaces() []FaceRecord {
 type Action string
 
 const (
-	ActionSubmit   Action = "submit"
-	ActionPick     Action = "pick"
-	ActionApprove  Action = "approve"
-	ActionReject   Action = "reject"
+	// ActionSubmit: a request was submitted (Registry.Submit).
+	ActionSubmit Action = "submit"
+	// ActionPick: a reviewer picked the face to enrol (Registry.Pick).
+	ActionPick Action = "pick"
+	// ActionApprove: a reviewer approved the request.
+	ActionApprove Action = "approve"
+	// ActionReject: a reviewer rejected the request.
+	ActionReject Action = "reject"
+	// ActionWithdraw: the request was withdrawn.
 	ActionWithdraw Action = "withdraw"
 	// ActionSuspend: a reviewer suspended an approved request, or one of
 	// its faces, until the time in the note (Registry.Suspend, SuspendFace).
@@ -248,13 +258,19 @@ const (
 // which request, when, and by whom. It holds no biometric data.
 type AuditEvent struct {
 	// Seq orders the log; the store assigns it.
-	Seq       uint64    `json:"seq"`
-	Time      time.Time `json:"time"`
-	Actor     string    `json:"actor"`
-	RequestID string    `json:"request_id"`
-	Action    Action    `json:"action"`
-	From      Status    `json:"from,omitempty"`
-	To        Status    `json:"to"`
+	Seq uint64 `json:"seq"`
+	// Time is when it happened, by the registry's clock.
+	Time time.Time `json:"time"`
+	// Actor names who did it (a reviewer, "intake", the requester).
+	Actor string `json:"actor"`
+	// RequestID is the request it happened to.
+	RequestID string `json:"request_id"`
+	// Action says what happened.
+	Action Action `json:"action"`
+	// From and To are the request's status before and after (equal for
+	// a pick, a suspension or a resumption).
+	From Status `json:"from,omitempty"`
+	To   Status `json:"to"`
 	// Note is the actor's free-text comment; never put biometric data in it.
 	Note string `json:"note,omitempty"`
 	// Hash chains the event to the one before it (see ChainAudit); the
