@@ -15,23 +15,48 @@ func reduce(src image.Image, canvas image.Rectangle, k int) *image.NRGBA {
 	opaque := isOpaque(src, canvas)
 	buf := image.NewRGBA(image.Rect(0, 0, w, min(k, band)))
 	sums := make([]uint64, 3*rw)
+	// An opaque 8-bit RGBA or NRGBA source is read where it is; any other
+	// is converted band by band.
+	var direct []byte
+	var stride int
+	if opaque && src.Bounds() == canvas {
+		switch m := src.(type) {
+		case *image.RGBA:
+			direct, stride = m.Pix, m.Stride
+		case *image.NRGBA:
+			direct, stride = m.Pix, m.Stride
+		}
+	}
+	add := func(row []byte) {
+		for rx := range rw {
+			x0, x1 := rx*k, min(rx*k+k, w)
+			var r, g, b uint64
+			for i := 4 * x0; i < 4*x1; i += 4 {
+				p := row[i : i+3 : i+3]
+				r += uint64(p[0])
+				g += uint64(p[1])
+				b += uint64(p[2])
+			}
+			sums[3*rx] += r
+			sums[3*rx+1] += g
+			sums[3*rx+2] += b
+		}
+	}
 	for ry := range rh {
 		y0 := ry * k
 		n := min(k, h-y0)
 		clear(sums)
-		for j0 := 0; j0 < n; j0 += band {
+		if direct != nil {
+			for j := range n {
+				add(direct[(y0+j)*stride : (y0+j)*stride+4*w])
+			}
+		}
+		for j0 := 0; direct == nil && j0 < n; j0 += band {
 			m := min(band, n-j0)
 			b := &image.RGBA{Pix: buf.Pix[:m*buf.Stride], Stride: buf.Stride, Rect: image.Rect(0, 0, w, m)}
 			renderRows(b, src, canvas, y0+j0, opaque)
 			for j := range m {
-				row := b.Pix[j*b.Stride : j*b.Stride+4*w]
-				for x := range w {
-					s := sums[3*(x/k) : 3*(x/k)+3 : 3*(x/k)+3]
-					p := row[4*x : 4*x+3 : 4*x+3]
-					s[0] += uint64(p[0])
-					s[1] += uint64(p[1])
-					s[2] += uint64(p[2])
-				}
+				add(b.Pix[j*b.Stride : j*b.Stride+4*w])
 			}
 		}
 		d := dst.Pix[ry*dst.Stride : ry*dst.Stride+4*rw]

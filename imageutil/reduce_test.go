@@ -111,7 +111,20 @@ func TestReduction(t *testing.T) {
 // within 1 for rounding.
 func TestReduce(t *testing.T) {
 	const w, h = 53, 29
-	for name, img := range randomImages(w, h, 2) {
+	images := randomImages(w, h, 2)
+	// Opaque sources, which reduce reads without converting.
+	opaqueN := image.NewNRGBA(image.Rect(0, 0, w, h))
+	opaqueR := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range opaqueN.Pix {
+		v := uint8(rng.Uint32())
+		if i%4 == 3 {
+			v = 0xff
+		}
+		opaqueN.Pix[i], opaqueR.Pix[i] = v, v
+	}
+	images["opaque-nrgba"], images["opaque-rgba"] = opaqueN, opaqueR
+	for name, img := range images {
 		full := convert(img, img.Bounds(), 1)
 		for _, k := range []int{2, 3, 7, 20, 60} {
 			t.Run(fmt.Sprintf("%s/k=%d", name, k), func(t *testing.T) {
