@@ -8,6 +8,7 @@
 //
 //	bench embed [flags]   photos/s, faces found and descriptor agreement by MinFaceSize
 //	bench index [flags]   exact, HNSW, coder/hnsw and hnswlib on face-like data
+//	bench filter [flags]  the exclusion Filter on a crawl mix, beside FacesBytes and go-face
 //	bench eval [flags]    FNMR/FPIR of the decision policies on labelled faces
 //
 // Run "bench help" for the list, "bench COMMAND -h" for a command's flags.
@@ -42,9 +43,10 @@ type command struct {
 // commands lists every subcommand; each lives in a file of its own.
 func commands() map[string]command {
 	return map[string]command{
-		"embed": {"photos/s, faces found and descriptor agreement of the embed pipelines (and go-face with -tags gofacebaseline)", benchEmbed},
-		"index": {"exact, HNSW, coder/hnsw and hnswlib on face-like data: build rate, memory, latency, recall", benchIndex},
-		"eval":  {"FNMR/FPIR of the decision policies on labelled faces (Markdown report and DET curve)", cmdEval},
+		"embed":  {"photos/s, faces found and descriptor agreement of the embed pipelines (and go-face with -tags gofacebaseline)", benchEmbed},
+		"index":  {"exact, HNSW, coder/hnsw and hnswlib on face-like data: build rate, memory, latency, recall", benchIndex},
+		"filter": {"images/s, latency, peak RSS and verdicts of the exclusion Filter on a crawl mix, beside bare FacesBytes and go-face", benchFilter},
+		"eval":   {"FNMR/FPIR of the decision policies on labelled faces (Markdown report and DET curve)", cmdEval},
 	}
 }
 

@@ -1,0 +1,828 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/boltstore"
+	"github.com/faceoptout/faceoptout/imageutil"
+	"github.com/faceoptout/faceoptout/internal/facesim"
+)
+
+// mixFile is one image of the crawl mix.
+type mixFile struct {
+	path string
+	kind string
+}
+
+// benchFilter measures the exclusion Filter on a crawl mix built from the
+// shared photos and generated images, against bare FacesBytes on the same
+// files and, with -tags gofacebaseline, plain go-face; with registries of
+// several sizes (facesim descriptors in bulk plus three real faces/bbt
+// enrolments and one image removal, so that some images block).
+//
+//	bench filter [--enrolled 0,10000] [--rounds 3] [--mix crawl|rotated] [--cache DIR]
+func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench filter", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	facesDir := fs.String("faces", "", "shared faces directory (default $"+progenv.FacesEnv+", else ../shared/faces)")
+	enrolledFlag := fs.String("enrolled", "0,10000", "comma-separated registry sizes (enrolled faces) to measure")
+	nRounds := fs.Int("rounds", 3, "run every row this many times, interleaved, and report each by its median round")
+	mix := fs.String("mix", "crawl", "crawl: the crawl mix; rotated: EXIF-less turned copies of the faces/bbt and faces/idols photos (what turned scans catch)")
+	cache := fs.String("cache", filepath.Join(os.TempDir(), "faceoptout-crawlmix"), "directory for the generated mix (reused when present)")
+	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface", "rows to run")
+	widen := fs.Float64("widen", 7, "facesim between-person widening for the bulk enrolments")
+	ef := embedder.Register(fs, env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *nRounds < 1 {
+		return fmt.Errorf("--rounds %d: want at least 1", *nRounds)
+	}
+	faces := progenv.FacesDir(*facesDir, env)
+	sizes, err := intList(*enrolledFlag)
+	if err != nil {
+		return fmt.Errorf("--enrolled: %w", err)
+	}
+	rows := map[string]bool{}
+	for _, r := range strings.Split(*rowsFlag, ",") {
+		rows[strings.TrimSpace(r)] = true
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
+	}
+
+	var files []mixFile
+	switch *mix {
+	case "crawl":
+		files, err = crawlMix(faces, filepath.Join(*cache, "crawl"), logf)
+	case "rotated":
+		files, err = rotatedMix(faces, filepath.Join(*cache, "rotated"), logf)
+	default:
+		err = fmt.Errorf("--mix %q: want crawl or rotated", *mix)
+	}
+	if err != nil {
+		return err
+	}
+	kinds := map[string]int{}
+	var total int64
+	for _, f := range files {
+		kinds[f.kind]++
+		if fi, err := os.Stat(f.path); err == nil {
+			total += fi.Size()
+		}
+	}
+	fmt.Fprintf(stdout, "%s mix: %d images, %.1f MB (%s); no WebP copies (no WebP encoder in Go or on this machine)\n",
+		*mix, len(files), float64(total)/1e6, kindList(kinds))
+
+	dcfg := ef.DlibConfig()
+	emb, err := embed.NewDlib(dcfg)
+	if err != nil {
+		return err
+	}
+	defer emb.Close()
+	fmt.Fprintf(stdout, "dlib: MinFaceSize %d, %d workers, GOMAXPROCS %d; load %s\n", dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), loadAvg())
+
+	for _, n := range sizes {
+		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "load at the end: %s\n", loadAvg())
+	return nil
+}
+
+// filterRun is one row's round.
+type filterRun struct {
+	name     string
+	elapsed  time.Duration
+	lat      []time.Duration
+	peakRSS  int64
+	verdicts map[string]int
+	byKind   map[string]map[string]int // kind -> verdict -> count
+}
+
+// count adds image i's verdict v.
+func (r *filterRun) count(kind, v string) {
+	r.verdicts[v]++
+	if r.byKind == nil {
+		r.byKind = map[string]map[string]int{}
+	}
+	if r.byKind[kind] == nil {
+		r.byKind[kind] = map[string]int{}
+	}
+	r.byKind[kind][v]++
+}
+
+// filterSize builds a registry of n enrolled faces and runs the rows.
+func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
+	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool) error {
+	dir, err := os.MkdirTemp("", "faceoptout-benchfilter-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	t := time.Now()
+	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), emb, faces, n, widen, logf)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	logf("registry of %d bulk faces + 3 real enrolments + 1 removal built in %v", n, time.Since(t).Round(time.Millisecond))
+
+	newFilter := func(e embed.Embedder, upright bool) (*exclusion.Filter, error) {
+		cfg := exclusion.DefaultFilterConfig()
+		cfg.UprightOnly = upright
+		return exclusion.NewFilter(reg, e, cfg)
+	}
+	type row struct {
+		key, name string
+		run       func() (*filterRun, error)
+	}
+	var rs []row
+	add := func(key, name string, run func() (*filterRun, error)) {
+		if rows[key] {
+			rs = append(rs, row{key, name, run})
+		}
+	}
+	workers := dcfg.Workers
+	add("filter", fmt.Sprintf("Filter.CheckImageBytes, default config, %d goroutines", workers), func() (*filterRun, error) {
+		f, err := newFilter(emb, false)
+		if err != nil {
+			return nil, err
+		}
+		return perImage(ctx, files, workers, filterCheck(f))
+	})
+	add("upright", fmt.Sprintf("Filter.CheckImageBytes, UprightOnly, %d goroutines", workers), func() (*filterRun, error) {
+		f, err := newFilter(emb, true)
+		if err != nil {
+			return nil, err
+		}
+		return perImage(ctx, files, workers, filterCheck(f))
+	})
+	add("batch", "Filter.CheckBatch, default config and BatchConfig", func() (*filterRun, error) {
+		f, err := newFilter(emb, false)
+		if err != nil {
+			return nil, err
+		}
+		return batchRun(ctx, files, f)
+	})
+	add("imageutil", fmt.Sprintf("Filter via imageutil.Decode + Faces (embedder without FacesBytesWith), %d goroutines", workers), func() (*filterRun, error) {
+		f, err := newFilter(plainEmbedder{emb}, false)
+		if err != nil {
+			return nil, err
+		}
+		return perImage(ctx, files, workers, filterCheck(f))
+	})
+	add("facesbytes", fmt.Sprintf("bare embed.FacesBytes, %d goroutines", workers), func() (*filterRun, error) {
+		return perImage(ctx, files, workers, func(ctx context.Context, data []byte) string {
+			faces, err := emb.FacesBytes(ctx, data)
+			switch {
+			case err != nil:
+				return "error"
+			case len(faces) > 0:
+				return "faces"
+			}
+			return "no face"
+		})
+	})
+	if goFaceCompiled {
+		add("goface", "plain go-face, full size, 1 goroutine", func() (*filterRun, error) {
+			paths := make([]string, len(files))
+			for i, f := range files {
+				paths[i] = f.path
+			}
+			var r *filterRun
+			peak, err := peakRSS(func() error {
+				br, err := goFaceBaseline(ctx, paths, dcfg.ModelsDir, 1)
+				if br != nil {
+					r = &filterRun{elapsed: br.elapsed, verdicts: map[string]int{"error": br.errs}}
+					for _, fs := range br.faces {
+						if len(fs) > 0 {
+							r.verdicts["faces"]++
+						}
+					}
+				}
+				return err
+			})
+			if r != nil {
+				r.peakRSS = peak
+			}
+			return r, err
+		})
+	}
+
+	all := make([][]*filterRun, len(rs))
+	for round := range rounds {
+		for i, r := range rs {
+			logf("enrolled %d, round %d/%d: %s", n, round+1, rounds, r.name)
+			fr, err := r.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			fr.name = r.name
+			all[i] = append(all[i], fr)
+		}
+	}
+
+	fmt.Fprintf(stdout, "\nregistry: %d bulk faces (facesim) + 3 faces/bbt opt-outs + 1 image removal; %d rounds, interleaved; load %s\n", n, rounds, loadAvg())
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
+	var ref, gf float64
+	med := make([]*filterRun, len(rs))
+	for i, r := range rs {
+		med[i] = medianFilterRun(all[i])
+		rate := float64(len(files)) / med[i].elapsed.Seconds()
+		switch r.key {
+		case "facesbytes":
+			ref = rate
+		case "goface":
+			gf = rate
+		}
+	}
+	for i := range rs {
+		m := med[i]
+		rate := float64(len(files)) / m.elapsed.Seconds()
+		lo, hi := rate, rate
+		var peak int64
+		for _, x := range all[i] {
+			v := float64(len(files)) / x.elapsed.Seconds()
+			lo, hi = min(lo, v), max(hi, v)
+			peak = max(peak, x.peakRSS)
+		}
+		ratio := func(base float64) string {
+			if base == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2fx", rate/base)
+		}
+		p50, p99 := "-", "-"
+		if len(m.lat) > 0 {
+			p50, p99 = fmt.Sprintf("%.1f", latQuantile(m.lat, 0.5)), fmt.Sprintf("%.1f", latQuantile(m.lat, 0.99))
+		}
+		fmt.Fprintf(tw, "%s\t%.2f [%.2f-%.2f]\t%s\t%s\t%s\t%s\t%.0f\t%s\n", m.name, rate, lo, hi, ratio(ref), ratio(gf), p50, p99,
+			float64(peak)/(1<<20), verdictList(m.verdicts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nverdicts by kind of image (median round):")
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, m := range med {
+		kinds := make([]string, 0, len(m.byKind))
+		for k := range m.byKind {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", short(m.name), k, verdictList(m.byKind[k]))
+		}
+	}
+	return tw.Flush()
+}
+
+// filterCheck returns a per-image function that checks with f and names
+// the verdict, with "turned" added when a face was found turned.
+func filterCheck(f *exclusion.Filter) func(context.Context, []byte) string {
+	return func(ctx context.Context, data []byte) string { return verdictName(f.CheckImageBytes(ctx, data)) }
+}
+
+func verdictName(d exclusion.Decision) string {
+	v := d.Verdict.String()
+	for _, fc := range d.Faces {
+		if fc.Rotation != 0 {
+			return v + " (turned)"
+		}
+	}
+	return v
+}
+
+// perImage reads and checks every file with workers goroutines, timing
+// each image (read included) and the whole run, and the peak RSS.
+func perImage(ctx context.Context, files []mixFile, workers int, check func(context.Context, []byte) string) (*filterRun, error) {
+	r := &filterRun{verdicts: map[string]int{}, lat: make([]time.Duration, len(files))}
+	var mu sync.Mutex // guards r.verdicts
+	names := make([]string, len(files))
+	peak, err := peakRSS(func() error {
+		next := make(chan int)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					t := time.Now()
+					data, err := os.ReadFile(files[i].path)
+					v := "read error"
+					if err == nil {
+						v = check(ctx, data)
+					}
+					r.lat[i] = time.Since(t)
+					names[i] = v
+				}
+			}()
+		}
+		for i := range files {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+			}
+		}
+		close(next)
+		wg.Wait()
+		r.elapsed = time.Since(start)
+		return ctx.Err()
+	})
+	mu.Lock()
+	for i, v := range names {
+		r.count(files[i].kind, v)
+	}
+	mu.Unlock()
+	r.peakRSS = peak
+	return r, err
+}
+
+// batchRun feeds every file to CheckBatch, reading each as the batch takes
+// it; latency is from the item's send to its result.
+func batchRun(ctx context.Context, files []mixFile, f *exclusion.Filter) (*filterRun, error) {
+	r := &filterRun{verdicts: map[string]int{}, lat: make([]time.Duration, len(files))}
+	sent := make([]time.Time, len(files))
+	peak, err := peakRSS(func() error {
+		in := make(chan exclusion.Item)
+		start := time.Now()
+		go func() {
+			defer close(in)
+			for i, mf := range files {
+				data, err := os.ReadFile(mf.path)
+				if err != nil {
+					data = []byte{} // an unreadable file is Unchecked
+				}
+				sent[i] = time.Now()
+				select {
+				case in <- exclusion.Item{Key: mf.path, Image: data}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		for res := range f.CheckBatch(ctx, in, exclusion.BatchConfig{}) {
+			kind := "?"
+			if res.Seq >= 0 && res.Seq < len(files) {
+				r.lat[res.Seq] = time.Since(sent[res.Seq])
+				kind = files[res.Seq].kind
+			}
+			r.count(kind, verdictName(res.Decision))
+		}
+		r.elapsed = time.Since(start)
+		return ctx.Err()
+	})
+	r.peakRSS = peak
+	return r, err
+}
+
+// peakRSS runs fn and returns the process's peak resident set size during
+// it (Linux: VmHWM, reset before fn through /proc/self/clear_refs after
+// returning freed heap to the OS; 0 where unavailable).
+func peakRSS(fn func() error) (int64, error) {
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	err := fn()
+	b, rerr := os.ReadFile("/proc/self/status")
+	if rerr != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, err
+}
+
+func medianFilterRun(rs []*filterRun) *filterRun {
+	sorted := slices.Clone(rs)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].elapsed > sorted[j].elapsed })
+	return sorted[(len(sorted)-1)/2]
+}
+
+func latQuantile(ls []time.Duration, q float64) float64 {
+	xs := make([]float64, len(ls))
+	for i, l := range ls {
+		xs[i] = ms(l)
+	}
+	sort.Float64s(xs)
+	return quantile(xs, q)
+}
+
+func verdictList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func kindList(m map[string]int) string { return verdictList(m) }
+
+// plainEmbedder hides FacesBytesWith: the Filter then decodes with
+// imageutil and calls Faces.
+type plainEmbedder struct{ e *embed.Dlib }
+
+func (p plainEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	return p.e.Faces(ctx, img)
+}
+
+func (p plainEmbedder) Model() embed.Model { return p.e.Model() }
+
+// bulkEmbedder enrols the bench's bulk faces: for a bulk photo (a
+// bulkSide-wide image) it returns one face with the next facesim
+// descriptor (a photo of several usable faces waits for a reviewer to
+// pick one); any other image goes to the real embedder.
+type bulkEmbedder struct {
+	real *embed.Dlib
+
+	mu    sync.Mutex // guards descs
+	descs [][]float32
+}
+
+const (
+	bulkSide      = 401
+	facesPerPhoto = 1
+)
+
+func (b *bulkEmbedder) Model() embed.Model { return b.real.Model() }
+
+func (b *bulkEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	if img.Bounds().Dx() != bulkSide {
+		return b.real.Faces(ctx, img)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(facesPerPhoto, len(b.descs))
+	out := make([]embed.Face, n)
+	for i := range out {
+		x, y := (i%6)*64, (i/6)*64
+		out[i] = embed.Face{
+			Box:        image.Rect(x, y, x+64, y+64),
+			Descriptor: embed.Descriptor(b.descs[i]),
+			Quality:    embed.Quality{Size: 100, Sharpness: 100, Score: 1, Pose: "frontal"},
+		}
+	}
+	b.descs = b.descs[n:]
+	return out, nil
+}
+
+// benchRegistry creates a registry at path with n facesim faces in bulk
+// opt-outs, three real opt-outs (faces/bbt sheldon1, penny1, leonard1) and
+// one image removal of a JPEG-q70 copy of the first idols photo (so its
+// original matches by perceptual hash only).
+func benchRegistry(ctx context.Context, path string, emb *embed.Dlib, faces string, n int, widen float64, logf func(string, ...any)) (*exclusion.Registry, error) {
+	bulk := &bulkEmbedder{real: emb}
+	if n > 0 {
+		d, err := facesim.LoadIdols(filepath.Join(faces, "idols", "idols.json"))
+		if err != nil {
+			return nil, err
+		}
+		base, err := facesim.Fit(d.Descriptors, d.Labels)
+		if err != nil {
+			return nil, err
+		}
+		model, err := base.Widen(widen)
+		if err != nil {
+			return nil, err
+		}
+		rng := rand.New(rand.NewPCG(13, 2026))
+		bulk.descs, _, _ = model.Sample(rng, (n+1)/2, 2)
+		bulk.descs = bulk.descs[:n]
+	}
+	st, err := boltstore.Create(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := exclusion.Create(ctx, st, bulk, exclusion.DefaultConfig())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	submit := func(s *exclusion.Submission) error {
+		req, err := reg.Submit(ctx, s, "bench")
+		if err != nil {
+			return err
+		}
+		_, err = reg.Approve(ctx, req.ID, "bench", "")
+		return err
+	}
+	sub := func(kind exclusion.Kind) *exclusion.Submission {
+		return &exclusion.Submission{Kind: kind, Country: "de", Reason: "Benchmark request, generated.",
+			Name: "Bench Mark", Email: "bench@example.org", Phone: "+4915123456789"}
+	}
+	for _, p := range []string{"sheldon", "penny", "leonard"} {
+		data, err := os.ReadFile(filepath.Join(faces, "bbt", p, p+"1.png"))
+		if err != nil {
+			return nil, err
+		}
+		s := sub(exclusion.FaceOptOut)
+		s.Photos = []exclusion.Photo{{Data: data}}
+		if err := submit(s); err != nil {
+			return nil, fmt.Errorf("enrolling %s: %w", p, err)
+		}
+	}
+	idols, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
+	sort.Strings(idols)
+	if len(idols) > 0 {
+		img, err := decodeFile(idols[0])
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70}); err != nil {
+			return nil, err
+		}
+		s := sub(exclusion.ImageRemoval)
+		s.URLs = []string{"https://example.org/removed.jpg"}
+		s.Photos = []exclusion.Photo{{Data: buf.Bytes()}}
+		if err := submit(s); err != nil {
+			return nil, fmt.Errorf("image removal: %w", err)
+		}
+	}
+	photo := 0
+	for len(bulk.descs) > 0 {
+		s := sub(exclusion.FaceOptOut)
+		for range exclusion.MaxPhotos {
+			if len(bulk.descs) <= len(s.Photos)*facesPerPhoto {
+				break
+			}
+			s.Photos = append(s.Photos, exclusion.Photo{Data: bulkPhoto(photo)})
+			photo++
+		}
+		if err := submit(s); err != nil {
+			return nil, fmt.Errorf("bulk enrolment: %w", err)
+		}
+		if photo%10000 < exclusion.MaxPhotos {
+			logf("%d bulk faces left to enrol", len(bulk.descs))
+		}
+	}
+	return reg, nil
+}
+
+// bulkPhoto returns a distinct small PNG bulkSide pixels wide.
+func bulkPhoto(i int) []byte {
+	m := image.NewGray(image.Rect(0, 0, bulkSide, 64))
+	for j := range m.Pix {
+		m.Pix[j] = 128
+	}
+	binary.BigEndian.PutUint64(m.Pix, uint64(i))
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, m)
+	return buf.Bytes()
+}
+
+func decodeFile(path string) (image.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := imageutil.DecodeBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m.RGB, nil
+}
+
+// crawlMix builds (or reuses) the crawl mix in dir: the faces/idols
+// photos, the faces/bbt group photos and crops, generated images without
+// faces (gradients, text, noise), thumbnails, 12-24 MP upscaled photos and
+// PNG copies.
+func crawlMix(faces, dir string, logf func(string, ...any)) ([]mixFile, error) {
+	var out []mixFile
+	idols, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
+	groups, _ := filepath.Glob(filepath.Join(faces, "bbt", "bbt*.jpg"))
+	crops, _ := filepath.Glob(filepath.Join(faces, "bbt", "*", "*.png"))
+	if len(idols) == 0 || len(groups) == 0 || len(crops) == 0 {
+		return nil, fmt.Errorf("no faces/idols, faces/bbt photos under %s", faces)
+	}
+	sort.Strings(idols)
+	for _, f := range idols {
+		out = append(out, mixFile{f, "photo"})
+	}
+	for _, f := range groups {
+		out = append(out, mixFile{f, "group"})
+	}
+	for _, f := range crops {
+		out = append(out, mixFile{f, "crop"})
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	gen := func(name, kind string, make func() ([]byte, error)) error {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			logf("making %s", p)
+			data, err := make()
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				return err
+			}
+		}
+		out = append(out, mixFile{p, kind})
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(7, 13))
+	for i := range 6 {
+		if err := gen(fmt.Sprintf("gradient%d.png", i), "no face", func() ([]byte, error) { return encPNG(gradient(1024+i*128, 768, i)) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 4 {
+		if err := gen(fmt.Sprintf("text%d.png", i), "no face", func() ([]byte, error) { return encPNG(textImage(900, 600, i)) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 6 {
+		name, enc := fmt.Sprintf("noise%d.jpg", i), encJPEG
+		if i%2 == 1 {
+			name, enc = fmt.Sprintf("noise%d.png", i), encPNG
+		}
+		seed := rng.Uint64()
+		if err := gen(name, "no face", func() ([]byte, error) { return enc(noise(800, 600, seed)) }); err != nil {
+			return nil, err
+		}
+	}
+	for i, f := range idols {
+		if i%2 == 1 {
+			continue
+		}
+		if err := gen(fmt.Sprintf("thumb%02d.jpg", i), "thumbnail", func() ([]byte, error) {
+			img, err := decodeFile(f)
+			if err != nil {
+				return nil, err
+			}
+			return encJPEG(imageutil.Fit(img, 160))
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for i, side := range []int{4300, 4900, 5600} { // about 12, 16 and 21 MP at 3:2
+		f := idols[(i*7+3)%len(idols)]
+		if err := gen(fmt.Sprintf("large%d.jpg", i), "large", func() ([]byte, error) {
+			img, err := decodeFile(f)
+			if err != nil {
+				return nil, err
+			}
+			b := img.Bounds()
+			w, h := side, side*2/3
+			if b.Dy() > b.Dx() {
+				w, h = h, w
+			}
+			return encJPEG(imageutil.Resize(img, w, h))
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 5 {
+		f := idols[(i*5+1)%len(idols)]
+		if err := gen(fmt.Sprintf("copy%d.png", i), "png", func() ([]byte, error) {
+			img, err := decodeFile(f)
+			if err != nil {
+				return nil, err
+			}
+			return encPNG(img)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// rotatedMix builds EXIF-less copies of the faces/bbt group photos and
+// crops and the faces/idols photos turned by 90, 180 and 270 degrees
+// (JPEG q90), as sideways uploads are.
+func rotatedMix(faces, dir string, logf func(string, ...any)) ([]mixFile, error) {
+	idols, _ := filepath.Glob(filepath.Join(faces, "idols", "*.jpg"))
+	groups, _ := filepath.Glob(filepath.Join(faces, "bbt", "bbt*.jpg"))
+	crops, _ := filepath.Glob(filepath.Join(faces, "bbt", "*", "*1.png"))
+	src := append(append(append([]string{}, groups...), crops...), idols...)
+	if len(idols) == 0 || len(groups) == 0 {
+		return nil, fmt.Errorf("no faces/idols, faces/bbt photos under %s", faces)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []mixFile
+	for _, f := range src {
+		for _, deg := range []int{90, 180, 270} {
+			p := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.jpg", filepath.Base(filepath.Dir(f)), strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)), deg))
+			if _, err := os.Stat(p); err != nil {
+				logf("making %s", p)
+				img, err := decodeFile(f)
+				if err != nil {
+					return nil, err
+				}
+				data, err := encJPEG(imageutil.Orient(img, map[int]int{90: 6, 180: 3, 270: 8}[deg]))
+				if err != nil {
+					return nil, err
+				}
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					return nil, err
+				}
+			}
+			kind := "idols"
+			if strings.Contains(f, string(filepath.Separator)+"bbt"+string(filepath.Separator)) {
+				kind = "bbt"
+			}
+			out = append(out, mixFile{p, fmt.Sprintf("%s %d", kind, deg)})
+		}
+	}
+	return out, nil
+}
+
+func encPNG(img image.Image) ([]byte, error) {
+	var buf bytes.Buffer
+	err := png.Encode(&buf, img)
+	return buf.Bytes(), err
+}
+
+func encJPEG(img image.Image) ([]byte, error) {
+	var buf bytes.Buffer
+	err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+	return buf.Bytes(), err
+}
+
+func gradient(w, h, k int) image.Image {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			m.SetNRGBA(x, y, color.NRGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y + k*40) % 256), 255})
+		}
+	}
+	return m
+}
+
+func textImage(w, h, k int) image.Image {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(m, m.Rect, image.NewUniform(color.NRGBA{250, 248, 240, 255}), image.Point{}, draw.Src)
+	d := font.Drawer{Dst: m, Src: image.NewUniform(color.NRGBA{20, 20, 30, 255}), Face: basicfont.Face7x13}
+	words := strings.Fields("the quick brown fox jumps over the lazy dog while a crawler indexes pages of text and images without faces")
+	for line := 0; line*16+20 < h; line++ {
+		d.Dot = fixed.P(10, 20+line*16)
+		var s []string
+		for j := range 14 {
+			s = append(s, words[(line*5+j*3+k)%len(words)])
+		}
+		d.DrawString(strings.Join(s, " "))
+	}
+	return m
+}
+
+func noise(w, h int, seed uint64) image.Image {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(rng.IntN(256))
+	}
+	for i := 3; i < len(m.Pix); i += 4 {
+		m.Pix[i] = 255
+	}
+	return m
+}
