@@ -81,7 +81,7 @@ func decodeSlot(s []byte, off int64) (id string, key []byte, ok bool, err error)
 		return "", nil, false, bad(fmt.Sprintf("a slot of %d bytes (a torn write at the end of the file?)", len(s)))
 	}
 	if s[0] == 0 {
-		if bytes.ContainsFunc(s, func(r rune) bool { return r != 0 }) {
+		if !zero(s) {
 			return "", nil, false, bad("a free slot that is not zero")
 		}
 		return "", nil, false, nil
@@ -93,7 +93,19 @@ func decodeSlot(s []byte, off int64) (id string, key []byte, ok bool, err error)
 	if s[0] != slotUsed || n == 0 || n > MaxIDLen || m == 0 || m > MaxKeyLen {
 		return "", nil, false, bad(fmt.Sprintf("state %d, id of %d bytes, key of %d", s[0], n, m))
 	}
+	if !zero(s[slotID+n:slotKey]) || !zero(s[slotKey+m:slotCRC]) || !zero(s[slotCRC+4:]) {
+		return "", nil, false, bad("padding that is not zero")
+	}
 	return string(s[slotID : slotID+n]), bytes.Clone(s[slotKey : slotKey+m]), true, nil
+}
+
+func zero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // parsed is what a keyring file holds.

@@ -30,12 +30,12 @@ func TestRegistry(t *testing.T) {
 		var ring *keyfile.Keyring
 		var err error
 		if create {
-			st, err = boltstore.Create(storePath, nil)
+			st, err = boltstore.Create(storePath, boltstore.Config{})
 			if err == nil {
 				ring, err = keyfile.Create(ringPath)
 			}
 		} else {
-			st, err = boltstore.Open(storePath, nil)
+			st, err = boltstore.Open(storePath, boltstore.Config{})
 			if err == nil {
 				ring, err = keyfile.Open(ringPath)
 			}
