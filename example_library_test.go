@@ -25,7 +25,7 @@ func Example_library() {
 	defer emb.Close()
 	dir, _ := os.MkdirTemp("", "faceoptout-")
 	defer os.RemoveAll(dir)
-	st, err := boltstore.Create(filepath.Join(dir, "registry.db"), nil)
+	st, err := boltstore.Create(filepath.Join(dir, "registry.db"), boltstore.Config{})
 	if err != nil {
 		panic(err)
 	}

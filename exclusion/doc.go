@@ -21,7 +21,7 @@
 // another model than the one the faces were enrolled with (ErrModel), so an
 // empty or unreadable registry is an error, never an empty filter.
 //
-//	st, _ := boltstore.Open("registry.db", nil)
+//	st, _ := boltstore.Open("registry.db", boltstore.Config{})
 //	reg, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())
 //	f, err := exclusion.NewFilter(reg, emb, exclusion.DefaultFilterConfig())
 //	if d := f.CheckImageBytes(ctx, body); !d.Verdict.MayIndex() {

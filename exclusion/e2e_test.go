@@ -103,7 +103,7 @@ func grayPNG(t *testing.T, img image.Image) []byte {
 func TestEndToEnd(t *testing.T) {
 	emb := realEmbedder(t)
 	dir := testenv.BBT(t) // ../shared/faces/bbt, else testdata/bbt
-	st, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), nil)
+	st, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 	const distTolerance = 0.1
 	emb := realEmbedder(t)
 	faces := testenv.Faces(t)
-	st, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), nil)
+	st, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestModelIdentity(t *testing.T) {
 	small := &exclusiontest.Embedder{}
 	large := &exclusiontest.Embedder{Dim: 512}
 	path := filepath.Join(t.TempDir(), "registry.db")
-	st, err := boltstore.Create(path, nil)
+	st, err := boltstore.Create(path, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestModelIdentity(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := boltstore.Open(path, nil)
+			st, err := boltstore.Open(path, boltstore.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,13 +38,13 @@ func sealedConfig(key []byte, ring exclusion.Keyring, old ...[]byte) exclusion.C
 func boltRegistry(t *testing.T, path string, emb embed.Embedder, cfg exclusion.Config) (*exclusion.Registry, error) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		st, err := boltstore.Create(path, nil)
+		st, err := boltstore.Create(path, boltstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return exclusion.Create(ctx, st, emb, cfg)
 	}
-	st, err := boltstore.Open(path, nil)
+	st, err := boltstore.Open(path, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestCryptoShredding(t *testing.T) {
 		t.Fatalf("opening a copy made before the withdrawal: %v, want a KeyError for %s", err, gone.ID)
 	}
 	// Nor does a store opened request by request give it back.
-	st, err := boltstore.Open(copy2, nil)
+	st, err := boltstore.Open(copy2, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

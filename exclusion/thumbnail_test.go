@@ -89,7 +89,7 @@ func TestThumbnailConfig(t *testing.T) {
 func TestThumbnails(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "registry.db")
-	st, err := boltstore.Create(dbPath, nil)
+	st, err := boltstore.Create(dbPath, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

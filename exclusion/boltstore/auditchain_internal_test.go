@@ -50,7 +50,7 @@ func editAuditEvent(path string, seq uint64, edit func(ev *exclusion.AuditEvent)
 func TestAuditTamper(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	st, err := Create(path, nil)
+	st, err := Create(path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestAuditTamper(t *testing.T) {
 			if err := editAuditEvent(p, tc.seq, tc.edit); err != nil {
 				t.Fatal(err)
 			}
-			st, err := Open(p, nil)
+			st, err := Open(p, Config{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,21 +16,21 @@ import (
 
 func TestOpenMissingOrExisting(t *testing.T) {
 	dir := t.TempDir()
-	_, err := boltstore.Open(filepath.Join(dir, "typo.db"), nil)
+	_, err := boltstore.Open(filepath.Join(dir, "typo.db"), boltstore.Config{})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open of a missing file: %v", err)
 	}
 	p := filepath.Join(dir, "r.db")
-	s, err := boltstore.Create(p, nil)
+	s, err := boltstore.Create(p, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := boltstore.Create(p, nil); !errors.Is(err, os.ErrExist) {
+	if _, err := boltstore.Create(p, boltstore.Config{}); !errors.Is(err, os.ErrExist) {
 		t.Fatalf("Create over an existing file: %v", err)
 	}
 	// A created file never initialised as a registry is no registry.
-	s, err = boltstore.Open(p, nil)
+	s, err = boltstore.Open(p, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestOpenMissingOrExisting(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("this is not a bbolt file, but it is long enough to look like one maybe"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := boltstore.Open(junk, nil); err == nil {
+	if s, err := boltstore.Open(junk, boltstore.Config{}); err == nil {
 		s.Close()
 		t.Fatal("opened a junk file")
 	}
@@ -55,7 +55,7 @@ func TestCorruptFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	orig := filepath.Join(dir, "orig.db")
-	st, err := boltstore.Create(orig, nil)
+	st, err := boltstore.Create(orig, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestCorruptFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		func() {
-			s, err := boltstore.Open(p, nil)
+			s, err := boltstore.Open(p, boltstore.Config{})
 			if err != nil {
 				failed++
 				return

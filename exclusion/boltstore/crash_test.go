@@ -37,7 +37,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("run by TestKillNine")
 	}
 	ctx := context.Background()
-	st, err := boltstore.Open(path, nil)
+	st, err := boltstore.Open(path, boltstore.Config{})
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(3)
@@ -80,7 +80,7 @@ func TestKillNine(t *testing.T) {
 	}
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "registry.db")
-	st, err := boltstore.Create(path, nil)
+	st, err := boltstore.Create(path, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestKillNine(t *testing.T) {
 		_ = cmd.Wait()
 		total += acks
 
-		st, err := boltstore.Open(path, nil)
+		st, err := boltstore.Open(path, boltstore.Config{})
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}

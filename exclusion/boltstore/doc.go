@@ -3,10 +3,10 @@
 //
 // # Basics
 //
-//	st, err := boltstore.Create("registry.db", nil) // a new registry file; fails if it exists
+//	st, err := boltstore.Create("registry.db", boltstore.Config{}) // a new registry file; fails if it exists
 //	reg, err := exclusion.Create(ctx, st, emb, exclusion.DefaultConfig())
 //
-//	st, err := boltstore.Open("registry.db", nil) // an existing file; fails if it is missing
+//	st, err := boltstore.Open("registry.db", boltstore.Config{}) // an existing file; fails if it is missing
 //	reg, err := exclusion.Open(ctx, st, emb, exclusion.DefaultConfig())
 //
 // Create and Open are separate so that a mistyped path is an error, never a
@@ -53,7 +53,7 @@
 // copy with bbolt's tools.
 //
 // One process at a time: Open takes an exclusive file lock (waiting up to
-// Options.Timeout). For several machines, implement exclusion.Store over a
+// Config.Timeout). For several machines, implement exclusion.Store over a
 // shared database (PostgreSQL) and run exclusiontest.TestStore against it.
 // Each write costs one fsync (a few milliseconds on SSDs, more on network
 // disks); that is the price of durability and is never turned off.

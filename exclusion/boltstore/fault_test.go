@@ -33,7 +33,7 @@ func submission(i int) *exclusion.Submission {
 // newRegistry creates a registry in a new store file and returns both.
 func newRegistry(t *testing.T, path string) (*Store, *exclusion.Registry) {
 	t.Helper()
-	st, err := Create(path, nil)
+	st, err := Create(path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func newRegistry(t *testing.T, path string) (*Store, *exclusion.Registry) {
 // acknowledged request in its acknowledged status.
 func reopen(t *testing.T, path string, acked map[string]exclusion.Status) *exclusion.Registry {
 	t.Helper()
-	st, err := Open(path, nil)
+	st, err := Open(path, Config{})
 	if err != nil {
 		t.Fatalf("reopening: %v", err)
 	}
@@ -163,7 +163,7 @@ func TestDiskFullChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := Open(path, nil)
+	st, err := Open(path, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

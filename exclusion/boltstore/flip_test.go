@@ -92,7 +92,7 @@ func TestBitFlipEveryPage(t *testing.T) {
 
 // openContents opens a store file as a registry and returns its contents.
 func openContents(path string) (string, error) {
-	st, err := Open(path, nil)
+	st, err := Open(path, Config{})
 	if err != nil {
 		return "", err
 	}

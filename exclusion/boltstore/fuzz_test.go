@@ -21,7 +21,7 @@ func FuzzOpen(f *testing.F) {
 	dir := f.TempDir()
 	for i, n := range []int{-1, 0, 3} {
 		p := filepath.Join(dir, "seed"+string(rune('a'+i))+".db")
-		st, err := Create(p, nil)
+		st, err := Create(p, Config{})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func FuzzOpen(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		st, err := Open(p, &Options{Timeout: 1})
+		st, err := Open(p, Config{Timeout: 1})
 		if err != nil {
 			return
 		}

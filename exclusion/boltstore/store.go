@@ -33,12 +33,17 @@ var (
 	keyCounts      = []byte("counts")
 )
 
-// Options configures a Store. A nil *Options means the defaults.
-type Options struct {
+// Config configures a Store. As in every Config of faceoptout, the zero
+// value of every field means the default: Config{} is DefaultConfig().
+type Config struct {
 	// Timeout bounds the wait for the file lock held by another process;
 	// 0 means 2 seconds.
 	Timeout time.Duration
 }
+
+// DefaultConfig returns the defaults, spelled out: a 2-second wait for
+// the file lock.
+func DefaultConfig() Config { return Config{Timeout: 2 * time.Second} }
 
 // Store is a bbolt-backed exclusion.Store. It is safe for concurrent use.
 type Store struct {
@@ -59,7 +64,7 @@ var _ exclusion.Store = (*Store)(nil)
 
 // Create creates a new, empty store file at path (the file must not exist)
 // and opens it. Initialise it with exclusion.Create.
-func Create(path string, opts *Options) (*Store, error) {
+func Create(path string, cfg Config) (*Store, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: create: %w", err)
@@ -67,7 +72,7 @@ func Create(path string, opts *Options) (*Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("boltstore: create: %w", err)
 	}
-	s, err := open(path, opts)
+	s, err := open(path, cfg)
 	if err != nil {
 		_ = os.Remove(path)
 		return nil, err
@@ -81,7 +86,7 @@ func Create(path string, opts *Options) (*Store, error) {
 
 // Open opens an existing store file. A missing file is an error (wrapping
 // os.ErrNotExist): use Create for a new registry.
-func Open(path string, opts *Options) (*Store, error) {
+func Open(path string, cfg Config) (*Store, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open: %w", err)
@@ -89,16 +94,16 @@ func Open(path string, opts *Options) (*Store, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("boltstore: open %s: not a regular file", path)
 	}
-	return open(path, opts)
+	return open(path, cfg)
 }
 
-func open(path string, opts *Options) (*Store, error) {
-	o := Options{}
-	if opts != nil {
-		o = *opts
+func open(path string, cfg Config) (*Store, error) {
+	o := cfg
+	if o.Timeout == 0 {
+		o.Timeout = DefaultConfig().Timeout
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Second
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("boltstore: open %s: negative Timeout %v", path, o.Timeout)
 	}
 	f, err := os.Open(path)
 	if err != nil {

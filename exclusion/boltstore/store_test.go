@@ -11,7 +11,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	exclusiontest.TestStore(t, func(t *testing.T) exclusion.Store {
-		s, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), nil)
+		s, err := boltstore.Create(filepath.Join(t.TempDir(), "registry.db"), boltstore.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,7 +139,7 @@ func Create(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exc
 		_ = os.Remove(mp)
 		return nil, fmt.Errorf("registrydir: %w", err)
 	}
-	st, err := boltstore.Create(filepath.Join(dir, DBFile), nil)
+	st, err := boltstore.Create(filepath.Join(dir, DBFile), boltstore.Config{})
 	if err != nil {
 		_ = os.Remove(mp)
 		return nil, err
@@ -178,7 +178,7 @@ func Open(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exclu
 	if err := json.Unmarshal(b, &m); err != nil || m.Model == "" {
 		return nil, fmt.Errorf("registrydir: %s: unreadable %s: %w", dir, EmbedderFile, errors.Join(err, exclusion.ErrCorrupt))
 	}
-	st, err := boltstore.Open(filepath.Join(dir, DBFile), nil)
+	st, err := boltstore.Open(filepath.Join(dir, DBFile), boltstore.Config{})
 	if err != nil {
 		return nil, err
 	}
