@@ -534,7 +534,7 @@ func benchRegistry(ctx context.Context, path string, emb *embed.Dlib, faces stri
 		bulk.descs, _, _ = model.Sample(rng, (n+1)/2, 2)
 		bulk.descs = bulk.descs[:n]
 	}
-	st, err := boltstore.Create(path, nil)
+	st, err := boltstore.Create(path, boltstore.Config{})
 	if err != nil {
 		return nil, err
 	}
