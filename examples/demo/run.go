@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"image"
 	"image/color"
@@ -54,7 +55,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			real = false
 		}
 	}
-	reg, err := registrydir.Create(ctx, o.Dir, o.Embedder)
+	// The registry lives for one run, so its operator key is made here; a
+	// long-lived registry's key comes from a file (registrydir.ReadKeyFile).
+	key := make([]byte, exclusion.KeySize)
+	rand.Read(key)
+	reg, err := registrydir.Create(ctx, o.Dir, o.Embedder, registrydir.WithKey(key))
 	if err != nil {
 		return err
 	}
@@ -64,7 +69,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		return err
 	}
 	d := &demo{w: w, reg: reg, base: "http://" + l.Addr().String(), labels: map[string]string{}}
-	fmt.Fprintf(w, "registry: %s (bbolt, embedder %s)\n", o.Dir, o.Embedder.Name)
+	fmt.Fprintf(w, "registry: %s (bbolt, descriptors and hashes encrypted, embedder %s)\n", o.Dir, o.Embedder.Name)
 
 	// 1. Requests: face opt-outs, a DSA removal; a reviewer approves them.
 	section(w, "1. requests submitted and approved")
