@@ -71,7 +71,7 @@ func newEnv(t *testing.T, emb embed.Embedder, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := boltstore.Create(e.dbPath, nil)
+	st, err := boltstore.Create(e.dbPath, boltstore.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/examples/internal/mailsink"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/boltstore"
@@ -105,7 +106,7 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir, err := registrydir.Resolve(*regFlag)
+	dir, err := registrydir.Resolve(*regFlag, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	rcfg := exclusion.DefaultConfig()
 	rcfg.Confirm = exclusion.ConfirmConfig{Required: true, Within: cfg.LinkTTL}
 	rcfg.Thumbnails = exclusion.ThumbnailConfig{Store: thumbs, Key: tkey, TTL: 30 * 24 * time.Hour}
-	d, emb, err := registrydir.NewDlib(registrydir.ModelsDir(*models), 2)
+	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(*models, os.Getenv), 2)
 	if err != nil {
 		return err
 	}
@@ -173,17 +174,18 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// openRegistry opens the registry in dir (made by faceoptout init) with
-// cfg, checking the embedder's model as registrydir.Open does.
+// openRegistry opens the bbolt registry in dir (made by faceoptout init)
+// with cfg; exclusion.Open refuses an embedder of another model than the
+// registry's faces (exclusion.ErrModel). Encrypted registries
+// (registry.keys) and PostgreSQL locations are not supported here.
 func openRegistry(ctx context.Context, dir string, emb registrydir.Embedder, cfg exclusion.Config) (*exclusion.Registry, error) {
-	m, err := registrydir.Model(dir)
-	if err != nil {
-		return nil, err
+	if _, err := registrydir.Model(dir); err != nil {
+		return nil, fmt.Errorf("intake: %s is not a registry (run faceoptout init first): %w", dir, err)
 	}
-	if m != emb.Model {
-		return nil, fmt.Errorf("%w: registry %s was enrolled with %q, not %q", registrydir.ErrModelMismatch, dir, m, emb.Model)
+	if _, err := os.Stat(filepath.Join(dir, registrydir.KeysFile)); err == nil {
+		return nil, fmt.Errorf("intake: %s is encrypted (%s): not supported by this example", dir, registrydir.KeysFile)
 	}
-	st, err := boltstore.Open(filepath.Join(dir, registrydir.DBFile), nil)
+	st, err := boltstore.Open(filepath.Join(dir, registrydir.DBFile), boltstore.Config{})
 	if err != nil {
 		return nil, err
 	}
