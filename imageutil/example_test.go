@@ -84,3 +84,18 @@ func ExamplePHash() {
 	// 16 true
 	// true
 }
+
+// A pixel budget gives the image reduced while it is decoded, without a
+// full-size 8-bit copy: here a 3000x2000 PNG within 1.5 megapixels.
+func ExampleWithPixelBudget() {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 3000, 2000))); err != nil {
+		panic(err)
+	}
+	m, err := imageutil.DecodeBytes(b.Bytes(), imageutil.WithPixelBudget(1_500_000))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.Bounds().Dx(), m.Bounds().Dy(), "reduced", m.Reduction, "times from", m.SourceWidth, m.SourceHeight)
+	// Output: 1500 1000 reduced 2 times from 3000 2000
+}
