@@ -17,12 +17,13 @@ import (
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/cohort"
 	"github.com/faceoptout/faceoptout/exclusion/evaluation"
 	"github.com/faceoptout/faceoptout/internal/facesim"
 )
 
 // cmdEval measures FNMR and FPIR of the global-threshold policy (alone, and
-// with the Filter's default weak-face rule) and of exclusion.CohortPolicy
+// with the Filter's default weak-face rule) and of cohort.Policy
 // (without and with photo fusion) on labelled faces, and FPIR against the number of
 // enrolled faces on facesim data. It writes a Markdown report (stdout and
 // OUT/eval.md) and DET curves (OUT/det.png).
@@ -47,13 +48,13 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	fs.IntVar(&p.Splits, "splits", p.Splits, "random splits")
 	fs.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the splits")
 	global := fs.Float64("threshold", exclusion.DefaultBlockThreshold, "global threshold of the baseline policy")
-	ccfg := exclusion.DefaultCohortConfig()
+	ccfg := cohort.DefaultConfig()
 	fs.IntVar(&ccfg.K, "k", ccfg.K, "cohort policy: nearest cohort faces averaged")
 	fs.Float64Var(&ccfg.Block, "block", ccfg.Block, "cohort policy: block score")
 	fs.Float64Var(&ccfg.Review, "review", ccfg.Review, "cohort policy: review score")
 	fs.Float64Var(&ccfg.MaxDistance, "max-distance", ccfg.MaxDistance, "cohort policy: radius")
 	fs.Float64Var(&ccfg.SkipWithin, "skip-within", ccfg.SkipWithin, "cohort policy: ignore cohort faces closer than this")
-	fs.BoolVar(&ccfg.Fuse, "fuse", ccfg.Fuse, "cohort policy: combine the photos of a request")
+	fuse := fs.Bool("fuse", !ccfg.PerFace, "cohort policy: combine the photos of a request")
 	weak := exclusion.DefaultFilterConfig().WeakFaces
 	fs.Float64Var(&weak.MaxScore, "weak-score", weak.MaxScore, "weak-face rule: HOG detection score below which a face is weak (0: off)")
 	fs.Float64Var(&weak.Review, "weak-review", weak.Review, "weak-face rule: review a weak face within this distance")
@@ -73,7 +74,11 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	if *idols == "" {
 		*idols = filepath.Join(progenv.FacesDir("", env), "idols", "idols.json")
 	}
-	ecfg := ef.DlibConfig()
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if ef.Kind != embedder.Dlib && *images != "" && !given["threshold"] {
+		return fmt.Errorf("--embedder %s needs --threshold: the default is dlib's (and so are the cohort policy's --block, --review and --max-distance)", ef.Kind)
+	}
 	var md bytes.Buffer
 	w := io.MultiWriter(stdout, &md)
 	if *scale {
@@ -92,7 +97,7 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	if *descs != "" {
 		set, err = evaluation.LoadDescriptorFile(*descs)
 	} else {
-		set, err = embedImages(ctx, *images, evaluation.LabelMode(*labelFrom), ecfg, *cache, stderr)
+		set, err = embedImages(ctx, *images, evaluation.LabelMode(*labelFrom), ef, *cache, stderr)
 	}
 	if err != nil {
 		return err
@@ -113,15 +118,24 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	}
 	start := time.Now()
 	var results []evaluation.Result
+	ccfg.PerFace = !*fuse
+	weak.Disabled = weak.MaxScore <= 0 // --weak-score 0 turns the rule off
 	unfused := ccfg
-	unfused.Fuse = false
+	unfused.PerFace = true
 	tm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
 	dm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
 	dm.Label = fmt.Sprintf("default: global %.2f + weak-face rule (score < %.2f: review within %.2f)", *global, weak.MaxScore, weak.Review)
 	dm.Weak = weak
-	methods := []*evaluation.PolicyMethod{tm, dm, evaluation.CohortMethod(unfused, &evaluation.VerdictCounts{})}
-	if ccfg.Fuse {
-		methods = append(methods, evaluation.CohortMethod(ccfg, &evaluation.VerdictCounts{}))
+	methods := []*evaluation.PolicyMethod{tm, dm}
+	switch {
+	case p.Cohort == 0 && len(cohort) == 0:
+		// No cohort (--cohort-people 0 and no --cohort file, as for a model
+		// without a cohort file of its own): no cohort policy.
+		fmt.Fprintln(stderr, "no cohort: the cohort policy is not measured (give --cohort FILE or --cohort-people N)")
+	case ccfg.PerFace:
+		methods = append(methods, evaluation.CohortMethod(unfused, &evaluation.VerdictCounts{}))
+	default:
+		methods = append(methods, evaluation.CohortMethod(unfused, &evaluation.VerdictCounts{}), evaluation.CohortMethod(ccfg, &evaluation.VerdictCounts{}))
 	}
 	// The Filter runs its weak-face rule after any policy.
 	for _, m := range methods[2:] {
@@ -241,16 +255,23 @@ func evalScale(w io.Writer, idols string, widen float64, sizes, thresholds strin
 	return nil
 }
 
-// embedImages embeds a labelled folder with embed.NewDlib, or reads the
+// embedImages embeds a labelled folder with the embedder ef chooses, or reads the
 // faces from cache when it was written for the same images and settings
 // (and writes it otherwise).
-func embedImages(ctx context.Context, dir string, mode evaluation.LabelMode, cfg embed.DlibConfig, cache string, stderr io.Writer) (*evaluation.Set, error) {
+func embedImages(ctx context.Context, dir string, mode evaluation.LabelMode, ef *embedder.Flags, cache string, stderr io.Writer) (*evaluation.Set, error) {
 	var key string
 	if cache != "" {
-		k := cfg
-		k.Workers = 0 // does not change the descriptors
+		// The settings that change the descriptors (not Workers).
+		k := ef.DlibConfig()
+		k.Workers = 0
+		settings := fmt.Sprintf("%+v", k)
+		if ef.Kind != embedder.Dlib {
+			oc := ef.ONNXConfig()
+			oc.Detection.Workers = 0
+			settings = fmt.Sprintf("%s %+v", ef.Kind, oc)
+		}
 		var err error
-		if key, err = evaluation.FolderKey(dir, mode, fmt.Sprintf("%+v", k)); err != nil {
+		if key, err = evaluation.FolderKey(dir, mode, settings); err != nil {
 			return nil, err
 		}
 		if f, err := os.Open(cache); err == nil {
@@ -263,7 +284,7 @@ func embedImages(ctx context.Context, dir string, mode evaluation.LabelMode, cfg
 			fmt.Fprintf(stderr, "not using %s: %v\n", cache, err)
 		}
 	}
-	d, err := embed.NewDlib(cfg)
+	d, err := ef.New()
 	if err != nil {
 		return nil, err
 	}

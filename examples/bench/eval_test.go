@@ -108,3 +108,14 @@ func TestEvalCommand(t *testing.T) {
 		t.Errorf("eval with more enrolled people than the file holds succeeded")
 	}
 }
+
+// TestEvalONNXNeedsThreshold: the default threshold is dlib's, so images
+// embedded with another model need --threshold (checked before any model
+// is loaded).
+func TestEvalONNXNeedsThreshold(t *testing.T) {
+	var sink bytes.Buffer
+	err := cmdEval(context.Background(), nil, []string{"--images", t.TempDir(), "--embedder", "onnx"}, &sink, &sink)
+	if err == nil || !strings.Contains(err.Error(), "--threshold") {
+		t.Errorf("eval --embedder onnx without --threshold: %v, want an error asking for it", err)
+	}
+}
