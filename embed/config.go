@@ -119,6 +119,15 @@ func DefaultDlibConfig() DlibConfig {
 	}
 }
 
+// WithDefaults returns c with every zero field set to DefaultDlibConfig's
+// value, as NewDlib and NewLocator use it (ModelsDir, required, stays as
+// it is). Packages that keep a DlibConfig in their own Config (embed/onnx)
+// resolve it with WithDefaults before reading its fields.
+func (c DlibConfig) WithDefaults() DlibConfig {
+	c.withDefaults()
+	return c
+}
+
 // withDefaults fills the zero fields with DefaultDlibConfig's values
 // (those whose default is zero stay zero).
 func (c *DlibConfig) withDefaults() {

@@ -157,6 +157,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Detection.Detector != embed.HOG:
 		return bad("Detection.Detector", "%q: only %q is supported", c.Detection.Detector, embed.HOG)
+	case c.Detection.Workers < 1 || c.Detection.Workers > 256:
+		return bad("Detection.Workers", "%d is outside [1, 256]", c.Detection.Workers)
 	case c.ModelsDir == "":
 		return bad("ModelsDir", "empty")
 	case c.Library == "":

@@ -63,6 +63,7 @@ func resolve(dir, p string) string {
 // model(s) and the detector. Errors wrap ErrConfig, ErrLibrary, ErrModel or
 // ErrRuntime.
 func New(cfg Config) (*Embedder, error) {
+	cfg.Detection = cfg.Detection.WithDefaults() // Workers 0: one session per CPU, as the Locator's workers
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

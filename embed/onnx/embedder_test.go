@@ -234,7 +234,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"zero config", func(c *onnx.Config) { *c = onnx.Config{} }, onnx.ErrConfig},
 		{"CNN detector", func(c *onnx.Config) { c.Detection.Detector = embed.CNN }, onnx.ErrConfig},
-		{"no workers", func(c *onnx.Config) { c.Detection.Workers = 0 }, embed.ErrConfig},
+		{"negative workers", func(c *onnx.Config) { c.Detection.Workers = -1 }, onnx.ErrConfig},
 		{"unknown landmarker", func(c *onnx.Config) { c.Landmarks = "sift" }, onnx.ErrConfig},
 		{"bad pin", func(c *onnx.Config) { c.Model.SHA256 = "ABC" }, onnx.ErrConfig},
 		{"zero scale", func(c *onnx.Config) { c.Model.Scale[1] = 0 }, onnx.ErrConfig},

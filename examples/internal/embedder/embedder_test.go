@@ -1,15 +1,19 @@
 package embedder_test
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"image"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/embed/onnx"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
+	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
 func TestFlags(t *testing.T) {
@@ -82,6 +86,44 @@ func TestNewFailsWithoutModels(t *testing.T) {
 			}
 			if !errors.Is(err, tc.want) && !errors.Is(err, onnx.ErrModel) {
 				t.Errorf("New: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestZeroWorkers: --workers 0 means one per CPU for both embedders (the
+// ONNX embedder's sessions as well as its detector's workers).
+func TestZeroWorkers(t *testing.T) {
+	models := testenv.ONNX(t)
+	testenv.Models(t)
+	for _, kind := range []string{embedder.Dlib, embedder.ONNX} {
+		t.Run(kind, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			f := embedder.Register(fs, nil)
+			if err := fs.Parse([]string{"--embedder", kind, "--models", models, "--workers", "0"}); err != nil {
+				t.Fatal(err)
+			}
+			if f.Workers() != runtime.NumCPU() {
+				t.Errorf("Workers() = %d, want %d", f.Workers(), runtime.NumCPU())
+			}
+			emb, err := f.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer emb.Close()
+			var got int
+			switch e := emb.(type) {
+			case *embed.Dlib:
+				got = e.Config().Workers
+			case *onnx.Embedder:
+				got = e.Config().Detection.Workers
+			}
+			if got != runtime.NumCPU() {
+				t.Errorf("the embedder runs %d workers, want %d", got, runtime.NumCPU())
+			}
+			faces, err := emb.Faces(context.Background(), image.NewNRGBA(image.Rect(0, 0, 64, 64)))
+			if err != nil || len(faces) != 0 {
+				t.Errorf("Faces of a blank image: %d faces, %v", len(faces), err)
 			}
 		})
 	}
