@@ -67,6 +67,9 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	if *dir == "" {
 		*dir = filepath.Join(progenv.FacesDir("", env), "idols")
 	}
+	if ef.Kind != embedder.Dlib {
+		return fmt.Errorf("--embedder %s: bench embed measures dlib's pipelines; --onnx-min-faces adds the ONNX embedder's rows", ef.Kind)
+	}
 	dcfg := ef.DlibConfig()
 	dcfg.Workers = ef.Workers()
 	cfg := &dcfg
