@@ -10,21 +10,24 @@
 // Run "faceoptout help" for the list of commands.
 //
 // The registry commands work on a registry directory given by --registry DIR
-// or $FACEOPTOUT_REGISTRY, made with "faceoptout init"; commands that look
-// at faces (submit --kind face, check) load the dlib models from --models
-// DIR, $FACEOPTOUT_MODELS or models/:
+// or $FACEOPTOUT_REGISTRY, made with "faceoptout init". The commands that
+// look at faces (init, submit, check, embed) take the embedder from
+// --embedder dlib|onnx (default dlib) and its files from --models DIR,
+// $FACEOPTOUT_MODELS or ./models; a registry records the model it was
+// created with and refuses another. The default policy's thresholds are
+// dlib's: check and sweep of an ONNX registry need --threshold.
 //
-//	faceoptout init --registry DIR
+//	faceoptout init --registry DIR [--embedder dlib|onnx]
 //	faceoptout submit --kind face --country DE --reason TEXT --name NAME --email E --phone +49... --photo FILE [--box x0,y0,x1,y1]
 //	faceoptout submit --kind removal --country DE --reason TEXT --name NAME --email E --phone +49... --url URL [--photo FILE]
 //	faceoptout list [--status pending]
 //	faceoptout show ID
 //	faceoptout pick ID --photo N --box x0,y0,x1,y1 --by REVIEWER
 //	faceoptout approve|reject|withdraw ID --by REVIEWER [--note TEXT]
-//	faceoptout check FILE|URL...          (one JSON object per image; only "allow" may be indexed)
-//	faceoptout sweep FILE                 (JSON lines {"id":..., "descriptor":[128 numbers]}; prints ids to purge)
+//	faceoptout check [--threshold T] FILE|URL...  (one JSON object per image; only "allow" may be indexed)
+//	faceoptout sweep [--threshold T] FILE         (JSON lines {"id":..., "descriptor":[numbers]}; prints ids to purge)
 //	faceoptout audit [ID]
-//	faceoptout embed [--json] [--min-face N] [--detector hog|cnn] FILE...
+//	faceoptout embed [--json] [--embedder dlib|onnx] [--min-face N] [--detector hog|cnn] FILE...
 package main
 
 import (
