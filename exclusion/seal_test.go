@@ -486,3 +486,68 @@ func TestShredSweep(t *testing.T) {
 		t.Fatalf("keys of %v left, want the 2 others", ids)
 	}
 }
+
+// TestRotateKeyConcurrent reads and writes while the key rotates (run it
+// with -race): every read succeeds, before, during and after.
+func TestRotateKeyConcurrent(t *testing.T) {
+	emb := &exclusiontest.Embedder{}
+	st := keepOpen{exclusiontest.NewMemStore()}
+	ring := exclusiontest.NewKeyring()
+	reg, err := exclusion.Create(ctx, st, emb, sealedConfig(testKey(1), ring))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	reqs := enrolSample(t, reg)
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	go func() {
+		for {
+			select {
+			case <-done:
+				errs <- nil
+				return
+			default:
+			}
+			for _, r := range reqs {
+				if _, err := reg.Get(ctx, r.ID); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	go func() {
+		for i := range 5 {
+			r, err := reg.Submit(ctx, faceSubmission(photo(person(20+i))), "intake")
+			if err != nil {
+				errs <- err
+				return
+			}
+			if _, err := reg.Approve(ctx, r.ID, "reviewer", ""); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for i := range 4 {
+		if _, err := reg.RotateKey(ctx, testKey(byte(2+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	st2, err := exclusion.Open(ctx, st, emb, sealedConfig(testKey(5), ring))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.Len() != 7 {
+		t.Fatalf("%d faces, want 7", st2.Len())
+	}
+}
