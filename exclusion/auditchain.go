@@ -94,8 +94,10 @@ type AuditHead struct {
 //
 // The chain shows edits by anyone who cannot rewrite the whole log from the
 // edited event on; against someone who can (write access to the store and
-// this code), compare the head with one recorded elsewhere before. Safe for
-// concurrent use; events appended during the call are checked too.
+// this code), compare the head with one recorded elsewhere before. A log
+// written by a store that did not chain its events fails at its first
+// event ("no hash"). Safe for concurrent use; events appended during the
+// call are checked too.
 func (r *Registry) VerifyAudit(ctx context.Context) (AuditHead, error) {
 	if err := r.usable(); err != nil {
 		return AuditHead{}, err
