@@ -29,12 +29,17 @@ type Option func(*options)
 
 type options struct {
 	key []byte
+	old [][]byte
 }
 
 // WithKey encrypts the registry's descriptors and image hashes under the
 // operator key (exclusion.KeySize bytes; see exclusion.EncryptionConfig):
 // Create makes DIR/registry.keys, Open opens it. Nil changes nothing.
 func WithKey(key []byte) Option { return func(o *options) { o.key = key } }
+
+// WithOldKeys adds earlier operator keys that only unwrap data keys a key
+// rotation has not re-wrapped yet (exclusion.EncryptionConfig.OldKeys).
+func WithOldKeys(keys ...[]byte) Option { return func(o *options) { o.old = append(o.old, keys...) } }
 
 // ReadKeyFile reads an operator key file: exclusion.KeySize bytes as hex
 // (surrounding white space ignored). A file that others than its owner may
@@ -102,7 +107,7 @@ func config(dir string, create bool, opts []Option) (exclusion.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("registrydir: %w", err)
 	}
-	cfg.Encryption = exclusion.EncryptionConfig{Key: o.key, Keyring: ring}
+	cfg.Encryption = exclusion.EncryptionConfig{Key: o.key, OldKeys: o.old, Keyring: ring}
 	return cfg, nil
 }
 

@@ -68,6 +68,27 @@ func TestEncryptedDir(t *testing.T) {
 			}
 		})
 	}
+	// A rotation through the registry, then the new key alone, or the old
+	// one as an old key beside it.
+	newKey := bytes.Repeat([]byte{2}, exclusion.KeySize)
+	reg, err = registrydir.Open(ctx, dir, fake, registrydir.WithKey(key), registrydir.WithOldKeys(newKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := reg.RotateKey(ctx, newKey); err != nil || n != 1 {
+		t.Fatalf("RotateKey: %d, %v", n, err)
+	}
+	reg.Close()
+	for _, opts := range [][]registrydir.Option{
+		{registrydir.WithKey(newKey)},
+		{registrydir.WithKey(newKey), registrydir.WithOldKeys(key)},
+	} {
+		reg, err := registrydir.Open(ctx, dir, fake, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.Close()
+	}
 	if err := os.Chmod(keyPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
