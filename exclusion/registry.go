@@ -70,7 +70,7 @@ type Registry struct {
 	closed bool
 	broken error // set when the live set may differ from the store; checks fail closed
 	// galleries[m] holds the approved faces' descriptors of models[m]; set
-	// once by setModels.
+	// by setModels.
 	galleries []*Gallery
 	nfaces    int                 // approved faces, over all galleries' requests
 	reqs      map[string]*liveReq // approved requests
@@ -252,20 +252,25 @@ func (r *Registry) setModels(models []embed.Model) error {
 			return fmt.Errorf("%w: the registry's faces are enrolled with %v, not %s", ErrModel, models, m)
 		}
 	}
-	r.models = slices.Clone(models)
-	r.galleries = make([]*Gallery, len(models))
+	galleries := make([]*Gallery, len(models))
 	for i, m := range models {
 		g, err := NewGallery(m.Dim)
 		if err != nil {
 			return err
 		}
-		r.galleries[i] = g
+		galleries[i] = g
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.models = slices.Clone(models)
+	r.galleries = galleries
 	return nil
 }
 
 // gallery returns the live faces of models[model], or nil.
 func (r *Registry) gallery(model int) *Gallery {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	if model < 0 || model >= len(r.galleries) {
 		return nil
 	}
