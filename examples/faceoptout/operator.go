@@ -44,7 +44,8 @@ func (o operator) commands() map[string]command {
 		"withdraw": {"withdraw a pending or approved request: withdraw ID --by WHO [--note TEXT]", o.decide("withdraw")},
 		"check":    {"check an image file or URL; prints the verdict as JSON: check FILE|URL", o.cmdCheck},
 		"sweep":    {"print the ids of an index to purge: sweep FILE (JSON lines {\"id\":..., \"descriptor\":[...]})", o.cmdSweep},
-		"audit":    {"print the audit log: audit [ID]", o.cmdAudit},
+		"audit":    {"print the audit log: audit [ID]; check its hash chain: audit --verify", o.cmdAudit},
+		"rekey":    {"re-wrap an encrypted registry's data keys under a new operator key: rekey --key-file OLD --new-key-file NEW", o.cmdRekey},
 		"embed":    {"print the faces and descriptors of images (JSON lines with --json), with per-stage timings", o.cmdEmbed},
 	}
 }
@@ -53,6 +54,7 @@ func (o operator) commands() map[string]command {
 // embedder's flags (--embedder, --models, ...).
 type regFlags struct {
 	registry *string
+	keyFile  *string         // --key-file: the operator key of an encrypted registry
 	emb      *embedder.Flags // nil for commands that describe no face
 }
 
@@ -60,6 +62,7 @@ type regFlags struct {
 // flags.
 func (o operator) addRegFlags(fs *flag.FlagSet, withEmbedder bool) regFlags {
 	rf := regFlags{registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")}
+	rf.keyFile = fs.String("key-file", "", "operator key file of an encrypted registry (default $"+registrydir.KeyFileEnv+"); init makes it if missing")
 	if withEmbedder {
 		rf.emb = embedder.Register(fs, o.env)
 	}
@@ -146,7 +149,12 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 			return nil, emb, nil, err
 		}
 	}
-	reg, err := registrydir.Open(ctx, dir, emb)
+	opts, err := o.keyOptions(rf, false, nil)
+	if err != nil {
+		_ = closeEmb()
+		return nil, emb, nil, err
+	}
+	reg, err := registrydir.Open(ctx, dir, emb, opts...)
 	if err != nil {
 		_ = closeEmb()
 		return nil, emb, nil, err
@@ -172,7 +180,11 @@ func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.
 		return err
 	}
 	defer closeEmb()
-	reg, err := registrydir.Create(ctx, dir, emb)
+	opts, err := o.keyOptions(rf, true, stdout)
+	if err != nil {
+		return err
+	}
+	reg, err := registrydir.Create(ctx, dir, emb, opts...)
 	if err != nil {
 		return err
 	}

@@ -200,12 +200,29 @@ func (o operator) cmdAudit(ctx context.Context, args []string, stdout, stderr io
 	fs := newFlags("audit", stderr)
 	rf := o.addRegFlags(fs, false)
 	asJSON := fs.Bool("json", false, "print JSON lines")
+	verify := fs.Bool("verify", false, "check the log's hash chain and print its head (record it elsewhere to detect a rewrite later)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return errors.New("usage: faceoptout audit [ID]")
+	if len(pos) > 1 || *verify && len(pos) > 0 {
+		return errors.New("usage: faceoptout audit [ID] | audit --verify")
+	}
+	if *verify {
+		reg, _, done, err := o.open(ctx, rf, false)
+		if err != nil {
+			return err
+		}
+		defer done()
+		head, err := reg.VerifyAudit(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSONLine(stdout, head)
+		}
+		fmt.Fprintf(stdout, "audit log verified: %d events, last #%d %s\n", head.Events, head.Seq, head.Hash)
+		return nil
 	}
 	id := ""
 	if len(pos) == 1 {

@@ -65,7 +65,11 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	reg, err := registrydir.Open(ctx, dir, registrydir.Embedder{})
+	opts, err := o.keyOptions(rf, false, nil)
+	if err != nil {
+		return err
+	}
+	reg, err := registrydir.Open(ctx, dir, registrydir.Embedder{}, opts...)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/keyfile"
 )
@@ -109,6 +110,14 @@ func config(dir string, create bool, opts []Option) (exclusion.Config, error) {
 	}
 	cfg.Encryption = exclusion.EncryptionConfig{Key: o.key, OldKeys: o.old, Keyring: ring}
 	return cfg, nil
+}
+
+// keyFileFrom returns the key file $FACEOPTOUT_KEY_FILE names, "" if none.
+func keyFileFrom(env progenv.Getenv) string {
+	if env == nil {
+		return ""
+	}
+	return env(KeyFileEnv)
 }
 
 // release closes the keyring of a configuration whose registry did not

@@ -222,7 +222,9 @@ type Session struct {
 // OpenWithDlib resolves the registry directory (flag value or
 // $FACEOPTOUT_REGISTRY), loads the dlib models (flag value,
 // $FACEOPTOUT_MODELS, else models) with the given number of workers, and
-// opens the registry; env is main's os.Getenv. Close the session when done.
+// opens the registry, encrypted with the operator key in the file
+// $FACEOPTOUT_KEY_FILE names, if any; env is main's os.Getenv. Close the
+// session when done.
 func OpenWithDlib(ctx context.Context, env progenv.Getenv, registryFlag, modelsFlag string, workers int) (*Session, error) {
 	dir, err := Resolve(registryFlag, env)
 	if err != nil {
@@ -232,7 +234,16 @@ func OpenWithDlib(ctx context.Context, env progenv.Getenv, registryFlag, modelsF
 	if err != nil {
 		return nil, err
 	}
-	reg, err := Open(ctx, dir, emb)
+	var opts []Option
+	if p := keyFileFrom(env); p != "" {
+		key, err := ReadKeyFile(p)
+		if err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+		opts = append(opts, WithKey(key))
+	}
+	reg, err := Open(ctx, dir, emb, opts...)
 	if err != nil {
 		_ = d.Close()
 		return nil, err
