@@ -17,6 +17,12 @@
 // created with and refuses another. The default policy's thresholds are
 // dlib's: check and sweep of an ONNX registry need --threshold.
 //
+// With --key-file FILE or $FACEOPTOUT_KEY_FILE (an operator key, hex; init
+// makes the file when it is missing), the registry keeps descriptors and
+// image hashes encrypted, their per-request keys in DIR/registry.keys;
+// every command then needs the key. Keep the key file, and copies of it,
+// apart from the registry and its backups.
+//
 //	faceoptout init --registry DIR [--embedder dlib|onnx]
 //	faceoptout submit --kind face --country DE --reason TEXT --name NAME --email E --phone +49... --photo FILE [--box x0,y0,x1,y1]
 //	faceoptout submit --kind removal --country DE --reason TEXT --name NAME --email E --phone +49... --url URL [--photo FILE]
@@ -27,6 +33,8 @@
 //	faceoptout check [--threshold T] FILE|URL...  (one JSON object per image; only "allow" may be indexed)
 //	faceoptout sweep [--threshold T] FILE         (JSON lines {"id":..., "descriptor":[numbers]}; prints ids to purge)
 //	faceoptout audit [ID]
+//	faceoptout audit --verify                     (checks the log's hash chain; prints its head)
+//	faceoptout rekey --key-file OLD --new-key-file NEW
 //	faceoptout embed [--json] [--embedder dlib|onnx] [--min-face N] [--detector hog|cnn] FILE...
 package main
 
