@@ -348,19 +348,16 @@ func shredded(req *Request) bool {
 	return (req.Status == Withdrawn || req.Status == Rejected) && req.Sealed == nil && !hasSecrets(req)
 }
 
-// Insert seals req, creating its data key first.
+// Insert seals req, creating its data key first. The key stays when the
+// insert fails: an error does not prove that nothing was committed (a
+// connection lost after COMMIT), and a key without a request unlocks
+// nothing.
 func (s *sealStore) Insert(ctx context.Context, req *Request, ev AuditEvent) error {
 	sr, err := s.put(ctx, req)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Insert(ctx, sr, ev); err != nil {
-		if sr != req {
-			_ = s.ring.Delete(ctx, req.ID) // nothing was stored under it
-		}
-		return err
-	}
-	return nil
+	return s.Store.Insert(ctx, sr, ev)
 }
 
 // Update seals req with its data key and, once a withdrawal or rejection
