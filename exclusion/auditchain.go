@@ -67,6 +67,7 @@ type AuditError struct {
 	Problem string
 }
 
+// Error says which event breaks the chain and how.
 func (e *AuditError) Error() string {
 	return fmt.Sprintf("%s: event %d: %s", ErrAudit, e.Seq, e.Problem)
 }

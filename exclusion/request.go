@@ -278,6 +278,7 @@ type AuditEvent struct {
 	Hash string `json:"hash,omitempty"`
 }
 
+// String formats the event on one line for logs and the operator CLI.
 func (e AuditEvent) String() string {
 	return fmt.Sprintf("#%d %s %s %s %s->%s by %q", e.Seq, e.Time.Format(time.RFC3339), e.RequestID, e.Action, e.From, e.To, e.Actor)
 }

@@ -69,10 +69,13 @@ func (c EncryptionConfig) validate() error {
 // KeyError is a request whose sealed data cannot be opened with the keys
 // given. It matches ErrKey with errors.Is.
 type KeyError struct {
+	// RequestID is the request whose data key is missing or fails.
 	RequestID string
-	Problem   string
+	// Problem says what is wrong.
+	Problem string
 }
 
+// Error says which request's key is at fault and why.
 func (e *KeyError) Error() string {
 	return fmt.Sprintf("%s: request %q: %s", ErrKey, e.RequestID, e.Problem)
 }

@@ -25,7 +25,7 @@ const (
 	MaxReasonLen       = 4000     // characters
 	MaxEmailLen        = 254      // bytes (RFC 5321)
 	MaxThreshold       = 1.0      // largest per-request threshold override
-	MaxSubmissionBytes = 300 << 20
+	MaxSubmissionBytes = 300 << 20 // bytes of a JSON submission (DecodeSubmission)
 )
 
 // Validate checks every field of s and returns a *ValidationError naming
