@@ -17,14 +17,14 @@ import (
 // Limits on a submission. They bound what one request can cost to store and
 // to enrol.
 const (
-	MaxPhotos          = 10       // photos per request
-	MaxPhotoBytes      = 20 << 20 // bytes per photo (imageutil's input limit)
-	MaxURLs            = 50       // URLs per image removal
-	MaxURLLen          = 2048     // bytes per URL
-	MaxNameLen         = 200      // characters
-	MaxReasonLen       = 4000     // characters
-	MaxEmailLen        = 254      // bytes (RFC 5321)
-	MaxThreshold       = 1.0      // largest per-request threshold override
+	MaxPhotos          = 10        // photos per request
+	MaxPhotoBytes      = 20 << 20  // bytes per photo (imageutil's input limit)
+	MaxURLs            = 50        // URLs per image removal
+	MaxURLLen          = 2048      // bytes per URL
+	MaxNameLen         = 200       // characters
+	MaxReasonLen       = 4000      // characters
+	MaxEmailLen        = 254       // bytes (RFC 5321)
+	MaxThreshold       = 1.0       // largest per-request threshold override
 	MaxSubmissionBytes = 300 << 20 // bytes of a JSON submission (DecodeSubmission)
 )
 
