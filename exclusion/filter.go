@@ -13,9 +13,9 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 )
 
-// DefaultTimeout bounds each check of a Filter whose FilterConfig.Timeout
-// is zero.
-const DefaultTimeout = 30 * time.Second
+// defaultTimeout bounds each check of a Filter whose FilterConfig.Timeout
+// is zero (DefaultFilterConfig spells it out).
+const defaultTimeout = 30 * time.Second
 
 // FilterConfig configures a Filter. Zero fields mean the defaults
 // (DefaultFilterConfig spells them out).
@@ -24,7 +24,7 @@ type FilterConfig struct {
 	// DefaultPolicy().
 	Policy Policy
 	// Timeout bounds each check (on top of the caller's context); 0 means
-	// DefaultTimeout, negative means no extra bound. A check that runs out
+	// 30 s, negative means no extra bound. A check that runs out
 	// of time answers Unchecked.
 	Timeout time.Duration
 	// MatchDistance is the largest Hamming distance between perceptual
@@ -46,9 +46,9 @@ type FilterConfig struct {
 
 // DefaultFilterConfig returns the configuration the zero value means,
 // spelled out: the default policy, the default weak-face rule, a
-// DefaultTimeout per check, the default perceptual-hash distance.
+// 30 s timeout per check, the default perceptual-hash distance.
 func DefaultFilterConfig() FilterConfig {
-	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: DefaultTimeout, MatchDistance: phashMatchDistance}
+	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: defaultTimeout, MatchDistance: phashMatchDistance}
 }
 
 // Filter answers "may I index or show this image?" against a Registry's
@@ -94,7 +94,7 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	}
 	cfg.WeakFaces = dec.weak
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = defaultTimeout
 	}
 	if cfg.MatchDistance == 0 {
 		cfg.MatchDistance = phashMatchDistance

@@ -6,12 +6,10 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 )
 
-// Defaults of the weak-face rule: HOG detection margins below
-// DefaultWeakMaxScore are weak; a weak face goes to review within
-// DefaultWeakReview of an enrolled face.
+// Defaults of the weak-face rule (DefaultWeakFaceRule spells them out).
 const (
-	DefaultWeakMaxScore = 0.3
-	DefaultWeakReview   = 0.68
+	defaultWeakMaxScore = 0.3
+	defaultWeakReview   = 0.68
 )
 
 // WeakFaceRule sends to review, rather than allow, a face whose descriptor
@@ -32,18 +30,18 @@ type WeakFaceRule struct {
 	Disabled bool
 	// MaxScore: a face is weak when the HOG detector found it (its
 	// embed.Quality has a Pose) with a detection score below MaxScore.
-	// 0 means DefaultWeakMaxScore.
+	// 0 means the default, 0.3.
 	MaxScore float64
 	// Review: a face the policy allows goes to review when it, or the
 	// enrolled face, is weak and they are within Review of each other.
-	// 0 means DefaultWeakReview.
+	// 0 means the default, 0.68.
 	Review float64
 }
 
 // DefaultWeakFaceRule returns the rule the zero value means, spelled out:
 // faces found with a HOG margin below 0.3 go to review within 0.68.
 func DefaultWeakFaceRule() WeakFaceRule {
-	return WeakFaceRule{MaxScore: DefaultWeakMaxScore, Review: DefaultWeakReview}
+	return WeakFaceRule{MaxScore: defaultWeakMaxScore, Review: defaultWeakReview}
 }
 
 // resolve fills in the defaults and checks the rule: MaxScore >= 0 and
@@ -53,10 +51,10 @@ func (w WeakFaceRule) resolve() (WeakFaceRule, error) {
 		return WeakFaceRule{Disabled: true}, nil
 	}
 	if w.MaxScore == 0 {
-		w.MaxScore = DefaultWeakMaxScore
+		w.MaxScore = defaultWeakMaxScore
 	}
 	if w.Review == 0 {
-		w.Review = DefaultWeakReview
+		w.Review = defaultWeakReview
 	}
 	if !(w.MaxScore > 0) || !(w.Review > 0 && w.Review <= 2) {
 		return w, fmt.Errorf("%w: weak-face rule %+v: need MaxScore > 0 and 0 < Review <= 2", ErrPolicy, w)

@@ -164,8 +164,8 @@ func TestFilterWeakFaces(t *testing.T) {
 				wantVerdict(t, d, tc.want, req.ID)
 			}
 			if tc.want == exclusion.Review && tc.probe == weakQ {
-				if m := d.Faces[0].Matches; len(m) != 1 || m[0].Threshold != exclusion.DefaultWeakReview {
-					t.Errorf("matches %+v, want one with the rule's threshold %v", m, exclusion.DefaultWeakReview)
+				if m := d.Faces[0].Matches; len(m) != 1 || m[0].Threshold != exclusion.DefaultWeakFaceRule().Review {
+					t.Errorf("matches %+v, want one with the rule's threshold %v", m, exclusion.DefaultWeakFaceRule().Review)
 				}
 			}
 			// CheckFaces knows no probe quality: only a weak enrolled face counts.
