@@ -133,6 +133,55 @@ func Warp(src []byte, w, h int, inv Affine, ow, oh int) []float32 {
 	return out
 }
 
+// WarpArea is Warp that averages k x k bilinear samples per chip pixel,
+// spread evenly over the pixel's square (k <= 1 is Warp): with k at least
+// the number of source pixels per chip pixel, a downscale reads every
+// source pixel instead of aliasing.
+func WarpArea(src []byte, w, h int, inv Affine, ow, oh, k int) []float32 {
+	if k <= 1 {
+		return Warp(src, w, h, inv, ow, oh)
+	}
+	// Chip pixel (U, V) of the k-times larger chip sits at
+	// ((U+0.5)/k - 0.5, (V+0.5)/k - 0.5) of the chip.
+	fk := float64(k)
+	c := 0.5/fk - 0.5
+	big := Affine{
+		inv[0] / fk, inv[1] / fk, inv[0]*c + inv[1]*c + inv[2],
+		inv[3] / fk, inv[4] / fk, inv[3]*c + inv[4]*c + inv[5],
+	}
+	fine := Warp(src, w, h, big, ow*k, oh*k)
+	out := make([]float32, 3*ow*oh)
+	bw := ow * k
+	norm := 1 / float64(k*k)
+	for v := range oh {
+		for u := range ow {
+			var sum [3]float64
+			for j := range k {
+				row := (v*k + j) * bw
+				for i := range k {
+					p := fine[3*(row+u*k+i):]
+					sum[0] += float64(p[0])
+					sum[1] += float64(p[1])
+					sum[2] += float64(p[2])
+				}
+			}
+			o := out[3*(v*ow+u):]
+			o[0], o[1], o[2] = float32(sum[0]*norm), float32(sum[1]*norm), float32(sum[2]*norm)
+		}
+	}
+	return out
+}
+
+// areaSamples is WarpArea's k for inv: the source pixels per chip pixel,
+// rounded up, at most 4 (1 when the chip is not a downscale).
+func areaSamples(inv Affine) int {
+	s := math.Sqrt(math.Abs(inv[0]*inv[4] - inv[1]*inv[3]))
+	if !(s > 1.25) {
+		return 1
+	}
+	return min(4, int(math.Ceil(s)))
+}
+
 // sourceBounds returns the smallest integer rectangle [x0, x1) x [y0, y1)
 // of source pixels that a ow x oh chip warped with inv reads.
 func sourceBounds(inv Affine, ow, oh int) (x0, y0, x1, y1 float64) {
@@ -143,7 +192,9 @@ func sourceBounds(inv Affine, ow, oh int) (x0, y0, x1, y1 float64) {
 		x0, y0 = math.Min(x0, p.X), math.Min(y0, p.Y)
 		x1, y1 = math.Max(x1, p.X), math.Max(y1, p.Y)
 	}
-	return math.Floor(x0), math.Floor(y0), math.Floor(x1) + 2, math.Floor(y1) + 2
+	// One more chip pixel each way covers WarpArea's samples.
+	m := math.Sqrt(math.Abs(inv[0]*inv[4]-inv[1]*inv[3])) + 1
+	return math.Floor(x0 - m), math.Floor(y0 - m), math.Floor(x1+m) + 2, math.Floor(y1+m) + 2
 }
 
 // laplacianVariance is the variance of the Laplacian of the chip's luma

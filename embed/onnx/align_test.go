@@ -188,3 +188,67 @@ func TestFivePoints(t *testing.T) {
 		t.Fatalf("fivePoints = %v, want %v", got, want)
 	}
 }
+
+// TestWarpArea: one sample is Warp; k samples average the bilinear values
+// at the k x k sub-positions of each chip pixel (checked against Warp at
+// those positions); a uniform image stays uniform.
+func TestWarpArea(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const w, h = 50, 40
+	src := make([]byte, 3*w*h)
+	for i := range src {
+		src[i] = uint8(rng.IntN(256))
+	}
+	inv := Affine{2.6, 0.7, 3.1, -0.7, 2.6, 10.4}
+	one := WarpArea(src, w, h, inv, 9, 7, 1)
+	if want := Warp(src, w, h, inv, 9, 7); !equal(one, want) {
+		t.Fatal("WarpArea with k = 1 differs from Warp")
+	}
+	const k = 3
+	got := WarpArea(src, w, h, inv, 9, 7, k)
+	for v := range 7 {
+		for u := range 9 {
+			var sum [3]float64
+			for j := range k {
+				for i := range k {
+					x := float64(u) + (float64(i)+0.5)/k - 0.5
+					y := float64(v) + (float64(j)+0.5)/k - 0.5
+					p := inv.Apply(Point{x, y})
+					one := Warp(src, w, h, Affine{0, 0, p.X, 0, 0, p.Y}, 1, 1)
+					for c := range 3 {
+						sum[c] += float64(one[c])
+					}
+				}
+			}
+			for c := range 3 {
+				if d := math.Abs(sum[c]/k/k - float64(got[3*(v*9+u)+c])); d > 1e-3 {
+					t.Fatalf("pixel (%d, %d) channel %d: %v, want %v", u, v, c, got[3*(v*9+u)+c], sum[c]/k/k)
+				}
+			}
+		}
+	}
+	flat := make([]byte, 3*w*h)
+	for i := range flat {
+		flat[i] = 77
+	}
+	for i, v := range WarpArea(flat, w, h, Affine{1.5, 0, 5, 0, 1.5, 5}, 10, 10, 2) {
+		if math.Abs(float64(v)-77) > 1e-3 {
+			t.Fatalf("uniform image: value %d is %v", i, v)
+		}
+	}
+	if areaSamples(Affine{1, 0, 0, 0, 1, 0}) != 1 || areaSamples(Affine{2.2, 0, 0, 0, 2.2, 0}) != 3 || areaSamples(Affine{40, 0, 0, 0, 40, 0}) != 4 {
+		t.Fatal("areaSamples")
+	}
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

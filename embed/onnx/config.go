@@ -99,6 +99,12 @@ type Config struct {
 	LandmarkModel LandmarkModelConfig
 	// Threads is the number of threads each model session runs on.
 	Threads int
+	// NoAntialias samples each chip pixel once (Warp). Otherwise, when a
+	// face is larger than the chip, each chip pixel averages k x k
+	// bilinear samples (k: source pixels per chip pixel, rounded up, at
+	// most 4; WarpArea). It changes the descriptors, so it is part of the
+	// Model.
+	NoAntialias bool
 }
 
 // Pinned SHA-256s of the default files (scripts/fetch-onnx.sh installs them).
@@ -111,7 +117,7 @@ const (
 // DefaultConfig returns the defaults: the files scripts/fetch-onnx.sh
 // installs, looked up in "models"; fr_feature.onnx (MobileFaceNet-class,
 // 512-D, RGB, (x-127)/128) aligned to ArcFaceTemplate by dlib's 68-point
-// predictor from Debian's libdlib-data; detection as
+// predictor from Debian's libdlib-data, antialiased; detection as
 // embed.DefaultDlibConfig (MinFaceSize 80, one worker per CPU); one
 // thread per session.
 func DefaultConfig() Config {

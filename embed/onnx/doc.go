@@ -14,7 +14,8 @@
 //  3. a least-squares similarity transform (rotation, uniform scale,
 //     translation) maps them onto the model's template (ArcFaceTemplate
 //     for 112x112), and the chip is sampled with exact bilinear
-//     interpolation (black outside the image);
+//     interpolation (black outside the image), averaging several samples
+//     per chip pixel when the face is larger than the chip;
 //  4. the model (ONNX Runtime through github.com/yalue/onnxruntime_go, one
 //     session per worker) gives the descriptor, which is L2-normalised.
 //

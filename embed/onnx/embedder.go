@@ -159,6 +159,9 @@ func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
 		fmt.Fprintf(&b, "flip-sum\n")
 	}
 	fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, lmSum)
+	if !cfg.NoAntialias {
+		fmt.Fprintf(&b, "antialias area-samples-4\n")
+	}
 	if cfg.Landmarks == ONNX68 {
 		l := cfg.LandmarkModel
 		fmt.Fprintf(&b, "landmark-model %s %s %d\n", l.Input, l.Output, l.Size)
@@ -317,7 +320,11 @@ func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descr
 	if err != nil {
 		return nil, 0, err
 	}
-	chip, err := warpFromWorker(s, inv, m.Size, m.Size)
+	k := 1
+	if !e.cfg.NoAntialias {
+		k = areaSamples(inv)
+	}
+	chip, err := warpFromWorker(s, inv, m.Size, m.Size, k)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -384,7 +391,7 @@ const maxChipSource = 1 << 24
 
 // warpFromWorker copies the part of the worker's image a chip reads and
 // warps it.
-func warpFromWorker(s embed.Scan, inv Affine, ow, oh int) ([]float32, error) {
+func warpFromWorker(s embed.Scan, inv Affine, ow, oh, k int) ([]float32, error) {
 	x0, y0, x1, y1 := sourceBounds(inv, ow, oh)
 	// Only the pixels inside the image matter: the rest is black.
 	x0, y0 = math.Max(x0, 0), math.Max(y0, 0)
@@ -403,7 +410,7 @@ func warpFromWorker(s embed.Scan, inv Affine, ow, oh int) ([]float32, error) {
 	shifted := inv
 	shifted[2] -= x0
 	shifted[5] -= y0
-	return Warp(pix, r.Dx(), r.Dy(), shifted, ow, oh), nil
+	return WarpArea(pix, r.Dx(), r.Dy(), shifted, ow, oh, k), nil
 }
 
 // landmarks returns the five alignment points of each face, in the

@@ -26,7 +26,7 @@ import (
 var (
 	evaluate     = flag.Bool("evaluate", false, "run TestEvaluation (dlib vs ONNX on the shared faces; minutes)")
 	evalSets     = flag.String("eval.sets", "idols,eastasian,bbt", "TestEvaluation: comma-separated sets")
-	evalSystems  = flag.String("eval.systems", "dlib,onnx-dlib68,onnx-onnx68", "TestEvaluation: comma-separated embedders: dlib, onnx-dlib68, onnx-onnx68, with +flip for flip-summed ONNX descriptors")
+	evalSystems  = flag.String("eval.systems", "dlib,onnx-dlib68,onnx-onnx68", "TestEvaluation: comma-separated embedders: dlib, onnx-dlib68, onnx-onnx68, with +flip for flip-summed ONNX descriptors, then +noaa for NoAntialias")
 	evalSpeed    = flag.Bool("eval.speed", true, "TestEvaluation: also measure photos/s on faces/idols")
 	evalTreshold = flag.Float64("eval.threshold", defaultThreshold, "TestEvaluation: the ONNX threshold reported")
 )
@@ -266,8 +266,9 @@ func newSystems(t *testing.T, names []string, workers, minFace int, onnxThreshol
 		}
 		cfg := onnxConfig(t)
 		cfg.Detection.Workers, cfg.Detection.MinFaceSize = workers, minFace
-		base, flip := strings.CutSuffix(name, "+flip")
-		cfg.Model.Flip = flip
+		base, noAA := strings.CutSuffix(name, "+noaa")
+		base, flip := strings.CutSuffix(base, "+flip")
+		cfg.Model.Flip, cfg.NoAntialias = flip, noAA
 		switch base {
 		case "onnx-dlib68":
 			cfg.Landmarks = onnx.Dlib68
@@ -283,6 +284,9 @@ func newSystems(t *testing.T, names []string, workers, minFace int, onnxThreshol
 		label := "onnx, " + string(cfg.Landmarks) + " landmarks"
 		if flip {
 			label += ", flip"
+		}
+		if noAA {
+			label += ", no antialias"
 		}
 		out = append(out, system{label, onnxThreshold, e, e.Close})
 	}
