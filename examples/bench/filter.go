@@ -112,7 +112,11 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	defer emb.Close()
 	fmt.Fprintf(stdout, "dlib: MinFaceSize %d, %d workers, GOMAXPROCS %d; load %s\n", dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), loadAvg())
 
-	for _, n := range sizes {
+	for i, n := range sizes {
+		if i == 1 {
+			// go-face does not read the registry: measured at the first size only.
+			delete(rows, "goface")
+		}
 		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows); err != nil {
 			return err
 		}
@@ -125,6 +129,7 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 type filterRun struct {
 	name     string
 	elapsed  time.Duration
+	cpu      time.Duration // user+system CPU time of the process during the run
 	lat      []time.Duration
 	peakRSS  int64
 	verdicts map[string]int
@@ -245,7 +250,11 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	for round := range rounds {
 		for i, r := range rs {
 			logf("enrolled %d, round %d/%d: %s", n, round+1, rounds, r.name)
+			cpu0 := cpuTime()
 			fr, err := r.run()
+			if fr != nil {
+				fr.cpu = cpuTime() - cpu0
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", r.name, err)
 			}
@@ -256,15 +265,15 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 
 	fmt.Fprintf(stdout, "\nregistry: %d bulk faces (facesim) + 3 faces/bbt opt-outs + 1 image removal; %d rounds, interleaved; load %s\n", n, rounds, loadAvg())
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
-	var ref, gf float64
+	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\timages per CPU-s\tvs FacesBytes (CPU)\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
+	var ref, gf, refCPU float64
 	med := make([]*filterRun, len(rs))
 	for i, r := range rs {
 		med[i] = medianFilterRun(all[i])
 		rate := float64(len(files)) / med[i].elapsed.Seconds()
 		switch r.key {
 		case "facesbytes":
-			ref = rate
+			ref, refCPU = rate, perCPU(len(files), med[i].cpu)
 		case "goface":
 			gf = rate
 		}
@@ -289,8 +298,13 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		if len(m.lat) > 0 {
 			p50, p99 = fmt.Sprintf("%.1f", latQuantile(m.lat, 0.5)), fmt.Sprintf("%.1f", latQuantile(m.lat, 0.99))
 		}
-		fmt.Fprintf(tw, "%s\t%.2f [%.2f-%.2f]\t%s\t%s\t%s\t%s\t%.0f\t%s\n", m.name, rate, lo, hi, ratio(ref), ratio(gf), p50, p99,
-			float64(peak)/(1<<20), verdictList(m.verdicts))
+		cpuRate := perCPU(len(files), m.cpu)
+		cpuRatio := "-"
+		if refCPU > 0 {
+			cpuRatio = fmt.Sprintf("%.2fx", cpuRate/refCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%.2f [%.2f-%.2f]\t%s\t%s\t%.2f\t%s\t%s\t%s\t%.0f\t%s\n", m.name, rate, lo, hi, ratio(ref), ratio(gf),
+			cpuRate, cpuRatio, p50, p99, float64(peak)/(1<<20), verdictList(m.verdicts))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -431,6 +445,14 @@ func peakRSS(fn func() error) (int64, error) {
 		}
 	}
 	return 0, err
+}
+
+// perCPU returns images per CPU-second.
+func perCPU(n int, cpu time.Duration) float64 {
+	if cpu <= 0 {
+		return 0
+	}
+	return float64(n) / cpu.Seconds()
 }
 
 func medianFilterRun(rs []*filterRun) *filterRun {
