@@ -14,6 +14,11 @@
 //		exclusiontest.TestStore(t, func(t *testing.T) exclusion.Store { return open(t) })
 //	}
 //
+// TestStore includes the audit hash chain (every event's Hash set with
+// exclusion.ChainAudit where the store assigns its Seq). Keyring is an
+// in-memory exclusion.Keyring (Clone copies it, as a backup would), and
+// TestKeyring runs the Keyring contract.
+//
 // # Caveats
 //
 // The fake embedder's descriptors of different colours are random unit
