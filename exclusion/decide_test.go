@@ -2,7 +2,9 @@ package exclusion_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"iter"
 	"math"
@@ -232,4 +234,46 @@ func TestDeciderGallery(t *testing.T) {
 	if _, err := exclusion.NewDecider(&exclusion.ThresholdPolicy{}, exclusion.WeakFaceRule{}); !errors.Is(err, exclusion.ErrPolicy) {
 		t.Errorf("NewDecider with a zero radius: %v, want ErrPolicy", err)
 	}
+}
+
+// Hostile descriptors never panic the Decider, and every Unchecked answer
+// says why.
+func FuzzDecide(f *testing.F) {
+	f.Add([]byte{}, uint8(0))
+	f.Add(make([]byte, 4*128), uint8(1))
+	f.Add([]byte{0, 0, 0xc0, 0x7f, 1, 2, 3, 4}, uint8(2)) // a NaN
+	g, err := exclusion.NewGallery(128)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 4 {
+		d := exclusiontest.Descriptor(exclusiontest.Person(i))
+		if err := g.Add(exclusion.EnrolledFace{ID: uint64(i + 1), RequestID: fmt.Sprint(i % 2), Descriptor: d, Quality: weakQuality, Threshold: 0.1 * float64(i)}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	dec, err := exclusion.NewDecider(nil, exclusion.WeakFaceRule{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, q uint8) {
+		d := make(embed.Descriptor, len(raw)/4)
+		for i := range d {
+			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		qual := &embed.Quality{Score: float64(q) / 64, Pose: "left"}
+		fc := dec.Decide(g, d, qual, time.Time{})
+		switch fc.Verdict {
+		case exclusion.Allow, exclusion.Block, exclusion.Review:
+			if fc.Err != nil {
+				t.Fatalf("%v with Err %v", fc.Verdict, fc.Err)
+			}
+		case exclusion.Unchecked:
+			if fc.Err == nil {
+				t.Fatal("Unchecked without Err")
+			}
+		default:
+			t.Fatalf("verdict %v", fc.Verdict)
+		}
+	})
 }
