@@ -1,8 +1,9 @@
 package exclusion
 
 // This file is where the verdict on one face is decided. Every path that
-// judges a face (Filter.CheckImage, CheckFaces, Check, FilterResults, Sweep,
-// and the evaluation harness in exclusion/evaluation) calls Decider.Decide.
+// judges a face (Filter.CheckImage, CheckFaces, Check, FilterResults,
+// CheckBatch, Sweep, and the evaluation harness in exclusion/evaluation)
+// calls Decider.Decide.
 
 import (
 	"cmp"
@@ -21,8 +22,10 @@ import (
 // with the enrolled faces that justify it.
 //
 // A Filter holds one; the evaluation harness makes one per split, so it
-// measures exactly what the Filter runs. A Decider is safe for concurrent
-// use when its Policy is.
+// measures exactly what the Filter runs. A Decider keeps each enrolled
+// face's Calibrate value by face ID: use one Decider only with galleries
+// in which an ID names the same face (the registry's and Sweep's copies of
+// it). A Decider is safe for concurrent use when its Policy is.
 type Decider struct {
 	policy Policy
 	weak   WeakFaceRule // resolved: Disabled, or both fields set
