@@ -107,7 +107,7 @@ func Warp(src []byte, w, h int, inv Affine, ow, oh int) []float32 {
 			sx := inv[0]*float64(u) + inv[1]*float64(v) + inv[2]
 			sy := inv[3]*float64(u) + inv[4]*float64(v) + inv[5]
 			fx0, fy0 := math.Floor(sx), math.Floor(sy)
-			if fx0 < -2 || fy0 < -2 || fx0 > float64(w)+1 || fy0 > float64(h)+1 {
+			if !(fx0 >= -2 && fy0 >= -2 && fx0 <= float64(w)+1 && fy0 <= float64(h)+1) { // NaN too
 				continue // entirely outside: black
 			}
 			x0, y0 := int(fx0), int(fy0)
