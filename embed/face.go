@@ -50,6 +50,15 @@ type Model struct {
 	// ID is the hex SHA-256 of the model's weights and of everything that
 	// changes its descriptors (pre-processing, alignment, normalisation).
 	ID string `json:"id"`
+	// Threshold is the model's calibrated operating point: the Euclidean
+	// distance at or below which two of its descriptors are taken for one
+	// person. 0 means not calibrated. It is not part of the ID, so a better
+	// calibration needs no re-enrolment.
+	Threshold float64 `json:"threshold,omitempty"`
+	// WeakReview is the distance within which a face the detector barely
+	// found is sent to review rather than allowed (exclusion's weak-face
+	// rule), calibrated for the model; 0 means not calibrated.
+	WeakReview float64 `json:"weak_review,omitempty"`
 }
 
 // String returns the model's name and the start of its ID.

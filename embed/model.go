@@ -13,6 +13,14 @@ import (
 // DlibModelName is the Model name of the dlib embedder.
 const DlibModelName = "dlib-resnet-v1"
 
+// The dlib model's calibration (Model.Threshold and Model.WeakReview): 0.6
+// is dlib's own operating point; the weak-face distance is measured in
+// exclusion/EVALUATION.md.
+const (
+	DlibThreshold  = 0.6
+	DlibWeakReview = 0.68
+)
+
 // dlibModel returns the identity of the dlib embedder cfg describes: the
 // SHA-256 of the descriptor's inputs, namely the shape predictor (it aligns
 // the chip), the ResNet's weights and the chip padding. The detector,
@@ -29,7 +37,7 @@ func dlibModel(cfg DlibConfig) (Model, error) {
 		fmt.Fprintf(h, "%s %s\n", f, sum)
 	}
 	fmt.Fprintf(h, "chip_padding %s\n", strconv.FormatFloat(cfg.ChipPadding, 'g', -1, 64))
-	return Model{Name: DlibModelName, Dim: DlibDim, ID: hex.EncodeToString(h.Sum(nil))}, nil
+	return Model{Name: DlibModelName, Dim: DlibDim, ID: hex.EncodeToString(h.Sum(nil)), Threshold: DlibThreshold, WeakReview: DlibWeakReview}, nil
 }
 
 // fileSHA256 returns the hex SHA-256 of the file at path.

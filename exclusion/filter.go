@@ -21,7 +21,7 @@ const defaultTimeout = 30 * time.Second
 // (DefaultFilterConfig spells them out).
 type FilterConfig struct {
 	// Policy turns nearby enrolled faces into a verdict; nil means
-	// DefaultPolicy().
+	// DefaultPolicyFor the embedder's model (its calibrated threshold).
 	Policy Policy
 	// Timeout bounds each check (on top of the caller's context); 0 means
 	// 30 s, negative means no extra bound. A check that runs out
@@ -39,16 +39,19 @@ type FilterConfig struct {
 	// found in large images, and stops at the first turn that shows a face.
 	UprightOnly bool
 	// WeakFaces sends faces the detector barely found to review when an
-	// enrolled face is near (see WeakFaceRule); the zero value is the
-	// default rule, WeakFaceRule{Disabled: true} turns it off.
+	// enrolled face is near (see WeakFaceRule); WeakFaceRule{Disabled:
+	// true} turns it off. A zero Review means the embedder's model's
+	// calibrated embed.Model.WeakReview, and the rule is off for a model
+	// without one.
 	WeakFaces WeakFaceRule
 }
 
-// DefaultFilterConfig returns the configuration the zero value means,
-// spelled out: the default policy, the default weak-face rule, a
-// 30 s timeout per check, the default perceptual-hash distance.
+// DefaultFilterConfig returns the configuration the zero value means: the
+// policy and weak-face distance calibrated for the embedder's model (left
+// zero here, resolved by NewFilter from embed.Model), a 30 s timeout per
+// check, the default perceptual-hash distance.
 func DefaultFilterConfig() FilterConfig {
-	return FilterConfig{Policy: DefaultPolicy(), WeakFaces: DefaultWeakFaceRule(), Timeout: defaultTimeout, MatchDistance: phashMatchDistance}
+	return FilterConfig{WeakFaces: WeakFaceRule{MaxScore: defaultWeakMaxScore}, Timeout: defaultTimeout, MatchDistance: phashMatchDistance}
 }
 
 // Filter answers "may I index or show this image?" against a Registry's
@@ -85,8 +88,15 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 	if err != nil {
 		return nil, fmt.Errorf("exclusion: new filter: %w", err)
 	}
+	m := emb.Model()
 	if cfg.Policy == nil {
-		cfg.Policy = DefaultPolicy()
+		if cfg.Policy, err = DefaultPolicyFor(m); err != nil {
+			return nil, fmt.Errorf("exclusion: new filter: %w", err)
+		}
+	}
+	if !cfg.WeakFaces.Disabled && cfg.WeakFaces.Review == 0 {
+		cfg.WeakFaces.Review = m.WeakReview
+		cfg.WeakFaces.Disabled = m.WeakReview == 0
 	}
 	dec, err := NewDecider(cfg.Policy, cfg.WeakFaces)
 	if err != nil {

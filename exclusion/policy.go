@@ -10,14 +10,27 @@ import (
 // descriptors, dlib's own operating point. How they hold on real data is
 // measured in exclusion/EVALUATION.md.
 const (
-	DefaultBlockThreshold  = 0.6
-	DefaultReviewThreshold = 0.6
+	DefaultBlockThreshold  = embed.DlibThreshold
+	DefaultReviewThreshold = embed.DlibThreshold
 )
 
-// DefaultPolicy returns the policy a Filter uses when none is configured:
-// a ThresholdPolicy at DefaultBlockThreshold and DefaultReviewThreshold.
+// DefaultPolicy returns dlib's default policy: a ThresholdPolicy at
+// DefaultBlockThreshold and DefaultReviewThreshold. A Filter without a
+// configured policy uses DefaultPolicyFor its embedder's model instead.
 func DefaultPolicy() Policy {
 	return &ThresholdPolicy{Block: DefaultBlockThreshold, Review: DefaultReviewThreshold}
+}
+
+// DefaultPolicyFor returns the policy a Filter whose embedder is of model m
+// uses when none is configured: a ThresholdPolicy blocking within the
+// model's calibrated Threshold. A model without a calibrated threshold has
+// no default (ErrPolicy): distances of an unknown model mean nothing until
+// measured, and a guess would let opted-out faces through.
+func DefaultPolicyFor(m embed.Model) (Policy, error) {
+	if !(m.Threshold > 0 && m.Threshold <= 2) {
+		return nil, fmt.Errorf("%w: model %s has no calibrated threshold: configure FilterConfig.Policy", ErrPolicy, m)
+	}
+	return &ThresholdPolicy{Block: m.Threshold, Review: m.Threshold}, nil
 }
 
 // Candidate is one enrolled face near a probe face, as a Policy sees it.

@@ -9,7 +9,7 @@ import (
 // Defaults of the weak-face rule (DefaultWeakFaceRule spells them out).
 const (
 	defaultWeakMaxScore = 0.3
-	defaultWeakReview   = 0.68
+	defaultWeakReview   = embed.DlibWeakReview
 )
 
 // WeakFaceRule sends to review, rather than allow, a face whose descriptor

@@ -40,10 +40,12 @@ var _ embed.Embedder = (*Embedder)(nil)
 const DefaultDim = embed.DlibDim
 
 // Model returns the model of a fake embedder whose descriptors have dim
-// numbers: each dimension is a model of its own.
+// numbers: each dimension is a model of its own, calibrated as dlib's
+// (embed.DlibThreshold, embed.DlibWeakReview).
 func Model(dim int) embed.Model {
 	s := sha256.Sum256([]byte(fmt.Sprintf("exclusiontest fake embedder, %d-D", dim)))
-	return embed.Model{Name: fmt.Sprintf("fake-%d", dim), Dim: dim, ID: hex.EncodeToString(s[:])}
+	return embed.Model{Name: fmt.Sprintf("fake-%d", dim), Dim: dim, ID: hex.EncodeToString(s[:]),
+		Threshold: embed.DlibThreshold, WeakReview: embed.DlibWeakReview}
 }
 
 // Model implements embed.Embedder.
