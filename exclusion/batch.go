@@ -73,9 +73,12 @@ type Result struct {
 // received (backpressure). The caller must receive every result or cancel
 // ctx.
 //
-// When ctx ends, the items already taken are delivered Unchecked as far
-// as the caller keeps receiving, no further item is read from in, and the
-// channel is closed; in is not drained. An invalid cfg gives a closed
+// When ctx ends, no further item is read from in (in is not drained); the
+// items already taken are delivered, Unchecked unless their check had
+// finished, while the caller is ready to receive them; once one cannot be
+// delivered at once, it and every later one are dropped (the results
+// delivered stay a gap-free prefix of the input), and the channel is
+// closed. An invalid cfg gives a closed
 // channel after a single Unchecked Result (Seq -1) carrying the error.
 // CheckBatch is safe for concurrent use.
 func (f *Filter) CheckBatch(ctx context.Context, in <-chan Item, cfg BatchConfig) <-chan Result {
@@ -203,17 +206,21 @@ func (b *batch) release(n int64) {
 // deliver sends the results in input order and releases their budget.
 // Once ctx ends and the caller stops receiving, it drops the rest.
 func (b *batch) deliver(ctx context.Context, order <-chan chan Result) {
+	dropping := false // set once a result is dropped: later ones are too, so no gap
 	for slot := range order {
 		r := <-slot
 		n := int64(len(r.Item.Image))
-		select {
-		case b.out <- r:
-		case <-ctx.Done():
-			// The caller may have stopped receiving; try once more
-			// without waiting, then drop.
+		if !dropping {
 			select {
 			case b.out <- r:
-			default:
+			case <-ctx.Done():
+				// The caller may have stopped receiving; try once more
+				// without waiting, then drop this and every later result.
+				select {
+				case b.out <- r:
+				default:
+					dropping = true
+				}
 			}
 		}
 		b.release(n)

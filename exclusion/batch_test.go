@@ -17,7 +17,13 @@ import (
 func batchFixture(t *testing.T, n int) (*exclusion.Filter, []exclusion.Item, []exclusion.Verdict) {
 	t.Helper()
 	emb := &exclusiontest.Embedder{}
-	reg, _ := newRegistry(t, emb)
+	// The registry's own clock: newRegistry's test clock is not safe for
+	// the concurrent checks of a batch.
+	reg, err := exclusion.Create(ctx, exclusiontest.NewMemStore(), emb, exclusion.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
 	req := mustSubmit(t, reg, faceSubmission(photo(person(1))))
 	mustApprove(t, reg, req.ID)
 	f := newFilter(t, reg, emb)
