@@ -59,6 +59,17 @@ type ModelConfig struct {
 	// Flip describes each face twice, as is and mirrored left to right,
 	// and adds the two outputs before normalising (twice the model's work).
 	Flip bool
+	// Threshold is the model's calibrated operating point, reported as
+	// embed.Model.Threshold: the Euclidean distance between L2-normalised
+	// descriptors (sqrt(2 - 2 cos)) at or below which two faces are taken
+	// for one person. 0 means not calibrated: a Filter then needs an
+	// explicit Policy. It is not part of the Model's ID.
+	Threshold float64
+	// WeakReview is reported as embed.Model.WeakReview: the distance within
+	// which exclusion's weak-face rule sends a face the detector barely
+	// found to review. 0 means not calibrated (the rule is off for the
+	// model). It is not part of the Model's ID.
+	WeakReview float64
 }
 
 // LandmarkModelConfig describes a 68-point landmark model for ONNX68: a
@@ -107,6 +118,13 @@ type Config struct {
 	NoAntialias bool
 }
 
+// DefaultThreshold is the pinned model's (FeatureSHA256, aligned as
+// DefaultConfig aligns it) calibrated operating point, ModelConfig.Threshold
+// in DefaultConfig; embed/onnx/EVALUATION.md and exclusion/EVALUATION.md hold
+// the measurements behind it. The pinned model has no calibrated
+// WeakReview (see exclusion/EVALUATION.md).
+const DefaultThreshold = 1.10
+
 // Pinned SHA-256s of the default files (scripts/fetch-onnx.sh installs them).
 const (
 	FeatureSHA256  = "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
@@ -139,6 +157,9 @@ func DefaultConfig() Config {
 			Mean:     [3]float32{127, 127, 127},
 			Scale:    [3]float32{1.0 / 128, 1.0 / 128, 1.0 / 128},
 			Dim:      512,
+			// The calibration of the pinned model and its evidence:
+			// embed/onnx/EVALUATION.md and exclusion/EVALUATION.md.
+			Threshold: DefaultThreshold,
 		},
 		Landmarks:   Dlib68,
 		Shape68File: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
@@ -183,6 +204,10 @@ func (c *Config) validate() error {
 		return bad("Model.Size", "%d is outside [16, 1024]", m.Size)
 	case m.Dim < 2 || m.Dim > 8192:
 		return bad("Model.Dim", "%d is outside [2, 8192]", m.Dim)
+	case !finite(m.Threshold, m.WeakReview) || m.Threshold < 0 || m.Threshold > 2:
+		return bad("Model.Threshold", "%v is outside [0, 2]", m.Threshold)
+	case m.WeakReview < 0 || m.WeakReview > 2:
+		return bad("Model.WeakReview", "%v is outside [0, 2]", m.WeakReview)
 	case c.Threads < 1 || c.Threads > runtime.NumCPU()*4:
 		return bad("Threads", "%d is outside [1, 4 x CPUs]", c.Threads)
 	}

@@ -168,7 +168,7 @@ func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
 	}
 	fmt.Fprintf(&b, "l2-normalised\n")
 	sum := sha256.Sum256([]byte(b.String()))
-	return embed.Model{Name: m.Name, Dim: m.Dim, ID: hex.EncodeToString(sum[:])}
+	return embed.Model{Name: m.Name, Dim: m.Dim, ID: hex.EncodeToString(sum[:]), Threshold: m.Threshold, WeakReview: m.WeakReview}
 }
 
 // Model implements embed.Embedder.

@@ -212,6 +212,19 @@ func TestModelIdentity(t *testing.T) {
 	if c.Model() != a.Model() {
 		t.Fatalf("Model() = %v, want %v (detection settings are not part of it)", c.Model(), a.Model())
 	}
+	// The calibration is reported, and is not part of the identity.
+	if m := a.Model(); m.Threshold != onnx.DefaultThreshold || m.WeakReview != onnx.DefaultConfig().Model.WeakReview {
+		t.Fatalf("Model() = %+v, want Threshold %v and WeakReview %v", m, onnx.DefaultThreshold, onnx.DefaultConfig().Model.WeakReview)
+	}
+	cfg.Model.Threshold, cfg.Model.WeakReview = 0.9, 1.0
+	d, err := onnx.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if m := d.Model(); m.ID != a.Model().ID || m.Threshold != 0.9 || m.WeakReview != 1.0 {
+		t.Fatalf("Model() = %+v, want ID %s, Threshold 0.9, WeakReview 1", m, a.Model().ID)
+	}
 }
 
 func writeFile(t *testing.T, name string, data []byte) string {
@@ -238,6 +251,9 @@ func TestNewErrors(t *testing.T) {
 		{"unknown landmarker", func(c *onnx.Config) { c.Landmarks = "sift" }, onnx.ErrConfig},
 		{"bad pin", func(c *onnx.Config) { c.Model.SHA256 = "ABC" }, onnx.ErrConfig},
 		{"zero scale", func(c *onnx.Config) { c.Model.Scale[1] = 0 }, onnx.ErrConfig},
+		{"negative threshold", func(c *onnx.Config) { c.Model.Threshold = -0.1 }, onnx.ErrConfig},
+		{"threshold beyond unit vectors", func(c *onnx.Config) { c.Model.Threshold = 2.5 }, onnx.ErrConfig},
+		{"NaN weak review", func(c *onnx.Config) { c.Model.WeakReview = math.NaN() }, onnx.ErrConfig},
 		{"template outside chip", func(c *onnx.Config) { c.Model.Template[2] = [2]float64{500, 3} }, onnx.ErrConfig},
 		{"missing library", func(c *onnx.Config) { c.Library = "/nonexistent/libonnxruntime.so.1" }, onnx.ErrLibrary},
 		{"library of the wrong hash", func(c *onnx.Config) { c.Library = garbage }, onnx.ErrLibrary},

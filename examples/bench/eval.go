@@ -47,7 +47,7 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	fs.IntVar(&p.Strangers, "strangers", p.Strangers, "stranger people per split (0: all the rest)")
 	fs.IntVar(&p.Splits, "splits", p.Splits, "random splits")
 	fs.Uint64Var(&p.Seed, "seed", p.Seed, "seed of the splits")
-	global := fs.Float64("threshold", exclusion.DefaultBlockThreshold, "global threshold of the baseline policy")
+	global := fs.Float64("threshold", 0, "global threshold of the baseline policy (0: the chosen embedder's calibrated Threshold)")
 	ccfg := cohort.DefaultConfig()
 	fs.IntVar(&ccfg.K, "k", ccfg.K, "cohort policy: nearest cohort faces averaged")
 	fs.Float64Var(&ccfg.Block, "block", ccfg.Block, "cohort policy: block score")
@@ -57,7 +57,7 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	fuse := fs.Bool("fuse", !ccfg.PerFace, "cohort policy: combine the photos of a request")
 	weak := exclusion.DefaultFilterConfig().WeakFaces
 	fs.Float64Var(&weak.MaxScore, "weak-score", weak.MaxScore, "weak-face rule: HOG detection score below which a face is weak (0: off)")
-	fs.Float64Var(&weak.Review, "weak-review", weak.Review, "weak-face rule: review a weak face within this distance")
+	fs.Float64Var(&weak.Review, "weak-review", 0, "weak-face rule: review a weak face within this distance (0: the chosen embedder's calibrated WeakReview; the rule is off for a model without one)")
 	reps := fs.Int("bootstrap", 500, "bootstrap resamples of splits")
 	research := fs.Bool("research", false, "also measure the rules researched and not kept (EVALUATION.md)")
 	out := fs.String("out", "", "directory for eval.md and det.png (none: stdout only)")
@@ -76,8 +76,20 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if ef.Kind != embedder.Dlib && *images != "" && !given["threshold"] {
-		return fmt.Errorf("--embedder %s needs --threshold: the default is dlib's (and so are the cohort policy's --block, --review and --max-distance)", ef.Kind)
+	// The baseline and default policies run at the chosen model's
+	// operating point, as a Filter without a Policy does.
+	op := operatingPoint(ef)
+	if *global == 0 {
+		if op.Threshold == 0 {
+			return fmt.Errorf("--embedder %s: model %s has no calibrated threshold: give --threshold", ef.Kind, op.Name)
+		}
+		*global = op.Threshold
+	}
+	if weak.Review == 0 {
+		weak.Review = op.WeakReview
+	}
+	if ef.Kind != embedder.Dlib && *images != "" && !given["block"] && !given["review"] && !given["max-distance"] {
+		fmt.Fprintf(stderr, "the cohort policy's --block, --review and --max-distance defaults are dlib's\n")
 	}
 	var md bytes.Buffer
 	w := io.MultiWriter(stdout, &md)
@@ -119,12 +131,17 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	start := time.Now()
 	var results []evaluation.Result
 	ccfg.PerFace = !*fuse
-	weak.Disabled = weak.MaxScore <= 0 // --weak-score 0 turns the rule off
+	// --weak-score 0 turns the rule off, and so does a model without a
+	// calibrated WeakReview (as in the Filter).
+	weak.Disabled = weak.MaxScore <= 0 || weak.Review <= 0
 	unfused := ccfg
 	unfused.PerFace = true
 	tm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
 	dm := evaluation.ThresholdMethod(*global, *global, &evaluation.VerdictCounts{})
 	dm.Label = fmt.Sprintf("default: global %.2f + weak-face rule (score < %.2f: review within %.2f)", *global, weak.MaxScore, weak.Review)
+	if weak.Disabled {
+		dm.Label = fmt.Sprintf("default: global %.2f, weak-face rule off", *global)
+	}
 	dm.Weak = weak
 	methods := []*evaluation.PolicyMethod{tm, dm}
 	switch {
@@ -182,6 +199,17 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 		}
 	}
 	return writeOut(*out, md.Bytes(), png.Bytes())
+}
+
+// operatingPoint is the calibration of the model ef chooses, as its
+// embedder's Model reports it, read from the configuration (the files are
+// not loaded): Name, Threshold and WeakReview are set.
+func operatingPoint(ef *embedder.Flags) embed.Model {
+	if ef.Kind != embedder.Dlib {
+		m := ef.ONNXConfig().Model
+		return embed.Model{Name: m.Name, Dim: m.Dim, Threshold: m.Threshold, WeakReview: m.WeakReview}
+	}
+	return embed.Model{Name: embed.DlibModelName, Dim: embed.DlibDim, Threshold: embed.DlibThreshold, WeakReview: embed.DlibWeakReview}
 }
 
 func strangers(n int) string {
@@ -268,6 +296,8 @@ func embedImages(ctx context.Context, dir string, mode evaluation.LabelMode, ef 
 		if ef.Kind != embedder.Dlib {
 			oc := ef.ONNXConfig()
 			oc.Detection.Workers = 0
+			// The calibration does not change the descriptors.
+			oc.Model.Threshold, oc.Model.WeakReview = 0, 0
 			settings = fmt.Sprintf("%s %+v", ef.Kind, oc)
 		}
 		var err error

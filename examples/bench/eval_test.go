@@ -6,12 +6,17 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/onnx"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 )
 
 // writeDescriptors writes a descriptor file in idols.json's layout: people
@@ -109,13 +114,29 @@ func TestEvalCommand(t *testing.T) {
 	}
 }
 
-// TestEvalONNXNeedsThreshold: the default threshold is dlib's, so images
-// embedded with another model need --threshold (checked before any model
-// is loaded).
-func TestEvalONNXNeedsThreshold(t *testing.T) {
-	var sink bytes.Buffer
-	err := cmdEval(context.Background(), nil, []string{"--images", t.TempDir(), "--embedder", "onnx"}, &sink, &sink)
-	if err == nil || !strings.Contains(err.Error(), "--threshold") {
-		t.Errorf("eval --embedder onnx without --threshold: %v, want an error asking for it", err)
+// TestOperatingPoint: eval's default threshold and weak-face distance are
+// the chosen embedder's calibration, read from its configuration.
+func TestOperatingPoint(t *testing.T) {
+	tests := []struct {
+		name                  string
+		args                  []string
+		threshold, weakReview float64
+	}{
+		{"dlib by default", nil, embed.DlibThreshold, embed.DlibWeakReview},
+		{"dlib", []string{"--embedder", "dlib"}, embed.DlibThreshold, embed.DlibWeakReview},
+		{"onnx", []string{"--embedder", "onnx"}, onnx.DefaultThreshold, onnx.DefaultConfig().Model.WeakReview},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+			ef := embedder.Register(fs, nil)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			m := operatingPoint(ef)
+			if m.Threshold != tt.threshold || m.WeakReview != tt.weakReview || m.Name == "" {
+				t.Errorf("operatingPoint = %+v, want Threshold %v, WeakReview %v", m, tt.threshold, tt.weakReview)
+			}
+		})
 	}
 }
