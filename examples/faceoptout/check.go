@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/faceoptout/faceoptout/examples/crawler/crawl"
-	"github.com/faceoptout/faceoptout/exclusion"
 )
 
 // cmdCheck checks image files or URLs through the Filter and prints one
@@ -30,7 +29,7 @@ func (o operator) cmdCheck(ctx context.Context, args []string, stdout, stderr io
 	if len(pos) == 0 {
 		return errors.New("usage: faceoptout check FILE|URL...")
 	}
-	fcfg, err := filterConfig(*threshold, rf.emb)
+	fcfg, err := filterConfig(*threshold)
 	if err != nil {
 		return err
 	}
@@ -43,7 +42,7 @@ func (o operator) cmdCheck(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	defer done()
-	f, err := exclusion.NewFilter(reg, emb.Embedder, fcfg)
+	f, err := newFilter(reg, emb.Embedder, fcfg)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@
 // look at faces (init, submit, check, embed) take the embedder from
 // --embedder dlib|onnx (default dlib) and its files from --models DIR,
 // $FACEOPTOUT_MODELS or ./models; a registry records the model it was
-// created with and refuses another. The default policy's thresholds are
-// dlib's: check and sweep of an ONNX registry need --threshold.
+// created with and refuses another. check and sweep apply the model's
+// calibrated threshold (embed.Model.Threshold) unless --threshold is given.
 //
 // With --key-file FILE or $FACEOPTOUT_KEY_FILE (an operator key, hex; init
 // makes the file when it is missing), the registry keeps descriptors and

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
@@ -71,20 +72,16 @@ func (o operator) addRegFlags(fs *flag.FlagSet, withEmbedder bool) regFlags {
 
 // addThreshold adds --threshold to fs.
 func addThreshold(fs *flag.FlagSet) *float64 {
-	return fs.Float64("threshold", 0, "block a face within this Euclidean distance of an enrolled face (0: the default policy, "+
-		"whose thresholds are for dlib's descriptors; required with --embedder onnx)")
+	return fs.Float64("threshold", 0, "block a face within this Euclidean distance of an enrolled face "+
+		"(0: the registry's model's calibrated threshold and weak-face rule)")
 }
 
-// filterConfig returns the Filter's configuration: the default one, or a
-// global threshold policy at threshold. The default thresholds are
-// dlib's: with another model's descriptors (ef chose ONNX) they would let
-// opted-out faces through, so a threshold is then required.
-func filterConfig(threshold float64, ef *embedder.Flags) (exclusion.FilterConfig, error) {
+// filterConfig returns the Filter's configuration: the default one (the
+// Filter then applies the model's calibrated threshold, and refuses a model
+// without one), or a global threshold policy at threshold.
+func filterConfig(threshold float64) (exclusion.FilterConfig, error) {
 	cfg := exclusion.DefaultFilterConfig()
 	if threshold == 0 {
-		if ef != nil && ef.Kind != embedder.Dlib {
-			return cfg, fmt.Errorf("--embedder %s needs --threshold: the default policy's thresholds are dlib's", ef.Kind)
-		}
 		return cfg, nil
 	}
 	p, err := exclusion.NewThresholdPolicy(threshold, threshold)
@@ -93,6 +90,16 @@ func filterConfig(threshold float64, ef *embedder.Flags) (exclusion.FilterConfig
 	}
 	cfg.Policy = p
 	return cfg, nil
+}
+
+// newFilter is exclusion.NewFilter, with a hint at --threshold when the
+// model has no calibrated threshold.
+func newFilter(reg *exclusion.Registry, emb embed.Embedder, cfg exclusion.FilterConfig) (*exclusion.Filter, error) {
+	f, err := exclusion.NewFilter(reg, emb, cfg)
+	if errors.Is(err, exclusion.ErrPolicy) && cfg.Policy == nil {
+		return nil, fmt.Errorf("%w (give --threshold)", err)
+	}
+	return f, err
 }
 
 // parse parses flags and positional arguments in any order.

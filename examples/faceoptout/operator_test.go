@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/embed/onnx"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
@@ -315,12 +317,26 @@ func TestONNXEmbedder(t *testing.T) {
 	if _, _, err := cli(t, o, "approve", id, "--by", "alice", "--registry", reg); err != nil {
 		t.Fatal(err)
 	}
-	// The default thresholds are dlib's: the ONNX embedder needs its own.
-	if _, _, err := cli(t, o, append(append([]string{"check"}, onnxFlags...), bbt("raj/raj2.png"))...); err == nil || !strings.Contains(err.Error(), "--threshold") {
-		t.Errorf("check --embedder onnx without --threshold: %v, want an error asking for it", err)
+	// Without --threshold the model's calibrated threshold applies; with
+	// it, --threshold does.
+	for _, extra := range [][]string{nil, {"--threshold", "1.0"}} {
+		out, _, err = cli(t, o, append(append(append([]string{"check"}, extra...), onnxFlags...), bbt("sheldon/sheldon3.png"), bbt("raj/raj2.png"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], `"verdict":"block"`) || !strings.Contains(lines[0], id) || !strings.Contains(lines[1], `"verdict":"allow"`) {
+			t.Errorf("check %v:\n%s", extra, out)
+		}
+		want := fmt.Sprintf(`"threshold":%v`, onnx.DefaultThreshold)
+		if extra != nil {
+			want = `"threshold":1`
+		}
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("check %v: no %s in\n%s", extra, want, lines[0])
+		}
 	}
-	// 1.10: the EER threshold embed/onnx's evaluation reports for its default model.
-	out, _, err = cli(t, o, append(append([]string{"check", "--threshold", "1.10"}, onnxFlags...), bbt("sheldon/sheldon3.png"), bbt("raj/raj2.png"))...)
+	out, _, err = cli(t, o, append(append([]string{"check"}, onnxFlags...), bbt("sheldon/sheldon3.png"), bbt("raj/raj2.png"))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,11 +81,11 @@ func (o operator) cmdSweep(ctx context.Context, args []string, stdout, stderr io
 	// The descriptors are the first model's: the one the registry finds
 	// faces with.
 	model := models[0]
-	fcfg, err := filterConfig(*threshold, nil)
+	fcfg, err := filterConfig(*threshold)
 	if err != nil {
 		return err
 	}
-	f, err := exclusion.NewFilter(reg, noImages{model: model}, fcfg)
+	f, err := newFilter(reg, noImages{model: model}, fcfg)
 	if err != nil {
 		return err
 	}
