@@ -38,7 +38,7 @@ type embedLine struct {
 func (o operator) cmdEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("embed", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON line per file")
-	ef := embedder.Register(fs, o.env)
+	ef := embedder.RegisterDefault(fs, o.env, embedder.ONNX)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

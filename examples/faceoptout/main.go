@@ -12,9 +12,12 @@
 // The registry commands work on a registry directory given by --registry DIR
 // or $FACEOPTOUT_REGISTRY, made with "faceoptout init". The commands that
 // look at faces (init, submit, check, embed) take the embedder from
-// --embedder dlib|onnx (default dlib) and its files from --models DIR,
-// $FACEOPTOUT_MODELS or ./models; a registry records the model it was
-// created with and refuses another. check and sweep apply the model's
+// --embedder dlib|onnx and its files from --models DIR,
+// $FACEOPTOUT_MODELS or ./models. Without --embedder, init and embed use
+// the ONNX model (scripts/fetch-onnx.sh; the figures behind the choice are
+// in exclusion/EVALUATION.md), submit and check the model the registry
+// records; a registry records the model it was created with and refuses
+// another. check and sweep apply the model's
 // calibrated threshold (embed.Model.Threshold) unless --threshold is given.
 //
 // With --key-file FILE or $FACEOPTOUT_KEY_FILE (an operator key, hex; init
@@ -23,7 +26,7 @@
 // every command then needs the key. Keep the key file, and copies of it,
 // apart from the registry and its backups.
 //
-//	faceoptout init --registry DIR [--embedder dlib|onnx]
+//	faceoptout init --registry DIR [--embedder onnx|dlib]
 //	faceoptout submit --kind face --country DE --reason TEXT --name NAME --email E --phone +49... --photo FILE [--box x0,y0,x1,y1]
 //	faceoptout submit --kind removal --country DE --reason TEXT --name NAME --email E --phone +49... --url URL [--photo FILE]
 //	faceoptout list [--status pending]

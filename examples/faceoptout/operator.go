@@ -65,7 +65,10 @@ func (o operator) addRegFlags(fs *flag.FlagSet, withEmbedder bool) regFlags {
 	rf := regFlags{registry: fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")}
 	rf.keyFile = fs.String("key-file", "", "operator key file of an encrypted registry (default $"+registrydir.KeyFileEnv+"); init makes it if missing")
 	if withEmbedder {
-		rf.emb = embedder.Register(fs, o.env)
+		// A new registry enrols faces with the ONNX model by default
+		// (see exclusion/EVALUATION.md); an existing one with its own
+		// model unless --embedder says otherwise (operator.open).
+		rf.emb = embedder.RegisterDefault(fs, o.env, embedder.ONNX)
 	}
 	return rf
 }
@@ -149,17 +152,22 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 	if err != nil {
 		return nil, registrydir.Embedder{}, nil, err
 	}
+	opts, err := o.keyOptions(rf, false, nil)
+	if err != nil {
+		return nil, registrydir.Embedder{}, nil, err
+	}
 	var emb registrydir.Embedder
 	closeEmb := func() error { return nil }
 	if withEmbedder {
+		if rf.emb != nil && !rf.emb.KindSet {
+			// Without --embedder, the registry's own model.
+			if err := o.registryKind(ctx, dir, rf.emb, opts); err != nil {
+				return nil, emb, nil, err
+			}
+		}
 		if emb, closeEmb, err = o.embedder(rf.emb); err != nil {
 			return nil, emb, nil, err
 		}
-	}
-	opts, err := o.keyOptions(rf, false, nil)
-	if err != nil {
-		_ = closeEmb()
-		return nil, emb, nil, err
 	}
 	reg, err := registrydir.Open(ctx, dir, emb, opts...)
 	if err != nil {
@@ -167,6 +175,24 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 		return nil, emb, nil, err
 	}
 	return reg, emb, func() { _ = reg.Close(); _ = closeEmb() }, nil
+}
+
+// registryKind sets ef.Kind to the kind of embedder of the model the
+// registry in dir records.
+func (o operator) registryKind(ctx context.Context, dir string, ef *embedder.Flags, opts []registrydir.Option) error {
+	reg, err := registrydir.Open(ctx, dir, registrydir.Embedder{}, opts...)
+	if err != nil {
+		return err
+	}
+	models := reg.Models()
+	if err := reg.Close(); err != nil {
+		return err
+	}
+	if len(models) == 0 {
+		return fmt.Errorf("registry %s records no face model", dir)
+	}
+	ef.Kind = embedder.KindOf(models[0])
+	return nil
 }
 
 func (o operator) cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/embed/onnx"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
@@ -267,14 +268,15 @@ func TestModelMismatch(t *testing.T) {
 	}
 }
 
-// TestRealModels runs init, submit, approve and check with the dlib models on
-// the bbt crops.
+// TestRealModels runs init --embedder dlib, then submit, approve and check
+// without --embedder (they use the registry's model, dlib's) on the bbt
+// crops.
 func TestRealModels(t *testing.T) {
 	models, faces := testenv.Models(t), testenv.BBT(t)
 	reg := filepath.Join(t.TempDir(), "reg")
 	o := operator{}
-	if _, _, err := cli(t, o, "init", "--registry", reg, "--models", models); err != nil {
-		t.Fatal(err)
+	if out, _, err := cli(t, o, "init", "--registry", reg, "--models", models, "--embedder", "dlib"); err != nil || !strings.Contains(out, embed.DlibModelName) {
+		t.Fatalf("init --embedder dlib: %v\n%s", err, out)
 	}
 	bbt := func(p string) string { return filepath.Join(faces, p) }
 	out, _, err := cli(t, o, "submit", "--registry", reg, "--models", models, "--kind", "face", "--country", "US", "--reason", "opt out",
@@ -296,16 +298,17 @@ func TestRealModels(t *testing.T) {
 	}
 }
 
-// TestONNXEmbedder runs init, submit, approve and check with
-// --embedder onnx, and checks that the registry refuses the dlib embedder.
+// TestONNXEmbedder runs init (the ONNX model by default), then submit,
+// approve and check with --embedder onnx, and checks that the registry
+// refuses the dlib embedder.
 func TestONNXEmbedder(t *testing.T) {
 	models, faces := testenv.ONNX(t), testenv.BBT(t)
 	testenv.Models(t)
 	reg := filepath.Join(t.TempDir(), "reg")
 	o := operator{}
 	onnxFlags := []string{"--registry", reg, "--models", models, "--embedder", "onnx", "--workers", "2"}
-	if _, _, err := cli(t, o, append([]string{"init"}, onnxFlags...)...); err != nil {
-		t.Fatal(err)
+	if out, _, err := cli(t, o, "init", "--registry", reg, "--models", models, "--workers", "2"); err != nil || !strings.Contains(out, onnx.DefaultConfig().Model.Name) {
+		t.Fatalf("init: %v\n%s", err, out)
 	}
 	bbt := func(p string) string { return filepath.Join(faces, p) }
 	out, _, err := cli(t, o, append(append([]string{"submit"}, onnxFlags...), "--kind", "face", "--country", "US", "--reason", "opt out",
@@ -344,7 +347,7 @@ func TestONNXEmbedder(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[0], `"verdict":"block"`) || !strings.Contains(lines[0], id) || !strings.Contains(lines[1], `"verdict":"allow"`) {
 		t.Errorf("check:\n%s", out)
 	}
-	_, _, err = cli(t, o, "check", "--registry", reg, "--models", models, bbt("raj/raj2.png"))
+	_, _, err = cli(t, o, "check", "--registry", reg, "--models", models, "--embedder", "dlib", bbt("raj/raj2.png"))
 	if !errors.Is(err, exclusion.ErrModel) {
 		t.Errorf("checking an ONNX registry with dlib: %v, want exclusion.ErrModel", err)
 	}

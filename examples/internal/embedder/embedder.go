@@ -13,7 +13,9 @@
 //
 // # Caveats
 //
-// Flag defaults come from embed.DefaultDlibConfig and onnx.DefaultConfig;
+// --embedder defaults to dlib (Register) or to the program's choice
+// (RegisterDefault: the operator CLI's is onnx). The other flag defaults
+// come from embed.DefaultDlibConfig and onnx.DefaultConfig;
 // the models directory (dlib's files, and the ONNX model, landmark model
 // and runtime library when their paths are relative) from --models, else
 // $FACEOPTOUT_MODELS (looked up through the Getenv main passes), else
@@ -58,6 +60,9 @@ var (
 type Flags struct {
 	// Kind is Dlib or ONNX (--embedder).
 	Kind string
+	// KindSet reports whether --embedder was given (Kind is otherwise the
+	// program's default).
+	KindSet bool
 	// Dlib configures the dlib embedder and the ONNX embedder's detection;
 	// its ModelsDir is resolved by DlibConfig.
 	Dlib embed.DlibConfig
@@ -69,16 +74,22 @@ type Flags struct {
 	env    progenv.Getenv
 }
 
-// Register adds the embedder's flags to fs. env is how main reads the
-// environment (os.Getenv).
+// Register adds the embedder's flags to fs, with dlib as --embedder's
+// default. env is how main reads the environment (os.Getenv).
 func Register(fs *flag.FlagSet, env progenv.Getenv) *Flags {
-	f := &Flags{Kind: Dlib, Dlib: embed.DefaultDlibConfig(), ONNX: onnx.DefaultConfig(), env: env}
+	return RegisterDefault(fs, env, Dlib)
+}
+
+// RegisterDefault is Register with kind (Dlib or ONNX) as --embedder's
+// default.
+func RegisterDefault(fs *flag.FlagSet, env progenv.Getenv, kind string) *Flags {
+	f := &Flags{Kind: kind, Dlib: embed.DefaultDlibConfig(), ONNX: onnx.DefaultConfig(), env: env}
 	cfg, oc := &f.Dlib, &f.ONNX
-	fs.Func("embedder", "face embedder: dlib or onnx (default dlib)", func(s string) error {
+	fs.Func("embedder", "face embedder: dlib or onnx (default "+kind+")", func(s string) error {
 		if s != Dlib && s != ONNX {
 			return fmt.Errorf("%q is neither %s nor %s", s, Dlib, ONNX)
 		}
-		f.Kind = s
+		f.Kind, f.KindSet = s, true
 		return nil
 	})
 	fs.StringVar(&f.models, "models", "", "directory of the model files (default $"+progenv.ModelsEnv+", else models)")
@@ -99,6 +110,15 @@ func Register(fs *flag.FlagSet, env progenv.Getenv) *Flags {
 	})
 	fs.StringVar(&oc.Shape68File, "shape68", oc.Shape68File, "onnx with dlib68: dlib's 68-point predictor")
 	return f
+}
+
+// KindOf returns the kind of embedder that describes faces with m: Dlib
+// for dlib's model, ONNX for any other.
+func KindOf(m embed.Model) string {
+	if m.Name == embed.DlibModelName {
+		return Dlib
+	}
+	return ONNX
 }
 
 // ModelsDir returns the models directory: --models, else

@@ -16,6 +16,41 @@ import (
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
+// TestRegisterDefault: --embedder's default is the program's; KindSet
+// reports whether the flag was given; KindOf maps a Model to its kind.
+func TestRegisterDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		def      string
+		args     []string
+		wantKind string
+		wantSet  bool
+	}{
+		{"onnx default", embedder.ONNX, nil, embedder.ONNX, false},
+		{"dlib default", embedder.Dlib, nil, embedder.Dlib, false},
+		{"dlib given", embedder.ONNX, []string{"--embedder", "dlib"}, embedder.Dlib, true},
+		{"onnx given", embedder.ONNX, []string{"--embedder", "onnx"}, embedder.ONNX, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			f := embedder.RegisterDefault(fs, nil, tc.def)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if f.Kind != tc.wantKind || f.KindSet != tc.wantSet {
+				t.Errorf("Kind %q, KindSet %v; want %q, %v", f.Kind, f.KindSet, tc.wantKind, tc.wantSet)
+			}
+		})
+	}
+	if k := embedder.KindOf(embed.Model{Name: embed.DlibModelName}); k != embedder.Dlib {
+		t.Errorf("KindOf(dlib's model) = %q", k)
+	}
+	if k := embedder.KindOf(embed.Model{Name: onnx.DefaultConfig().Model.Name}); k != embedder.ONNX {
+		t.Errorf("KindOf(the ONNX model) = %q", k)
+	}
+}
+
 func TestFlags(t *testing.T) {
 	env := func(k string) string {
 		if k == progenv.ModelsEnv {
