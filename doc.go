@@ -9,11 +9,11 @@
 //
 // An image travels from left to right:
 //
-//	request photo ─┐                                   ┌─> Registry (exclusion + its Store)
-//	               ├─> imageutil ─> embed ─> index ────┤
-//	crawled image ─┘   decode,      faces,    range     └─> Filter verdict:
-//	                   orient,      128-D     search         allow | block | review | unchecked
-//	                   limits,      dlib
+//	request photo ─┐                                    ┌─> Registry (exclusion + its Store)
+//	               ├─> imageutil ─> embed ─> index ─────┤
+//	crawled image ─┘   decode,      faces,    range      └─> Filter verdict:
+//	                   orient,      dlib or   search          allow | block | review | unchecked
+//	                   limits,      ONNX
 //	                   pHash        descriptors
 //
 // The packages, in that order:
@@ -23,8 +23,11 @@
 //     EXIF orientation, converts every colour model to 8-bit RGB, resizes, and
 //     computes 64-bit perceptual hashes for image-level matching.
 //   - [github.com/faceoptout/faceoptout/embed] finds faces and turns each into
-//     a descriptor (128-D from dlib's ResNet; embed.Model names the model).
-//     All cgo lives in its internal package.
+//     a descriptor: 128-D from dlib's ResNet (embed.Dlib), or 512-D from an
+//     ArcFace-class ONNX model on dlib's boxes (embed/onnx); embed.Model
+//     names the model and carries its calibrated threshold. cgo lives only
+//     under embed (its internal dlib package and embed/onnx); embed/isolate
+//     runs an embedder in supervised worker processes.
 //   - [github.com/faceoptout/faceoptout/index] answers "which enrolled
 //     descriptors lie within distance r of this one?", exactly (Flat, which
 //     exclusion uses) or approximately (HNSW), and persists its contents in
@@ -32,7 +35,12 @@
 //   - [github.com/faceoptout/faceoptout/exclusion] holds the requests (face
 //     opt-outs and DSA image removals), their review workflow and audit log,
 //     the durable registry, and the Filter whose verdicts crawlers and search
-//     services obey.
+//     services obey. Its stores live in subpackages: exclusion/boltstore (an
+//     embedded file) and exclusion/pgstore (PostgreSQL, with a change feed
+//     that exclusion.Replica follows in other processes); exclusion/keyfile
+//     keeps the data keys of an encrypted registry, exclusion/metrics exports
+//     Prometheus metrics, exclusion/cohort and exclusion/evaluation hold the
+//     scoring research and its harness.
 //
 // A face opt-out is enrolled when it is submitted: its photos are decoded and
 // embedded, and the descriptors (never the image bytes) are stored with the
@@ -58,18 +66,18 @@
 // # Caveats
 //
 //   - The face model decides what "the same face" means, and dlib's is weak
-//     on some populations: on East-Asian faces (idols.json) no global
-//     threshold keeps most opted-out faces out while letting most strangers
-//     through, and a fixed threshold blocks a growing share of strangers as
-//     the registry grows. exclusion/EVALUATION.md gives the measured figures
-//     and the commands that produce them; operators who need near-zero
-//     misses at scale need a stronger embedder. A registry records the
-//     model(s) its faces were enrolled with and refuses an embedder of
-//     another model.
+//     on East-Asian faces: no global threshold keeps most opted-out faces
+//     out while letting most strangers through. The ONNX model separates
+//     them far better but not perfectly, and a fixed threshold blocks a
+//     growing share of strangers as the registry grows.
+//     exclusion/EVALUATION.md gives the measured figures and the commands
+//     that produce them. A registry records the model(s) its faces were
+//     enrolled with and refuses an embedder of another model.
 //   - Review and Unchecked both mean "do not index": a caller that treats
 //     anything but Allow as permission breaks the promise.
-//   - One process owns a registry's store at a time; other processes see
-//     its changes when they reopen it.
+//   - One process owns a bbolt registry at a time; with PostgreSQL many
+//     processes write, and Replicas follow the change feed (a replica past
+//     its MaxStaleness answers Unchecked).
 //
 // The runnable programs under examples/ show the whole loop: a crawler that
 // indexes only allowed images, a search service that filters its results,
