@@ -15,8 +15,10 @@
 //
 // # Basics
 //
-// A Registry holds the requests in a Store (the embedded default is
-// exclusion/boltstore). Create makes a new registry; Open opens an existing
+// A Registry holds the requests in a Store: exclusion/boltstore (an
+// embedded file, one process) or exclusion/pgstore (PostgreSQL, many
+// processes; its change feed lets a Replica in every other process follow
+// approvals and withdrawals live). Create makes a new registry; Open opens an existing
 // one and refuses an uninitialised or inconsistent store, or an embedder of
 // another model than the one the faces were enrolled with (ErrModel), so an
 // empty or unreadable registry is an error, never an empty filter.
