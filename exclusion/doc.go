@@ -92,8 +92,7 @@
 // Configurations follow one idiom: a Config struct validated by the
 // constructor, whose zero fields mean the defaults (DefaultConfig and
 // DefaultFilterConfig spell them out); switches that turn a default off
-// say so (WeakFaceRule.Disabled, negative FilterConfig.MatchDistance or
-// Timeout).
+// say so (WeakFaceRule.Disabled, FilterConfig.NoPHash and NoTimeout).
 //
 // # Caveats
 //

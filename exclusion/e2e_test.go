@@ -113,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	defer reg.Close()
 	fcfg := exclusion.DefaultFilterConfig()
-	fcfg.Timeout = 0 // the machine may be busy (-race, shared cores); timeouts have their own test
+	fcfg.NoTimeout = true // the machine may be busy (-race, shared cores); timeouts have their own test
 	f, err := exclusion.NewFilter(reg, emb, fcfg)
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func nearestEnrolled(t *testing.T, emb embed.Embedder, reg *exclusion.Registry, 
 		t.Fatal(err)
 	}
 	cfg := exclusion.DefaultFilterConfig()
-	cfg.Policy, cfg.UprightOnly, cfg.Timeout = pol, true, 0
+	cfg.Policy, cfg.UprightOnly, cfg.NoTimeout = pol, true, true
 	f, err := exclusion.NewFilter(reg, emb, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -24,13 +24,17 @@ type FilterConfig struct {
 	// DefaultPolicyFor the embedder's model (its calibrated threshold).
 	Policy Policy
 	// Timeout bounds each check (on top of the caller's context); 0 means
-	// 30 s, negative means no extra bound. A check that runs out
-	// of time answers Unchecked.
+	// 30 s. A check that runs out of time answers Unchecked.
 	Timeout time.Duration
+	// NoTimeout leaves each check bounded by the caller's context only.
+	NoTimeout bool
 	// MatchDistance is the largest Hamming distance between perceptual
 	// hashes that counts as the same image; 0 means the default
-	// (imageutil.DefaultMatchDistance), negative disables perceptual matching.
+	// (imageutil.DefaultMatchDistance).
 	MatchDistance int
+	// NoPHash turns perceptual matching off: removed images then match by
+	// URL and SHA-256 only.
+	NoPHash bool
 	// UprightOnly skips the search for faces in the image turned by 90°,
 	// 270° and 180°. By default, when the upright image shows no face,
 	// CheckImage looks there too (sideways and upside-down uploads without
@@ -103,11 +107,20 @@ func NewFilter(reg *Registry, emb embed.Embedder, cfg FilterConfig) (*Filter, er
 		return nil, err
 	}
 	cfg.WeakFaces = dec.weak
+	if cfg.Timeout < 0 || cfg.MatchDistance < 0 || cfg.MatchDistance > 64 {
+		return nil, fmt.Errorf("%w: Timeout %v and MatchDistance %d: need Timeout >= 0 and 0 <= MatchDistance <= 64 (NoTimeout and NoPHash turn them off)", ErrPolicy, cfg.Timeout, cfg.MatchDistance)
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultTimeout
 	}
+	if cfg.NoTimeout {
+		cfg.Timeout = 0
+	}
 	if cfg.MatchDistance == 0 {
 		cfg.MatchDistance = phashMatchDistance
+	}
+	if cfg.NoPHash {
+		cfg.MatchDistance = 0
 	}
 	return &Filter{reg: reg, emb: emb, model: model, dec: dec, cfg: cfg}, nil
 }

@@ -64,7 +64,7 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 	mustApprove(t, reg, mustSubmit(t, reg, removal).ID)
 
 	cfg := exclusion.DefaultFilterConfig()
-	cfg.Timeout = 0
+	cfg.NoTimeout = true
 	fast, err := exclusion.NewFilter(reg, emb, cfg)
 	if err != nil {
 		t.Fatal(err)
