@@ -74,25 +74,9 @@ func NewLocator(cfg DlibConfig) (*Locator, error) {
 	if err != nil {
 		return nil, wrapDlib(err)
 	}
-	d := &Dlib{
-		cfg:     cfg,
-		native:  hogNativeSize,
-		free:    make(chan *dlib.Worker, cfg.Workers),
-		done:    make(chan struct{}),
-		workers: []*dlib.Worker{first},
-	}
-	for len(d.workers) < cfg.Workers {
-		w, err := first.Clone()
-		if err != nil {
-			for _, w := range d.workers {
-				w.Free()
-			}
-			return nil, wrapDlib(err)
-		}
-		d.workers = append(d.workers, w)
-	}
-	for _, w := range d.workers {
-		d.free <- w
+	d, err := newPool(cfg, first)
+	if err != nil {
+		return nil, err
 	}
 	return &Locator{d: d}, nil
 }

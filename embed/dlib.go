@@ -81,16 +81,26 @@ func NewDlib(cfg DlibConfig) (*Dlib, error) {
 	if err != nil {
 		return nil, wrapDlib(err)
 	}
+	d, err := newPool(cfg, first)
+	if err != nil {
+		return nil, err
+	}
+	d.model = model
+	if cfg.Detector == CNN {
+		d.native = cnnNativeSize
+	}
+	return d, nil
+}
+
+// newPool returns a Dlib of cfg.Workers workers: first and clones of it,
+// all idle. On failure it frees every worker, first included.
+func newPool(cfg DlibConfig, first *dlib.Worker) (*Dlib, error) {
 	d := &Dlib{
 		cfg:     cfg,
-		model:   model,
 		native:  hogNativeSize,
 		free:    make(chan *dlib.Worker, cfg.Workers),
 		done:    make(chan struct{}),
 		workers: []*dlib.Worker{first},
-	}
-	if cfg.Detector == CNN {
-		d.native = cnnNativeSize
 	}
 	for len(d.workers) < cfg.Workers {
 		w, err := first.Clone()
