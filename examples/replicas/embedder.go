@@ -19,12 +19,14 @@ import (
 // "face" covering the whole image, whose identity is the 24-bit colour of
 // its top-left pixel; its descriptor is a pseudo-random unit vector of
 // dlib's dimension seeded by that identity (two identities are about 1.41
-// apart, far beyond any threshold).
+// apart, far beyond any threshold). Its calibration is dlib's: one identity
+// is one descriptor, so any threshold below 1.41 separates them.
 type idEmbedder struct{}
 
 var idModel = func() embed.Model {
 	s := sha256.Sum256([]byte("examples/replicas id embedder: 24-bit colour -> splitmix64 unit vector, 128-D"))
-	return embed.Model{Name: "replicas-id", Dim: embed.DlibDim, ID: hex.EncodeToString(s[:])}
+	return embed.Model{Name: "replicas-id", Dim: embed.DlibDim, ID: hex.EncodeToString(s[:]),
+		Threshold: embed.DlibThreshold, WeakReview: embed.DlibWeakReview}
 }()
 
 func (idEmbedder) Model() embed.Model { return idModel }
