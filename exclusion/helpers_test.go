@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,9 +19,19 @@ import (
 var ctx = context.Background()
 
 // clock is a test clock that advances a second per reading.
-type clock struct{ t time.Time }
+// Its now is safe for concurrent use (concurrent checks read the registry's
+// clock); tests that set t directly do so from one goroutine.
+type clock struct {
+	mu sync.Mutex // guards t in now
+	t  time.Time
+}
 
-func (c *clock) now() time.Time { c.t = c.t.Add(time.Second); return c.t }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
 
 func newRegistry(t *testing.T, emb embed.Embedder) (*exclusion.Registry, *exclusiontest.MemStore) {
 	t.Helper()
