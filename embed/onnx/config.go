@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"runtime"
 
+	ort "github.com/yalue/onnxruntime_go"
+
 	"github.com/faceoptout/faceoptout/embed"
 )
 
@@ -21,6 +23,43 @@ const (
 	// default fr_landmark.onnx) on the box resized to its input.
 	ONNX68 Landmarker = "onnx68"
 )
+
+// Optimization is the graph optimisation level ONNX Runtime applies to a
+// model when it loads it. It changes how fast the model runs, not what it
+// computes (outputs differ by float rounding only), so it is not part of
+// the Model's ID. Which level is fastest depends on the model: measure it
+// (BenchmarkSession).
+type Optimization string
+
+const (
+	// OptimizeAll is ONNX Runtime's default (ORT_ENABLE_ALL): every graph
+	// rewrite, including the CPU's blocked memory layouts. The zero value
+	// means OptimizeAll.
+	OptimizeAll Optimization = "all"
+	// OptimizeExtended (ORT_ENABLE_EXTENDED) fuses operators but keeps
+	// the graph's memory layout.
+	OptimizeExtended Optimization = "extended"
+	// OptimizeBasic (ORT_ENABLE_BASIC) folds constants and removes
+	// redundant nodes only.
+	OptimizeBasic Optimization = "basic"
+	// OptimizeNone (ORT_DISABLE_ALL) runs the graph as it is stored.
+	OptimizeNone Optimization = "none"
+)
+
+// level maps o to ONNX Runtime's level; ok is false for an unknown value.
+func (o Optimization) level() (lvl ort.GraphOptimizationLevel, ok bool) {
+	switch o {
+	case "", OptimizeAll:
+		return ort.GraphOptimizationLevelEnableAll, true
+	case OptimizeExtended:
+		return ort.GraphOptimizationLevelEnableExtended, true
+	case OptimizeBasic:
+		return ort.GraphOptimizationLevelEnableBasic, true
+	case OptimizeNone:
+		return ort.GraphOptimizationLevelDisableAll, true
+	}
+	return 0, false
+}
 
 // ArcFaceTemplate is the standard ArcFace 112x112 template of the five
 // alignment points: left eye centre, right eye centre, nose tip, left and
@@ -56,6 +95,9 @@ type ModelConfig struct {
 	Mean, Scale [3]float32
 	// Dim is the length of the output.
 	Dim int
+	// Optimization is the graph optimisation ONNX Runtime applies to the
+	// model ("" means OptimizeAll). Not part of the Model's ID.
+	Optimization Optimization
 	// Flip describes each face twice, as is and mirrored left to right,
 	// and adds the two outputs before normalising (twice the model's work).
 	Flip bool
@@ -82,6 +124,8 @@ type LandmarkModelConfig struct {
 	Input, Output string
 	// Size is the side of the grey input.
 	Size int
+	// Optimization as in ModelConfig.
+	Optimization Optimization
 }
 
 // Config configures New. Start from DefaultConfig.
@@ -157,6 +201,9 @@ func DefaultConfig() Config {
 			Mean:     [3]float32{127, 127, 127},
 			Scale:    [3]float32{1.0 / 128, 1.0 / 128, 1.0 / 128},
 			Dim:      512,
+			// ORT_ENABLE_ALL's blocked layouts make this graph several
+			// times slower on one thread (BenchmarkSession).
+			Optimization: OptimizeExtended,
 			// The calibration of the pinned model and its evidence:
 			// embed/onnx/EVALUATION.md and exclusion/EVALUATION.md.
 			Threshold: DefaultThreshold,
@@ -164,11 +211,12 @@ func DefaultConfig() Config {
 		Landmarks:   Dlib68,
 		Shape68File: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
 		LandmarkModel: LandmarkModelConfig{
-			File:   "fr_landmark.onnx",
-			SHA256: LandmarkSHA256,
-			Input:  "input",
-			Output: "output",
-			Size:   64,
+			File:         "fr_landmark.onnx",
+			SHA256:       LandmarkSHA256,
+			Input:        "input",
+			Output:       "output",
+			Size:         64,
+			Optimization: OptimizeAll,
 		},
 		Threads: 1,
 	}
@@ -208,6 +256,10 @@ func (c *Config) validate() error {
 		return bad("Model.Threshold", "%v is outside [0, 2]", m.Threshold)
 	case m.WeakReview < 0 || m.WeakReview > 2:
 		return bad("Model.WeakReview", "%v is outside [0, 2]", m.WeakReview)
+	case !validOptimization(m.Optimization):
+		return bad("Model.Optimization", "%q is none of all, extended, basic, none", m.Optimization)
+	case !validOptimization(c.LandmarkModel.Optimization):
+		return bad("LandmarkModel.Optimization", "%q is none of all, extended, basic, none", c.LandmarkModel.Optimization)
 	case c.Threads < 1 || c.Threads > runtime.NumCPU()*4:
 		return bad("Threads", "%d is outside [1, 4 x CPUs]", c.Threads)
 	}
@@ -245,4 +297,9 @@ func (c *Config) validate() error {
 		return bad("Landmarks", "%q is neither %q nor %q", c.Landmarks, Dlib68, ONNX68)
 	}
 	return nil
+}
+
+func validOptimization(o Optimization) bool {
+	_, ok := o.level()
+	return ok
 }

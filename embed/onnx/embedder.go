@@ -105,7 +105,7 @@ func New(cfg Config) (*Embedder, error) {
 		p := &sessionPair{}
 		e.all = append(e.all, p)
 		if p.feature, err = newSession(modelPath, m.Input, m.Output,
-			ort.NewShape(1, 3, int64(m.Size), int64(m.Size)), m.Dim, cfg.Threads); err != nil {
+			ort.NewShape(1, 3, int64(m.Size), int64(m.Size)), m.Dim, cfg.Threads, m.Optimization); err != nil {
 			return nil, err
 		}
 		if err := p.feature.run(); err != nil {
@@ -114,7 +114,7 @@ func New(cfg Config) (*Embedder, error) {
 		if cfg.Landmarks == ONNX68 {
 			l := cfg.LandmarkModel
 			if p.landmark, err = newSession(lmPath, l.Input, l.Output,
-				ort.NewShape(1, 1, int64(l.Size), int64(l.Size)), 136, cfg.Threads); err != nil {
+				ort.NewShape(1, 1, int64(l.Size), int64(l.Size)), 136, cfg.Threads, l.Optimization); err != nil {
 				return nil, err
 			}
 			if err := p.landmark.run(); err != nil {

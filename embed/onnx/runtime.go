@@ -73,8 +73,13 @@ type session struct {
 }
 
 // newSession loads the model at path with a 1 x ... input and a 1 x outDim
-// output; errors wrap ErrModel.
-func newSession(path, input, output string, inShape ort.Shape, outDim int, threads int) (*session, error) {
+// output, run on threads threads with optimisation opt; errors wrap
+// ErrModel or ErrRuntime.
+func newSession(path, input, output string, inShape ort.Shape, outDim int, threads int, opt Optimization) (*session, error) {
+	lvl, ok := opt.level()
+	if !ok {
+		return nil, fmt.Errorf("%w: optimization %q", ErrConfig, opt)
+	}
 	in, err := ort.NewEmptyTensor[float32](inShape)
 	if err != nil {
 		return nil, fmt.Errorf("%w: input tensor: %v", ErrRuntime, err)
@@ -91,8 +96,20 @@ func newSession(path, input, output string, inShape ort.Shape, outDim int, threa
 		return nil, fmt.Errorf("%w: session options: %v", ErrRuntime, err)
 	}
 	defer opts.Destroy()
-	if err := opts.SetIntraOpNumThreads(threads); err == nil {
-		err = opts.SetInterOpNumThreads(1)
+	// Each worker owns its sessions: no thread pool between operators,
+	// and threads that sleep instead of spinning when idle.
+	for _, set := range []func() error{
+		func() error { return opts.SetIntraOpNumThreads(threads) },
+		func() error { return opts.SetInterOpNumThreads(1) },
+		func() error { return opts.SetExecutionMode(ort.ExecutionModeSequential) },
+		func() error { return opts.SetGraphOptimizationLevel(lvl) },
+		func() error { return opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") },
+	} {
+		if err := set(); err != nil {
+			in.Destroy()
+			out.Destroy()
+			return nil, fmt.Errorf("%w: session options: %v", ErrRuntime, err)
+		}
 	}
 	s, err := ort.NewAdvancedSession(path, []string{input}, []string{output},
 		[]ort.Value{in}, []ort.Value{out}, opts)

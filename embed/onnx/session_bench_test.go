@@ -1,0 +1,66 @@
+package onnx
+
+import (
+	"path/filepath"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/faceoptout/faceoptout/internal/testenv"
+)
+
+// BenchmarkSession: one run of each default model on one thread, at each
+// graph optimisation level (ModelConfig.Optimization).
+//
+//	go test ./embed/onnx -run '^$' -bench Session
+func BenchmarkSession(b *testing.B) {
+	dir := testenv.Models(b)
+	cfg := DefaultConfig()
+	lib := filepath.Join(dir, cfg.Library)
+	if _, err := checkFile(ErrLibrary, lib, ""); err != nil {
+		skipOrFail(b, err)
+	}
+	if err := loadRuntime(lib); err != nil {
+		b.Fatal(err)
+	}
+	models := []struct {
+		name, file, input, output string
+		shape                     ort.Shape
+		dim                       int
+	}{
+		{"feature", cfg.Model.File, cfg.Model.Input, cfg.Model.Output, ort.NewShape(1, 3, int64(cfg.Model.Size), int64(cfg.Model.Size)), cfg.Model.Dim},
+		{"landmark", cfg.LandmarkModel.File, cfg.LandmarkModel.Input, cfg.LandmarkModel.Output, ort.NewShape(1, 1, int64(cfg.LandmarkModel.Size), int64(cfg.LandmarkModel.Size)), 136},
+	}
+	for _, m := range models {
+		path := filepath.Join(dir, m.file)
+		if _, err := checkFile(ErrModel, path, ""); err != nil {
+			skipOrFail(b, err)
+		}
+		for _, opt := range []Optimization{OptimizeAll, OptimizeExtended, OptimizeBasic, OptimizeNone} {
+			b.Run(m.name+"/"+string(opt), func(b *testing.B) {
+				s, err := newSession(path, m.input, m.output, m.shape, m.dim, 1, opt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.destroy()
+				in := s.in.GetData()
+				for i := range in {
+					in[i] = float32(i%255)/128 - 1
+				}
+				for b.Loop() {
+					if err := s.run(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func skipOrFail(b *testing.B, err error) {
+	b.Helper()
+	if testenv.CI() {
+		b.Fatalf("CI=true: %v; run make models", err)
+	}
+	b.Skip(err)
+}
