@@ -19,7 +19,9 @@ DEBS := libdlib-dev libblas-dev libatlas-base-dev liblapack-dev libjpeg62-turbo-
 # clusters on loopback with its initdb and pg_ctl (internal/pgcluster); the
 # package's own system cluster is not used.
 TEST_DEBS := chromium postgresql-15
-BENCH_DEBS := python3-hnswlib python3-numpy
+# webp: cwebp makes the WebP copies of bench filter's crawl mix (Go has no
+# WebP encoder); without it the mix has none and says so.
+BENCH_DEBS := python3-hnswlib python3-numpy webp
 GO ?= go
 export FACEOPTOUT_MODELS ?= $(CURDIR)/models
 

@@ -27,19 +27,27 @@ type BatchConfig struct {
 	// MaxItems bounds the items in flight, whatever their size; 0 means
 	// 4*Workers.
 	MaxItems int
+	// MaxMemory bounds the memory of the checks under way, as estimated
+	// from each image's header before it is decoded (CheckMemory): an item
+	// is handed to a worker only once its estimate fits beside those of
+	// the checks still running, else CheckBatch waits (and stops reading
+	// its input). An item whose estimate alone passes MaxMemory is checked
+	// alone. 0 means 1 GiB.
+	MaxMemory int64
 }
 
 // DefaultBatchConfig returns CheckBatch's defaults: GOMAXPROCS+1 workers,
-// 256 MiB and 4*Workers items in flight.
+// 256 MiB of image bytes, 4*Workers items in flight and 1 GiB of checks
+// under way.
 func DefaultBatchConfig() BatchConfig {
 	w := runtime.GOMAXPROCS(0) + 1
-	return BatchConfig{Workers: w, MaxBytes: 256 << 20, MaxItems: 4 * w}
+	return BatchConfig{Workers: w, MaxBytes: 256 << 20, MaxItems: 4 * w, MaxMemory: 1 << 30}
 }
 
 // validate fills the zero fields with their defaults and rejects negative
 // ones.
 func (c *BatchConfig) validate() error {
-	if c.Workers < 0 || c.MaxBytes < 0 || c.MaxItems < 0 {
+	if c.Workers < 0 || c.MaxBytes < 0 || c.MaxItems < 0 || c.MaxMemory < 0 {
 		return fmt.Errorf("exclusion: batch config %+v has a negative field", *c)
 	}
 	def := DefaultBatchConfig()
@@ -51,6 +59,9 @@ func (c *BatchConfig) validate() error {
 	}
 	if c.MaxItems == 0 {
 		c.MaxItems = 4 * c.Workers
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = def.MaxMemory
 	}
 	return nil
 }
@@ -68,10 +79,10 @@ type Result struct {
 // CheckBatch checks the items read from in, as Check does, and sends one
 // Result per item on the returned channel, in input order, then closes it
 // once in is closed and every result is delivered. It keeps cfg.Workers
-// items in check at once and at most cfg.MaxBytes of image bytes and
-// cfg.MaxItems items in flight: it reads in only as fast as results are
-// received (backpressure). The caller must receive every result or cancel
-// ctx.
+// items in check at once, at most cfg.MaxBytes of image bytes and
+// cfg.MaxItems items in flight, and checks under way within cfg.MaxMemory:
+// it reads in only as fast as results are received and checks finish
+// (backpressure). The caller must receive every result or cancel ctx.
 //
 // When ctx ends, no further item is read from in (in is not drained); the
 // items already taken are delivered, Unchecked unless their check had
@@ -98,6 +109,7 @@ func (f *Filter) CheckBatch(ctx context.Context, in <-chan Item, cfg BatchConfig
 			defer wg.Done()
 			for j := range jobs {
 				j.slot <- Result{Seq: j.seq, Item: j.item, Decision: f.Check(ctx, j.item)}
+				b.releaseMemory(j.mem)
 			}
 		}()
 	}
@@ -118,14 +130,16 @@ type batch struct {
 	// space gets a token whenever bytes or items are released.
 	space chan struct{}
 
-	mu    sync.Mutex // guards bytes and items
-	bytes int64      // image bytes in flight
-	items int        // items in flight
+	mu     sync.Mutex // guards bytes, items and memory
+	bytes  int64      // image bytes in flight
+	items  int        // items in flight
+	memory int64      // estimated memory of the checks handed to workers and not finished
 }
 
 type job struct {
 	seq  int
 	item Item
+	mem  int64 // the check's memory estimate, counted in batch.memory
 	slot chan Result
 }
 
@@ -147,7 +161,11 @@ func (b *batch) take(ctx context.Context, in <-chan Item, order chan<- chan Resu
 			return
 		}
 		n := int64(len(it.Image))
-		if !b.reserve(ctx, n) {
+		var mem int64
+		if it.Image != nil {
+			mem = CheckMemory(it.Image)
+		}
+		if !b.reserve(ctx, n, mem) {
 			// Cancelled while waiting: the item is answered Unchecked
 			// without a check.
 			slot := make(chan Result, 1)
@@ -162,23 +180,28 @@ func (b *batch) take(ctx context.Context, in <-chan Item, order chan<- chan Resu
 		slot := make(chan Result, 1)
 		order <- slot // never blocks: reserve keeps items under MaxItems
 		select {
-		case jobs <- job{seq: seq, item: it, slot: slot}:
+		case jobs <- job{seq: seq, item: it, mem: mem, slot: slot}:
 		case <-ctx.Done():
 			slot <- Result{Seq: seq, Item: it, Decision: unchecked(fmt.Errorf("%w: %w", ErrUnchecked, ctx.Err()))}
+			b.releaseMemory(mem)
 			return
 		}
 	}
 }
 
 // reserve waits until n more bytes and one more item fit the budget (or
-// nothing is in flight), and counts them. It returns false if ctx ended
-// first.
-func (b *batch) reserve(ctx context.Context, n int64) bool {
+// nothing is in flight) and a check of estimated memory mem fits beside
+// the checks under way (or none is), and counts them. It returns false if
+// ctx ended first.
+func (b *batch) reserve(ctx context.Context, n, mem int64) bool {
 	for {
 		b.mu.Lock()
-		if b.items == 0 || (b.bytes+n <= b.cfg.MaxBytes && b.items < b.cfg.MaxItems) {
+		items := b.items == 0 || (b.bytes+n <= b.cfg.MaxBytes && b.items < b.cfg.MaxItems)
+		memory := b.memory == 0 || b.memory+mem <= b.cfg.MaxMemory
+		if items && memory {
 			b.bytes += n
 			b.items++
+			b.memory += mem
 			b.mu.Unlock()
 			return true
 		}
@@ -196,6 +219,21 @@ func (b *batch) release(n int64) {
 	b.mu.Lock()
 	b.bytes -= n
 	b.items--
+	b.mu.Unlock()
+	select {
+	case b.space <- struct{}{}:
+	default:
+	}
+}
+
+// releaseMemory gives back a finished check's memory estimate and wakes
+// take.
+func (b *batch) releaseMemory(mem int64) {
+	if mem == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.memory -= mem
 	b.mu.Unlock()
 	select {
 	case b.space <- struct{}{}:

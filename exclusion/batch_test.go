@@ -1,13 +1,18 @@
 package exclusion_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"image"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
@@ -186,4 +191,108 @@ func TestCheckBatchInvalidConfig(t *testing.T) {
 	if len(got) != 1 || got[0].Seq != -1 || got[0].Decision.Verdict != exclusion.Unchecked || !errors.Is(got[0].Decision.Err, exclusion.ErrUnchecked) {
 		t.Fatalf("invalid config: results %+v, want one Unchecked with Seq -1", got)
 	}
+}
+
+// concurrentEmbedder counts the Faces calls under way and remembers the
+// most at once.
+type concurrentEmbedder struct {
+	*exclusiontest.Embedder
+	now, most atomic.Int64
+}
+
+func (e *concurrentEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
+	n := e.now.Add(1)
+	defer e.now.Add(-1)
+	for {
+		m := e.most.Load()
+		if n <= m || e.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	return e.Embedder.Faces(ctx, img)
+}
+
+// TestCheckBatchMemory checks that the checks under way stay within
+// MaxMemory, counted with CheckMemory's estimates: the embedder never
+// sees more images at once than the budget holds (one when an image's
+// estimate alone passes it), and every item still gets its verdict.
+func TestCheckBatchMemory(t *testing.T) {
+	_, items, want := batchFixture(t, 24)
+	one := exclusion.CheckMemory(items[0].Image)
+	tests := []struct {
+		name string
+		cfg  exclusion.BatchConfig
+		most int64
+	}{
+		{"one image's worth", exclusion.BatchConfig{Workers: 4, MaxMemory: one}, 1},
+		{"two images' worth", exclusion.BatchConfig{Workers: 4, MaxMemory: 2*one + one/2}, 2},
+		{"image larger than the budget", exclusion.BatchConfig{Workers: 4, MaxMemory: 1}, 1},
+		{"default budget", exclusion.BatchConfig{Workers: 4}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			emb := &concurrentEmbedder{Embedder: &exclusiontest.Embedder{Delay: 2 * time.Millisecond}}
+			reg, err := exclusion.Create(ctx, exclusiontest.NewMemStore(), emb.Embedder, exclusion.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = reg.Close() })
+			req := mustSubmit(t, reg, faceSubmission(photo(person(1))))
+			mustApprove(t, reg, req.ID)
+			f := newFilter(t, reg, emb)
+			n := 0
+			for r := range f.CheckBatch(ctx, feed(items, nil), tc.cfg) {
+				if r.Seq != n || r.Decision.Verdict != want[n] {
+					t.Fatalf("result %d: Seq %d, verdict %v (err %v), want %v", n, r.Seq, r.Decision.Verdict, r.Decision.Err, want[n])
+				}
+				n++
+			}
+			if n != len(items) {
+				t.Fatalf("%d results for %d items", n, len(items))
+			}
+			t.Logf("at most %d images in the embedder at once", emb.most.Load())
+			if got := emb.most.Load(); got > tc.most {
+				t.Fatalf("%d images in the embedder at once, want at most %d", got, tc.most)
+			}
+		})
+	}
+}
+
+func TestCheckMemory(t *testing.T) {
+	small := photo(person(1))
+	tests := []struct {
+		name string
+		data []byte
+		want int64
+	}{
+		{"200x200 PNG", small, int64(len(small)) + 200*200*4 + 200*200*16},
+		{"36 MP PNG header: the decoder's memory up to imageutil's bound, 16 MP scanned",
+			pngHeader(6000, 6000), int64(len(pngHeader(6000, 6000))) + 6000*6000*4 + 16_000_000*16},
+		{"over imageutil's pixel limit: refused before decoding", pngHeader(8000, 6000), int64(len(pngHeader(8000, 6000)))},
+		{"not an image", []byte("hello"), 5},
+		{"empty", nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exclusion.CheckMemory(tc.data); got != tc.want {
+				t.Fatalf("CheckMemory = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// pngHeader returns a PNG signature and IHDR chunk declaring a w x h 8-bit
+// RGB image (no pixel data).
+func pngHeader(w, h int) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, 2
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	_ = binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	chunk := append([]byte("IHDR"), ihdr...)
+	b.Write(chunk)
+	_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
 }
