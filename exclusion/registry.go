@@ -599,6 +599,17 @@ func (r *Registry) change(ctx context.Context, id, actor, note string, action Ac
 // addLive makes an approved request block, in place of its previous live
 // state if any (a suspension changed).
 func (r *Registry) addLive(req *Request) error {
+	lr, faces, err := r.liveOf(req)
+	if err != nil {
+		return err
+	}
+	return r.install(lr, faces)
+}
+
+// liveOf returns what an approved request blocks: its live record and its
+// enrolled faces in each gallery (faces[m] for galleries[m]), with fresh
+// face ids.
+func (r *Registry) liveOf(req *Request) (*liveReq, [][]EnrolledFace, error) {
 	lr := &liveReq{id: req.ID, decided: req.Decided, until: req.SuspendedUntil, urls: slices.Clone(req.URLs)}
 	faces := make([][]EnrolledFace, len(r.models)) // faces[m]: the request's faces in galleries[m]
 	for _, p := range req.Photos {
@@ -613,13 +624,13 @@ func (r *Registry) addLive(req *Request) error {
 				continue
 			}
 			if len(f.Descriptors) != len(r.models) {
-				return fmt.Errorf("an enrolled face has %d descriptors, the registry has %d models", len(f.Descriptors), len(r.models))
+				return nil, nil, fmt.Errorf("an enrolled face has %d descriptors, the registry has %d models", len(f.Descriptors), len(r.models))
 			}
 			id := r.nextFace.Add(1)
 			for m, model := range r.models {
 				d, ok := f.Descriptors[model.ID]
 				if !ok || len(d) != model.Dim || !d.Finite() {
-					return fmt.Errorf("an enrolled face lacks a valid descriptor of model %s", model)
+					return nil, nil, fmt.Errorf("an enrolled face lacks a valid descriptor of model %s", model)
 				}
 				faces[m] = append(faces[m], EnrolledFace{
 					ID: id, RequestID: req.ID, Descriptor: d, Quality: f.Quality,
@@ -629,30 +640,55 @@ func (r *Registry) addLive(req *Request) error {
 			lr.nfaces++
 		}
 	}
+	return lr, faces, nil
+}
+
+// install makes lr and its faces (faces[m] for galleries[m], lr.nfaces in
+// each) live, in place of the request's previous live state if any. The
+// galleries copy the faces: install keeps no reference to faces itself.
+func (r *Registry) install(lr *liveReq, faces [][]EnrolledFace) error {
+	if len(faces) != len(r.models) {
+		return fmt.Errorf("faces of %d models, the registry has %d", len(faces), len(r.models))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.reqs[req.ID]; ok {
+	if old, ok := r.reqs[lr.id]; ok {
 		r.removeLiveLocked(old)
 	}
 	for m, g := range r.galleries {
-		if err := g.replace(req.ID, faces[m]); err != nil {
+		if err := g.replace(lr.id, faces[m]); err != nil {
 			for _, g := range r.galleries {
-				g.remove(req.ID)
+				g.remove(lr.id)
 			}
 			return err
 		}
 	}
-	r.reqs[req.ID] = lr
+	r.reqs[lr.id] = lr
 	r.nfaces += lr.nfaces
 	for _, s := range lr.sha {
-		r.sha[s] = append(r.sha[s], req.ID)
+		r.sha[s] = append(r.sha[s], lr.id)
 	}
 	for _, u := range lr.urls {
-		r.urls[u] = append(r.urls[u], req.ID)
+		r.urls[u] = append(r.urls[u], lr.id)
 	}
 	for _, h := range lr.hashes {
-		r.hashes = append(r.hashes, liveHash{h: h, req: req.ID})
+		r.hashes = append(r.hashes, liveHash{h: h, req: lr.id})
 	}
+	return nil
+}
+
+// resetLive empties the live set (fresh galleries of the same models), for
+// a replica that gives up on a snapshot half loaded.
+func (r *Registry) resetLive() error {
+	if err := r.setModels(r.models); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqs = map[string]*liveReq{}
+	r.sha, r.urls = map[string][]string{}, map[string][]string{}
+	r.hashes = nil
+	r.nfaces = 0
 	return nil
 }
 

@@ -125,17 +125,16 @@ type Replica struct {
 	head    atomic.Uint64
 	synced  atomic.Int64 // UnixNano of Synced
 
-	mu      sync.Mutex // guards lastErr, stale, timer and snapSeq
+	mu      sync.Mutex // guards lastErr, stale, timer, snapSeq and snapOK
 	lastErr error
 	stale   *StaleError // set in reg.broken while the bound is exceeded
 	timer   *time.Timer
 	snapSeq uint64
+	snapOK  bool // a snapshot of snapSeq was loaded or written
 
 	// Owned by whoever applies changes (NewReplica, then the run
-	// goroutine, then Close once it has stopped): the approved requests
-	// for snapshots (nil without Snapshot), where the state came from, the
-	// registry's identity and when a snapshot was last written.
-	approved map[string]*Request
+	// goroutine, then Close once it has stopped): where the state came
+	// from, the registry's identity and when a snapshot was last written.
 	loaded   string
 	identity Stats
 	lastSnap time.Time
@@ -180,9 +179,6 @@ func NewReplica(ctx context.Context, st FeedStore, emb embed.Embedder, cfg Repli
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Replica{reg: reg, store: st, cfg: cfg, log: log, done: make(chan struct{}), loaded: "store"}
-	if cfg.Snapshot != "" {
-		p.approved = map[string]*Request{}
-	}
 	start := reg.cfg.Now()
 	if err := p.load(ctx); err != nil {
 		return nil, err
@@ -223,11 +219,19 @@ func (p *Replica) load(ctx context.Context) error {
 		case s.Seq > head:
 			p.log.Warn("replica: ignoring a snapshot ahead of the feed", "snapshot_seq", s.Seq, "head", head)
 		default:
-			if err := p.loadSnapshot(s); err != nil {
+			err := p.loadSnapshot(s)
+			if err == nil {
+				p.head.Store(head)
+				return nil
+			}
+			p.log.Warn("replica: ignoring the snapshot", "error", err)
+			if err := p.reg.resetLive(); err != nil {
 				return err
 			}
-			p.head.Store(head)
-			return nil
+			p.loaded = "store"
+			p.mu.Lock()
+			p.snapSeq, p.snapOK = 0, false
+			p.mu.Unlock()
 		}
 	}
 	for req, err := range p.reg.store.Requests(ctx) {
@@ -240,9 +244,6 @@ func (p *Replica) load(ctx context.Context) error {
 		if req.Status == Approved {
 			if err := p.reg.addLive(req); err != nil {
 				return fmt.Errorf("%w: request %q: %w", ErrCorrupt, req.ID, err)
-			}
-			if p.approved != nil {
-				p.approved[req.ID] = req
 			}
 		}
 	}
@@ -304,13 +305,9 @@ func (p *Replica) apply(ctx context.Context, c Change) error {
 		if err := r.addLive(req); err != nil {
 			return fmt.Errorf("%w: change %d: request %q: %w", ErrCorrupt, c.Seq, c.RequestID, err)
 		}
-		if p.approved != nil {
-			p.approved[req.ID] = req
-		}
 		p.log.Debug("replica: blocking", "request", c.RequestID, "seq", c.Seq)
 	case !approved && live:
 		r.removeLive(c.RequestID)
-		delete(p.approved, c.RequestID)
 		p.log.Debug("replica: unblocking", "request", c.RequestID, "seq", c.Seq)
 	}
 	return nil
@@ -444,26 +441,50 @@ func (p *Replica) Close() error {
 	return err
 }
 
-// loadSnapshot makes the snapshot's requests live.
+// loadSnapshot makes the snapshot's live set live, with fresh face ids.
+// On error the registry's live set is partly filled: the caller resets it.
 func (p *Replica) loadSnapshot(s *snapshot) error {
-	for _, req := range s.Requests {
-		if err := p.reg.addLive(req); err != nil {
-			return fmt.Errorf("%w: snapshot: request %q: %w", ErrCorrupt, req.ID, err)
+	r := p.reg
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if len(s.faces) != len(r.models) {
+		return fmt.Errorf("%w: snapshot: faces of %d models, the registry has %d", ErrCorrupt, len(s.faces), len(r.models))
+	}
+	faces := make([][]EnrolledFace, len(s.faces))
+	k := 0
+	for _, lr := range s.reqs {
+		ids := k
+		for range lr.nfaces {
+			id := r.nextFace.Add(1)
+			for m := range s.faces {
+				s.faces[m][ids].ID = id
+			}
+			ids++
 		}
-		p.approved[req.ID] = req
+		for m := range s.faces {
+			faces[m] = s.faces[m][k : k+lr.nfaces : k+lr.nfaces]
+		}
+		k += lr.nfaces
+		if _, dup := r.reqs[lr.id]; dup {
+			return fmt.Errorf("%w: snapshot: request %q twice", ErrCorrupt, lr.id)
+		}
+		if err := r.install(lr, faces); err != nil {
+			return fmt.Errorf("%w: snapshot: request %q: %w", ErrCorrupt, lr.id, err)
+		}
 	}
 	p.applied.Store(s.Seq)
 	p.loaded = "snapshot"
 	p.mu.Lock()
-	p.snapSeq = s.Seq
+	p.snapSeq, p.snapOK = s.Seq, true
 	p.mu.Unlock()
 	return nil
 }
 
-// saveSnapshot writes the approved requests and the sequence they include,
-// if snapshots are on and something changed since the last one. A failure
-// is logged: the replica goes on serving, and the next start reads the
-// store (or an older snapshot and more of the feed).
+// saveSnapshot writes the live set and the sequence it includes, if
+// snapshots are on and something changed since the last one. Changes wait
+// while the live set is read (not while the file is written); checks go
+// on. A failure is logged: the replica goes on serving, and the next start
+// reads the store (or an older snapshot and more of the feed).
 func (p *Replica) saveSnapshot() {
 	if p.cfg.Snapshot == "" {
 		return
@@ -471,21 +492,21 @@ func (p *Replica) saveSnapshot() {
 	p.lastSnap = p.reg.cfg.Now()
 	seq := p.applied.Load()
 	p.mu.Lock()
-	same := seq == p.snapSeq && p.snapSeq != 0
+	same := p.snapOK && seq == p.snapSeq
 	p.mu.Unlock()
 	if same {
 		return
 	}
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
-	for _, r := range p.approved {
-		s.Requests = append(s.Requests, r)
-	}
+	p.reg.wmu.Lock()
+	s.reqs, s.faces = p.reg.snapshotLive()
+	p.reg.wmu.Unlock()
 	if err := writeSnapshot(p.cfg.Snapshot, s); err != nil {
 		p.log.Warn("replica: cannot write the snapshot", "error", err)
 		return
 	}
 	p.mu.Lock()
-	p.snapSeq = seq
+	p.snapSeq, p.snapOK = seq, true
 	p.mu.Unlock()
-	p.log.Info("replica: snapshot written", "seq", seq, "requests", len(s.Requests))
+	p.log.Info("replica: snapshot written", "seq", seq, "requests", len(s.reqs))
 }

@@ -1,13 +1,14 @@
 package exclusion
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,48 +17,197 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 )
 
-// A replica snapshot file is:
+// A replica snapshot file holds a replica's live set, little endian:
 //
-//	magic "FOREPSN1" | payload length (8 bytes, big endian) | payload | SHA-256 of magic, length and payload
+//	header  magic "FOLIVESN" | version uint32 (2) | 0 uint32 | feed sequence uint64 |
+//	        registry creation time (8+4 bytes) | models uint32 | requests uint64 |
+//	        faces uint64 | metadata length uint64
+//	metadata  each model (name, id, dim, calibration), then each approved request's live
+//	        record (id, decision time, suspension, threshold, image SHA-256s,
+//	        perceptual hashes, URLs) and its enrolled faces (quality,
+//	        suspension), in varint-prefixed fields
+//	descriptors  for each model, every face's descriptor (float32), in the
+//	        metadata's face order, contiguous
+//	trailer  SHA-256 of everything before it
 //
-// where the payload is the gob encoding of a snapshot: the feed sequence
-// number it includes, the registry it belongs to (creation time and
-// models) and every approved request. Anything that does not check is
-// damage: the file is ignored and the replica loads from the store.
-const snapshotMagic = "FOREPSN1"
+// The descriptors are read in big blocks straight into one array per
+// model; nothing is decoded per field but the metadata. Anything that does
+// not check (magic, version, sizes, SHA-256, any field) is damage: the
+// file is ignored and the replica loads from the store.
+const (
+	snapshotMagic   = "FOLIVESN"
+	snapshotVersion = 2
+	snapshotHead    = 8 + 4 + 4 + 8 + 12 + 4 + 8 + 8 + 8
+)
 
-// maxSnapshot bounds the payload a snapshot file may claim (64 GiB).
-const maxSnapshot = 64 << 30
+// maxSnapshot bounds the size of a snapshot file (256 GiB).
+const maxSnapshot = 256 << 30
 
+// snapshot is a replica's live set and the feed sequence it includes:
+// reqs[i] has reqs[i].nfaces faces, which are, in every model m, the next
+// ones of faces[m] (faces[m] has the faces of every request in order).
 type snapshot struct {
-	Seq      uint64
-	Created  time.Time
-	Models   []embed.Model
-	Requests []*Request
+	Seq     uint64
+	Created time.Time
+	Models  []embed.Model
+	reqs    []*liveReq
+	faces   [][]EnrolledFace
+}
+
+// sameRegistry reports whether a snapshot belongs to the registry whose
+// stats are st.
+func (s *snapshot) sameRegistry(st Stats) bool {
+	return s.Created.Equal(st.Created) && slices.Equal(s.Models, st.Models)
+}
+
+// snapshotLive returns the registry's live set. The caller holds r.wmu, so
+// that no change lands while it is read; checks go on meanwhile. The faces
+// share their descriptors with the galleries (never modified).
+func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	reqs = make([]*liveReq, 0, len(r.reqs))
+	for _, lr := range r.reqs {
+		reqs = append(reqs, lr)
+	}
+	faces = make([][]EnrolledFace, len(r.galleries))
+	for m, g := range r.galleries {
+		faces[m] = make([]EnrolledFace, 0, r.nfaces)
+		g.mu.RLock()
+		for _, lr := range reqs {
+			for _, fid := range g.reqs[lr.id] {
+				faces[m] = append(faces[m], g.faces[fid])
+			}
+		}
+		g.mu.RUnlock()
+	}
+	return reqs, faces
+}
+
+// snapEnc appends the metadata fields.
+type snapEnc struct{ b []byte }
+
+func (e *snapEnc) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *snapEnc) u64(v uint64)     { e.b = binary.LittleEndian.AppendUint64(e.b, v) }
+func (e *snapEnc) f64(v float64)    { e.u64(math.Float64bits(v)) }
+func (e *snapEnc) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *snapEnc) time(t time.Time) {
+	if t.IsZero() {
+		e.b = append(e.b, 0)
+		return
+	}
+	e.b = append(e.b, 1)
+	e.u64(uint64(t.Unix()))
+	e.uvarint(uint64(t.Nanosecond()))
 }
 
 // writeSnapshot writes s to path atomically: a temporary file in the same
 // directory, synced, renamed over path, and the directory synced.
 func writeSnapshot(path string, s *snapshot) error {
-	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(s); err != nil {
-		return fmt.Errorf("exclusion: snapshot: %w", err)
+	if len(s.faces) != len(s.Models) {
+		return fmt.Errorf("exclusion: snapshot: faces of %d models, %d models", len(s.faces), len(s.Models))
 	}
-	head := make([]byte, len(snapshotMagic)+8)
-	copy(head, snapshotMagic)
-	binary.BigEndian.PutUint64(head[len(snapshotMagic):], uint64(payload.Len()))
-	h := sha256.New()
-	h.Write(head)
-	h.Write(payload.Bytes())
+	nfaces := 0
+	for _, lr := range s.reqs {
+		nfaces += lr.nfaces
+	}
+	var meta snapEnc
+	for _, m := range s.Models {
+		meta.str(m.Name)
+		meta.str(m.ID)
+		meta.uvarint(uint64(m.Dim))
+		meta.f64(m.Threshold)
+		meta.f64(m.WeakReview)
+	}
+	k := 0
+	for _, lr := range s.reqs {
+		meta.str(lr.id)
+		meta.time(lr.decided)
+		meta.time(lr.until)
+		thr := 0.0
+		if lr.nfaces > 0 && len(s.faces) > 0 {
+			thr = s.faces[0][k].Threshold
+		}
+		meta.f64(thr)
+		meta.uvarint(uint64(len(lr.sha)))
+		for _, h := range lr.sha {
+			meta.str(h)
+		}
+		meta.uvarint(uint64(len(lr.hashes)))
+		for _, h := range lr.hashes {
+			meta.u64(h)
+		}
+		meta.uvarint(uint64(len(lr.urls)))
+		for _, u := range lr.urls {
+			meta.str(u)
+		}
+		meta.uvarint(uint64(lr.nfaces))
+		for range lr.nfaces {
+			var f EnrolledFace // no model: no facts to keep
+			if len(s.faces) > 0 {
+				f = s.faces[0][k]
+			}
+			meta.uvarint(uint64(max(f.Quality.Size, 0)))
+			meta.f64(f.Quality.Sharpness)
+			meta.f64(f.Quality.Score)
+			meta.str(f.Quality.Pose)
+			meta.time(f.SuspendedUntil)
+			k++
+		}
+	}
+	for m := range s.faces {
+		if len(s.faces[m]) != nfaces {
+			return fmt.Errorf("exclusion: snapshot: %d faces of model %d, the requests have %d", len(s.faces[m]), m, nfaces)
+		}
+	}
+
+	head := make([]byte, 0, snapshotHead)
+	head = append(head, snapshotMagic...)
+	head = binary.LittleEndian.AppendUint32(head, snapshotVersion)
+	head = binary.LittleEndian.AppendUint32(head, 0)
+	head = binary.LittleEndian.AppendUint64(head, s.Seq)
+	head = binary.LittleEndian.AppendUint64(head, uint64(s.Created.Unix()))
+	head = binary.LittleEndian.AppendUint32(head, uint32(s.Created.Nanosecond()))
+	head = binary.LittleEndian.AppendUint32(head, uint32(len(s.Models)))
+	head = binary.LittleEndian.AppendUint64(head, uint64(len(s.reqs)))
+	head = binary.LittleEndian.AppendUint64(head, uint64(nfaces))
+	head = binary.LittleEndian.AppendUint64(head, uint64(len(meta.b)))
+
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".snapshot-*")
 	if err != nil {
 		return fmt.Errorf("exclusion: snapshot: %w", err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(head)
+	h := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	_, werr := w.Write(head)
 	if werr == nil {
-		_, werr = f.Write(payload.Bytes())
+		_, werr = w.Write(meta.b)
+	}
+	block := make([]byte, 0, 1<<20)
+	for m := range s.faces {
+		for _, fc := range s.faces[m] {
+			if len(fc.Descriptor) != s.Models[m].Dim {
+				werr = errors.Join(werr, fmt.Errorf("a descriptor of %d numbers, model %s", len(fc.Descriptor), s.Models[m]))
+				break
+			}
+			for _, x := range fc.Descriptor {
+				block = binary.LittleEndian.AppendUint32(block, math.Float32bits(x))
+			}
+			if len(block) >= 1<<20-4*len(fc.Descriptor) {
+				if werr == nil {
+					_, werr = w.Write(block)
+				}
+				block = block[:0]
+			}
+		}
+	}
+	if werr == nil {
+		_, werr = w.Write(block)
+	}
+	if werr == nil {
+		werr = w.Flush()
 	}
 	if werr == nil {
 		_, werr = f.Write(h.Sum(nil))
@@ -81,54 +231,229 @@ func writeSnapshot(path string, s *snapshot) error {
 	return nil
 }
 
+// snapDec reads the metadata fields; the first problem sticks in err.
+type snapDec struct {
+	b     []byte
+	err   error
+	poses map[string]string // interned Quality.Pose values
+}
+
+func (d *snapDec) fail(what string) {
+	if d.err == nil {
+		d.err = errors.New(what)
+	}
+	d.b = nil
+}
+
+func (d *snapDec) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a number of items that each take at least min bytes.
+func (d *snapDec) count(min int) int {
+	v := d.uvarint()
+	if v > uint64(len(d.b)/min) {
+		d.fail("count beyond the metadata")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *snapDec) u64() uint64 {
+	if len(d.b) < 8 {
+		d.fail("truncated metadata")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *snapDec) f64() float64 { return math.Float64frombits(d.u64()) }
+
+func (d *snapDec) str() string {
+	n := d.count(1)
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *snapDec) time() time.Time {
+	if len(d.b) < 1 {
+		d.fail("truncated metadata")
+		return time.Time{}
+	}
+	set := d.b[0]
+	d.b = d.b[1:]
+	switch set {
+	case 0:
+		return time.Time{}
+	case 1:
+		s, ns := int64(d.u64()), d.uvarint()
+		if ns >= 1e9 {
+			d.fail("bad time")
+			return time.Time{}
+		}
+		return time.Unix(s, int64(ns)).UTC()
+	}
+	d.fail("bad time")
+	return time.Time{}
+}
+
 // readSnapshot reads and checks a snapshot file. Any damage is an error
-// wrapping ErrCorrupt; a missing file wraps os.ErrNotExist.
+// wrapping ErrCorrupt; a missing file wraps os.ErrNotExist. The faces it
+// returns have no ids (0): the caller gives them fresh ones.
 func readSnapshot(path string) (*snapshot, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("exclusion: snapshot: %w", err)
 	}
 	defer f.Close()
-	head := make([]byte, len(snapshotMagic)+8)
-	if _, err := io.ReadFull(f, head); err != nil || string(head[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, fmt.Errorf("%w: snapshot %s: not a snapshot (%v)", ErrCorrupt, path, err)
-	}
-	n := binary.BigEndian.Uint64(head[len(snapshotMagic):])
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("exclusion: snapshot: %w", err)
 	}
-	if n > maxSnapshot || uint64(fi.Size()) != uint64(len(head))+n+sha256.Size {
-		return nil, fmt.Errorf("%w: snapshot %s: %d bytes, its header says %d of payload", ErrCorrupt, path, fi.Size(), n)
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("%w: snapshot %s: %s", ErrCorrupt, path, fmt.Sprintf(format, args...))
 	}
-	payload := make([]byte, n)
-	sum := make([]byte, sha256.Size)
-	if _, err := io.ReadFull(f, payload); err != nil {
-		return nil, fmt.Errorf("%w: snapshot %s: %v", ErrCorrupt, path, err)
-	}
-	if _, err := io.ReadFull(f, sum); err != nil {
-		return nil, fmt.Errorf("%w: snapshot %s: %v", ErrCorrupt, path, err)
+	size := fi.Size()
+	if size < snapshotHead+sha256.Size || size > maxSnapshot {
+		return nil, corrupt("%d bytes", size)
 	}
 	h := sha256.New()
-	h.Write(head)
-	h.Write(payload)
-	if !bytes.Equal(h.Sum(nil), sum) {
-		return nil, fmt.Errorf("%w: snapshot %s fails its checksum", ErrCorrupt, path)
+	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(f, size-sha256.Size), h), 1<<20)
+	head := make([]byte, snapshotHead)
+	if _, err := io.ReadFull(br, head); err != nil {
+		return nil, corrupt("%v", err)
 	}
-	s := new(snapshot)
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(s); err != nil {
-		return nil, fmt.Errorf("%w: snapshot %s: %v", ErrCorrupt, path, err)
+	if string(head[:8]) != snapshotMagic {
+		return nil, corrupt("not a snapshot")
 	}
-	for _, r := range s.Requests {
-		if r == nil || r.Status != Approved {
-			return nil, fmt.Errorf("%w: snapshot %s holds a request that is not approved", ErrCorrupt, path)
+	le := binary.LittleEndian
+	if v := le.Uint32(head[8:]); v != snapshotVersion || le.Uint32(head[12:]) != 0 {
+		return nil, corrupt("version %d, not %d", v, snapshotVersion)
+	}
+	s := &snapshot{Seq: le.Uint64(head[16:])}
+	sec, nsec := int64(le.Uint64(head[24:])), le.Uint32(head[32:])
+	nmodels, nreqs, nfaces, nmeta := uint64(le.Uint32(head[36:])), le.Uint64(head[40:]), le.Uint64(head[48:]), le.Uint64(head[56:])
+	if nsec >= 1e9 {
+		return nil, corrupt("bad creation time")
+	}
+	s.Created = time.Unix(sec, int64(nsec)).UTC()
+	body := uint64(size) - snapshotHead - sha256.Size
+	if nmeta > body || nmodels > nmeta || nreqs > nmeta || nfaces > body/4 {
+		return nil, corrupt("its header claims %d models, %d requests, %d faces in %d bytes", nmodels, nreqs, nfaces, body)
+	}
+	meta := make([]byte, nmeta)
+	if _, err := io.ReadFull(br, meta); err != nil {
+		return nil, corrupt("%v", err)
+	}
+	d := &snapDec{b: meta, poses: map[string]string{}}
+	dims := uint64(0)
+	for range nmodels {
+		m := embed.Model{Name: d.str(), ID: d.str()}
+		dim := d.uvarint()
+		if d.err != nil || dim == 0 || dim > 1<<16 {
+			return nil, corrupt("bad model")
+		}
+		m.Dim = int(dim)
+		m.Threshold, m.WeakReview = d.f64(), d.f64()
+		if d.err != nil {
+			return nil, corrupt("bad model")
+		}
+		dims += dim
+		s.Models = append(s.Models, m)
+	}
+	if (dims == 0 && nfaces > 0 && nmodels > 0) || (dims > 0 && nfaces > (body-nmeta)/4/dims) || nfaces*dims*4 != body-nmeta {
+		return nil, corrupt("%d faces of %d numbers in %d bytes of descriptors", nfaces, dims, body-nmeta)
+	}
+	s.reqs = make([]*liveReq, 0, nreqs)
+	s.faces = make([][]EnrolledFace, nmodels)
+	faces := make([]EnrolledFace, 0, nfaces) // of model 0; the others copy them
+	for range nreqs {
+		lr := &liveReq{id: d.str(), decided: d.time(), until: d.time()}
+		thr := d.f64()
+		if n := d.count(1); n > 0 {
+			lr.sha = make([]string, n)
+			for i := range lr.sha {
+				lr.sha[i] = d.str()
+			}
+		}
+		if n := d.count(8); n > 0 {
+			lr.hashes = make([]uint64, n)
+			for i := range lr.hashes {
+				lr.hashes[i] = d.u64()
+			}
+		}
+		if n := d.count(1); n > 0 {
+			lr.urls = make([]string, n)
+			for i := range lr.urls {
+				lr.urls[i] = d.str()
+			}
+		}
+		lr.nfaces = d.count(1 + 8 + 8 + 1 + 1)
+		if uint64(len(faces)+lr.nfaces) > nfaces {
+			return nil, corrupt("more faces than its header says")
+		}
+		for range lr.nfaces {
+			q := embed.Quality{Size: int(min(d.uvarint(), math.MaxInt32)), Sharpness: d.f64(), Score: d.f64()}
+			pose := d.str()
+			if p, ok := d.poses[pose]; ok {
+				q.Pose = p
+			} else if len(d.poses) < 64 {
+				d.poses[pose] = pose
+				q.Pose = pose
+			} else {
+				q.Pose = pose
+			}
+			faces = append(faces, EnrolledFace{RequestID: lr.id, Quality: q, Threshold: thr, SuspendedUntil: d.time()})
+		}
+		if d.err != nil {
+			return nil, corrupt("%v", d.err)
+		}
+		s.reqs = append(s.reqs, lr)
+	}
+	if len(d.b) != 0 || uint64(len(faces)) != nfaces {
+		return nil, corrupt("%d bytes of metadata left, %d faces of %d", len(d.b), len(faces), nfaces)
+	}
+	block := make([]byte, 1<<20)
+	for m, model := range s.Models {
+		if m == 0 {
+			s.faces[0] = faces
+		} else {
+			s.faces[m] = slices.Clone(faces)
+		}
+		dim := model.Dim
+		all := make([]float32, int(nfaces)*dim)
+		for off := 0; off < len(all); {
+			n := min(len(block)/4, len(all)-off)
+			if _, err := io.ReadFull(br, block[:4*n]); err != nil {
+				return nil, corrupt("%v", err)
+			}
+			for i := range n {
+				all[off+i] = math.Float32frombits(le.Uint32(block[4*i:]))
+			}
+			off += n
+		}
+		for i := range s.faces[m] {
+			s.faces[m][i].Descriptor = embed.Descriptor(all[i*dim : (i+1)*dim : (i+1)*dim])
 		}
 	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return nil, corrupt("data after the descriptors")
+	}
+	sum := make([]byte, sha256.Size)
+	if _, err := f.ReadAt(sum, size-sha256.Size); err != nil {
+		return nil, corrupt("%v", err)
+	}
+	if !bytes.Equal(h.Sum(nil), sum) {
+		return nil, corrupt("fails its checksum")
+	}
 	return s, nil
-}
-
-// sameRegistry reports whether a snapshot belongs to the registry whose
-// stats are st.
-func (s *snapshot) sameRegistry(st Stats) bool {
-	return s.Created.Equal(st.Created) && slices.Equal(s.Models, st.Models)
 }

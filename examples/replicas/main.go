@@ -4,7 +4,7 @@
 //
 //	replicas serve -dsn postgres://... [-listen 127.0.0.1:8081] [-max-staleness 1m] [-models models]
 //	replicas bench [-replicas 3] [-rate 100] [-checks 1000] [-duration 10s] [-out report.md]
-//	replicas start [-n 100000] [-out report.md]
+//	replicas start [-n 100000,1000000] [-checks 1000] [-out report.md]
 //
 // serve is one replica process (a crawler's or search service's filter):
 // it loads the registry, follows its change feed, and serves POST /check
@@ -22,9 +22,10 @@
 // the time from each approval (and withdrawal) to the moment every replica
 // process answers it in CheckFaces, poll-only replicas beside LISTEN/NOTIFY
 // ones; a replica killed with SIGKILL mid-stream; PostgreSQL stopped and
-// restarted mid-stream. start measures how long a replica of n approved
-// faces takes to serve from the store and from its snapshot, its heap per
-// face and the time of a face check.
+// restarted mid-stream. start measures, at each size n of a registry of
+// approved faces, how long a replica process takes to serve from the store
+// and from its snapshot, its heap and resident memory per face, and the
+// p50 and p99 of a face check.
 //
 // Faces come from a stand-in embedder (one identity per photo colour), so
 // that the figures are about the registry, the feed and the replicas; the
@@ -49,6 +50,8 @@ func main() {
 		err = bench(os.Args[2:])
 	case "start":
 		err = startBench(os.Args[2:])
+	case "start-child":
+		err = startChildMain(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

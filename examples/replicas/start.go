@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,17 +28,27 @@ import (
 	"github.com/faceoptout/faceoptout/internal/pgcluster"
 )
 
-// startBench measures how long a replica takes to serve a registry of n
-// approved face opt-outs, from the store (every request read, checked and
-// indexed) and from its snapshot, and what a face check costs then.
+// startBench measures, at each registry size, how long a replica takes to
+// serve from the store (every request read, checked and indexed) and from
+// its snapshot, its memory per face and what a face check costs then.
+// Each start runs in a fresh child process (start-child), so that its heap
+// and resident memory are its own.
 func startBench(args []string) error {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
-	n := fs.Int("n", 100000, "approved face opt-outs (one face each)")
+	sizes := fs.String("n", "100000", "registry sizes: approved face opt-outs (one face each), comma-separated, ascending")
 	dsn := fs.String("dsn", "", "PostgreSQL to use (default: a throwaway cluster on loopback)")
-	checks := fs.Int("checks", 2000, "CheckFaces timed after each start")
+	checks := fs.Int("checks", 1000, "CheckFaces timed after each start")
 	out := fs.String("out", "", "also write the report to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var ns []int
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 || (len(ns) > 0 && n <= ns[len(ns)-1]) {
+			return fmt.Errorf("-n %q: want ascending positive sizes", *sizes)
+		}
+		ns = append(ns, n)
 	}
 	ctx := context.Background()
 	if *dsn == "" {
@@ -45,8 +60,11 @@ func startBench(args []string) error {
 		*dsn = c.DSN("postgres")
 	}
 	var rep strings.Builder
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(&rep, "# examples/replicas start\n\n%s, load average at start: %s\n\n", time.Now().UTC().Format(time.RFC3339), strings.TrimSpace(string(load)))
+	report := func(format string, args ...any) {
+		fmt.Fprintf(&rep, format, args...)
+		fmt.Printf(format, args...)
+	}
+	report("# examples/replicas start\n\n%s, load average at start: %s, GOMAXPROCS %d\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.GOMAXPROCS(0))
 	schema := fmt.Sprintf("start%d", time.Now().UnixNano()%1e9)
 	cfg := pgstore.DefaultConfig()
 	cfg.DSN, cfg.Schema = *dsn, schema
@@ -61,100 +79,228 @@ func startBench(args []string) error {
 	if err := reg.Close(); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	if err := fill(ctx, *dsn, schema, *n); err != nil {
-		return err
-	}
-	fmt.Fprintf(&rep, "%d approved face opt-outs written to PostgreSQL in %.1f s (COPY, bench only)\n\n", *n, time.Since(t0).Seconds())
 	dir, err := os.MkdirTemp("", "replicas-start-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	snap := filepath.Join(dir, "replica.snapshot")
-	fmt.Fprintf(&rep, "| start | serving after | heap in use | heap per face | CheckFaces p50 | p99 | snapshot file |\n|---|---|---|---|---|---|---|\n")
-	for _, from := range []string{"store", "snapshot"} {
-		runtime.GC()
-		var before runtime.MemStats
-		runtime.ReadMemStats(&before)
-		s, err := pgstore.Open(ctx, cfg)
-		if err != nil {
+	var rows []string
+	filled := 0
+	for _, n := range ns {
+		t0 := time.Now()
+		if err := fill(ctx, *dsn, schema, filled, n); err != nil {
 			return err
 		}
-		rcfg := exclusion.DefaultReplicaConfig()
-		rcfg.Snapshot = snap
-		t := time.Now()
-		p, err := exclusion.NewReplica(ctx, s, idEmbedder{}, rcfg)
-		if err != nil {
-			s.Close()
-			return err
-		}
-		serving := time.Since(t)
-		if got := p.Status().Loaded; got != from {
-			p.Close()
-			return fmt.Errorf("start from %s: the replica loaded from %s", from, got)
-		}
-		runtime.GC()
-		var after runtime.MemStats
-		runtime.ReadMemStats(&after)
-		heap := int64(after.HeapInuse) - int64(before.HeapInuse)
-		flt, err := exclusion.NewFilter(p.Registry(), idEmbedder{}, exclusion.DefaultFilterConfig())
-		if err != nil {
-			p.Close()
-			return err
-		}
-		lat := make([]time.Duration, 0, *checks)
-		for i := range *checks {
-			id := i * 7919 % *n // enrolled faces and strangers, half and half
-			if i%2 == 1 {
-				id = 1<<23 + i
+		report("%d approved face opt-outs in PostgreSQL: %d written in %.1f s (COPY, bench only); load average %s\n\n", n, n-filled, time.Since(t0).Seconds(), loadavg())
+		filled = n
+		_ = os.Remove(snap)
+		for _, from := range []string{"store", "snapshot"} {
+			res, err := startChild(*dsn, schema, snap, from, n, *checks)
+			if err != nil {
+				return fmt.Errorf("%d faces, start from the %s: %w", n, from, err)
 			}
-			d := []embed.Descriptor{descriptor(id)}
-			t := time.Now()
-			v := flt.CheckFaces(ctx, d).Verdict
-			lat = append(lat, time.Since(t))
-			if want := exclusion.Block; i%2 == 0 && v != want {
-				p.Close()
-				return fmt.Errorf("enrolled face %d: %s", id, v)
+			size := "-"
+			if fi, err := os.Stat(snap); err == nil {
+				size = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
 			}
+			row := fmt.Sprintf("| %d | from the %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s |",
+				n, from, fmtDur(res.Serving), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
+				float64(res.RSS)/1e6, float64(res.RSS)/float64(n), float64(res.PeakRSS)/1e6,
+				fmtDur(res.P50), fmtDur(res.P99), size, res.Load)
+			rows = append(rows, row)
+			fmt.Println(row)
 		}
-		slices.Sort(lat)
-		// Wait for the snapshot the first start writes in the background.
-		for deadline := time.Now().Add(5 * time.Minute); p.Status().SnapshotSeq == 0 && p.Status().Loaded == "store" && time.Now().Before(deadline); {
-			if _, err := os.Stat(snap); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err := p.Close(); err != nil {
-			return err
-		}
-		size := "-"
-		if fi, err := os.Stat(snap); err == nil {
-			size = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
-		}
-		fmt.Fprintf(&rep, "| from the %s | %s | %.1f MB | %.0f B | %s | %s | %s |\n", from, fmtDur(serving),
-			float64(heap)/1e6, float64(heap)/float64(*n), fmtDur(lat[len(lat)/2]), fmtDur(lat[len(lat)*99/100]), size)
 	}
-	fmt.Print(rep.String())
+	report("\n| faces | start | NewReplica returned after | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | load average after |\n")
+	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		report("%s\n", r)
+	}
 	if *out != "" {
 		return os.WriteFile(*out, []byte(rep.String()), 0o644)
 	}
 	return nil
 }
 
-// fill writes n approved face opt-outs straight into the schema's tables
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// startResult is what a start-child reports (one JSON line).
+type startResult struct {
+	Serving time.Duration // NewReplica's duration
+	Process time.Duration // from the child's start to serving (set by the parent)
+	Heap    int64         // HeapInuse after a GC, minus before NewReplica
+	RSS     int64         // VmRSS after a GC, minus before NewReplica
+	PeakRSS int64         // VmHWM at the end
+	P50     time.Duration // CheckFaces
+	P99     time.Duration
+	Load    string
+}
+
+// startChild runs one start in a child process and returns its report.
+func startChild(dsn, schema, snap, from string, n, checks int) (startResult, error) {
+	var res startResult
+	cmd := exec.Command(os.Args[0], "start-child", "-dsn", dsn, "-schema", schema, "-snapshot", snap,
+		"-from", from, "-n", strconv.Itoa(n), "-checks", strconv.Itoa(checks))
+	cmd.Stderr = os.Stderr
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		return res, err
+	}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, err
+	}
+	sc := bufio.NewScanner(outp)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "SERVING":
+			res.Process = time.Since(t0)
+		case strings.HasPrefix(line, "{"):
+			p := res.Process
+			if err := json.Unmarshal([]byte(line), &res); err != nil {
+				return res, err
+			}
+			res.Process = p
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return res, err
+	}
+	if res.Process == 0 {
+		return res, errors.New("the child reported nothing")
+	}
+	return res, nil
+}
+
+// startChildMain is one replica start: it loads, reports SERVING, times
+// CheckFaces, closes (writing the snapshot) and prints a startResult.
+func startChildMain(args []string) error {
+	fs := flag.NewFlagSet("start-child", flag.ContinueOnError)
+	dsn := fs.String("dsn", "", "PostgreSQL")
+	schema := fs.String("schema", "", "schema of the registry")
+	snap := fs.String("snapshot", "", "snapshot file")
+	from := fs.String("from", "store", "where the replica must load from: store or snapshot")
+	n := fs.Int("n", 0, "approved faces in the registry")
+	checks := fs.Int("checks", 1000, "CheckFaces to time")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	cfg := pgstore.DefaultConfig()
+	cfg.DSN, cfg.Schema = *dsn, *schema
+	s, err := pgstore.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rss0, _ := procStatus("VmRSS")
+	rcfg := exclusion.DefaultReplicaConfig()
+	rcfg.Snapshot = *snap
+	rcfg.SnapshotEvery = time.Hour // the one written at start, then at Close
+	t := time.Now()
+	p, err := exclusion.NewReplica(ctx, s, idEmbedder{}, rcfg)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	var res startResult
+	res.Serving = time.Since(t)
+	fmt.Println("SERVING")
+	defer p.Close()
+	if got := p.Status(); got.Loaded != *from || got.Faces != *n {
+		return fmt.Errorf("the replica loaded %d faces from %s, want %d from %s", got.Faces, got.Loaded, *n, *from)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	res.Heap = int64(after.HeapInuse) - int64(before.HeapInuse)
+	rss1, _ := procStatus("VmRSS")
+	res.RSS = rss1 - rss0
+	// The start from the store writes its snapshot in the background: time
+	// the checks after it.
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(*snap); err == nil {
+			break
+		}
+	}
+	flt, err := exclusion.NewFilter(p.Registry(), idEmbedder{}, exclusion.DefaultFilterConfig())
+	if err != nil {
+		return err
+	}
+	lat := make([]time.Duration, 0, *checks)
+	for i := range *checks {
+		id := i * 7919 % *n // enrolled faces and strangers, half and half
+		if i%2 == 1 {
+			id = 1<<23 + i
+		}
+		d := []embed.Descriptor{descriptor(id)}
+		t := time.Now()
+		v := flt.CheckFaces(ctx, d).Verdict
+		lat = append(lat, time.Since(t))
+		if want := exclusion.Block; i%2 == 0 && v != want {
+			return fmt.Errorf("enrolled face %d: %s", id, v)
+		}
+		if i%2 == 1 && v != exclusion.Allow {
+			return fmt.Errorf("stranger %d: %s", id, v)
+		}
+	}
+	slices.Sort(lat)
+	res.P50, res.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	if err := p.Close(); err != nil { // writes the snapshot if the start did not
+		return err
+	}
+	res.PeakRSS, _ = procStatus("VmHWM")
+	res.Load = loadavg()
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}
+
+// procStatus returns a size field of /proc/self/status, in bytes.
+func procStatus(field string) (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				v, err := strconv.ParseInt(f[0], 10, 64)
+				return v << 10, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/self/status", field)
+}
+
+// fill writes approved face opt-outs from to n-1 straight into the schema's tables
 // with COPY (what n Submit and Approve calls would store, checksums
 // included), and the counts to match. Bench only: it knows pgstore's
 // layout.
-func fill(ctx context.Context, dsn, schema string, n int) error {
+func fill(ctx context.Context, dsn, schema string, from, n int) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
 	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	i := 0
+	i := from
 	src := pgx.CopyFromFunc(func() ([]any, error) {
 		if i == n {
 			return nil, nil
