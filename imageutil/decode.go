@@ -2,12 +2,12 @@ package imageutil
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/gif"
 	"image/jpeg"
-	"image/png"
 	"io"
 	"math"
 
@@ -63,26 +63,60 @@ func (m *Image) Bounds() image.Rectangle { return m.RGB.Bounds() }
 // than io.EOF is returned wrapped as is. Decode never panics on any input.
 // It is safe for concurrent use.
 func Decode(r io.Reader, opts ...Option) (*Image, error) {
+	return DecodeContext(context.Background(), r, opts...)
+}
+
+// DecodeContext is [Decode] bounded by ctx as well as by the limits: it
+// stops reading r, and decoding, soon after ctx is done and returns an error
+// that wraps ctx.Err() (context.Canceled or context.DeadlineExceeded). PNG
+// is decoded by imageutil's own decoder, which looks at ctx every few rows;
+// the other formats' decoders read the input through a reader that looks
+// at ctx on every read, so a decoder that has read all its input (a small
+// lossless WebP whose pixels take seconds to expand) finishes that work
+// before DecodeContext returns: callers that must answer at a deadline run
+// it in a goroutine they can abandon, as exclusion's Filter does.
+func DecodeContext(ctx context.Context, r io.Reader, opts ...Option) (*Image, error) {
 	o := newOptions(opts)
 	limit := o.limits.MaxBytes
-	data, err := readAll(io.LimitReader(r, min(limit, math.MaxInt64-1)+1), sizeHint(r, limit))
+	data, err := readAll(ctxReader{ctx, io.LimitReader(r, min(limit, math.MaxInt64-1)+1)}, sizeHint(r, limit))
 	if err != nil {
+		if e := ctx.Err(); e != nil {
+			return nil, fmt.Errorf("imageutil: read: %w", e)
+		}
 		return nil, fmt.Errorf("imageutil: read: %w", err)
 	}
 	if int64(len(data)) > limit {
 		return nil, &LimitError{Limit: LimitBytes, Value: int64(len(data)), Max: limit}
 	}
-	return decode(data, o)
+	return decode(ctx, data, o)
 }
 
 // DecodeBytes is [Decode] for input already in memory; data is not modified
 // nor retained. It is safe for concurrent use.
 func DecodeBytes(data []byte, opts ...Option) (*Image, error) {
+	return DecodeBytesContext(context.Background(), data, opts...)
+}
+
+// DecodeBytesContext is [DecodeContext] for input already in memory.
+func DecodeBytesContext(ctx context.Context, data []byte, opts ...Option) (*Image, error) {
 	o := newOptions(opts)
 	if n := int64(len(data)); n > o.limits.MaxBytes {
 		return nil, &LimitError{Limit: LimitBytes, Value: n, Max: o.limits.MaxBytes}
 	}
-	return decode(data, o)
+	return decode(ctx, data, o)
+}
+
+// ctxReader reads r until ctx is done, then returns ctx's error.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // sizeHint guesses how many bytes r holds, to read them with one allocation.
@@ -121,7 +155,7 @@ type codec struct {
 
 var (
 	codecJPEG = codec{FormatJPEG, jpeg.DecodeConfig, jpeg.Decode}
-	codecPNG  = codec{FormatPNG, png.DecodeConfig, png.Decode}
+	codecPNG  = codec{name: FormatPNG} // decodePNG
 	codecGIF  = codec{FormatGIF, gif.DecodeConfig, gif.Decode}
 	codecWebP = codec{FormatWebP, webp.DecodeConfig, webp.Decode}
 	codecBMP  = codec{FormatBMP, bmp.DecodeConfig, bmp.Decode}
@@ -148,17 +182,49 @@ func sniff(b []byte) (c codec, ok bool) {
 	return codec{}, false
 }
 
-func decode(data []byte, o options) (*Image, error) {
+func decode(ctx context.Context, data []byte, o options) (*Image, error) {
 	c, ok := sniff(data)
 	if !ok {
 		return nil, fmt.Errorf("%w: no known signature in the first bytes %q", ErrFormat, data[:min(len(data), 8)])
 	}
-	return decodeWith(c, data, o)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("imageutil: %w", err)
+	}
+	if c.name == FormatPNG {
+		return decodePNGImage(ctx, data, o)
+	}
+	return decodeWith(ctx, c, data, o)
+}
+
+// decodePNGImage decodes a PNG with decodePNG, applies its orientation and
+// turns a panic into ErrCorrupt.
+func decodePNGImage(ctx context.Context, data []byte, o options) (m *Image, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m, err = nil, fmt.Errorf("%w: png: decoder panic: %v", ErrCorrupt, p)
+		}
+	}()
+	rgb, hdr, k, err := decodePNG(ctx, data, o)
+	if err != nil {
+		if e := ctx.Err(); e != nil && errors.Is(err, e) {
+			return nil, fmt.Errorf("imageutil: png: %w", e)
+		}
+		return nil, err
+	}
+	orient := orientation(FormatPNG, data)
+	return &Image{
+		RGB:          orientInPlace(rgb, orient),
+		Format:       FormatPNG,
+		Orientation:  orient,
+		SourceWidth:  hdr.w,
+		SourceHeight: hdr.h,
+		Reduction:    k,
+	}, nil
 }
 
 // decodeWith decodes data with codec c: header, limits, pixels, orientation
 // and conversion, turning any panic into ErrCorrupt.
-func decodeWith(c codec, data []byte, o options) (m *Image, err error) {
+func decodeWith(ctx context.Context, c codec, data []byte, o options) (m *Image, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("%w: %s: decoder panic: %v", ErrCorrupt, c.name, p)
@@ -189,9 +255,15 @@ func decodeWith(c codec, data []byte, o options) (m *Image, err error) {
 			Format: c.name, Width: w, Height: h}
 	}
 
-	img, err := c.decode(bytes.NewReader(data))
+	img, err := c.decode(ctxReader{ctx, bytes.NewReader(data)})
 	if err != nil {
+		if e := ctx.Err(); e != nil {
+			return nil, fmt.Errorf("imageutil: %s: %w", c.name, e)
+		}
 		return nil, classify(c.name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("imageutil: %s: %w", c.name, err)
 	}
 	// A decoder must return what its header declared (a GIF frame may be
 	// smaller than the logical screen, never larger). Anything else means the
@@ -226,10 +298,9 @@ func decodeWith(c codec, data []byte, o options) (m *Image, err error) {
 func classify(format string, err error) error {
 	var (
 		ju jpeg.UnsupportedError
-		pu png.UnsupportedError
 		tu tiff.UnsupportedError
 	)
-	if errors.As(err, &ju) || errors.As(err, &pu) || errors.As(err, &tu) || errors.Is(err, bmp.ErrUnsupported) {
+	if errors.As(err, &ju) || errors.As(err, &tu) || errors.Is(err, bmp.ErrUnsupported) {
 		return fmt.Errorf("%w: %s: %w", ErrFormat, format, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrCorrupt, format, err)

@@ -2,12 +2,14 @@ package imageutil
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
 	"image/gif"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -490,14 +492,14 @@ func TestDecodePanicBecomesError(t *testing.T) {
 		c    codec
 	}{
 		{"config", codec{"boom", func(io.Reader) (image.Config, error) { panic("config") }, nil}},
-		{"decode", codec{"boom", codecPNG.config, func(io.Reader) (image.Image, error) { panic("decode") }}},
-		{"wrong size", codec{"boom", codecPNG.config, func(io.Reader) (image.Image, error) {
+		{"decode", codec{"boom", png.DecodeConfig, func(io.Reader) (image.Image, error) { panic("decode") }}},
+		{"wrong size", codec{"boom", png.DecodeConfig, func(io.Reader) (image.Image, error) {
 			return image.NewGray(image.Rect(0, 0, 9, 8)), nil
 		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := decodeWith(tt.c, data, newOptions(nil))
+			_, err := decodeWith(context.Background(), tt.c, data, newOptions(nil))
 			errorIs(t, err, ErrCorrupt)
 		})
 	}

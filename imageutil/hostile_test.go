@@ -53,7 +53,9 @@ func hostileCorpus() []hostileCase {
 		hostileCase{name: "png-bomb/36MP-rgb-under", make: func(testing.TB) []byte { return pngBomb(6000, 6000, 2, 8) }, w: 6000, h: 6000, heavy: true},
 		hostileCase{name: "png-bomb/40MP-rgba-at-limit", make: func(testing.TB) []byte { return pngBomb(8000, 5000, 6, 8) }, w: 8000, h: 5000, heavy: true},
 		hostileCase{name: "png-bomb/41MP-over", make: func(testing.TB) []byte { return pngBomb(6400, 6400, 2, 8) }, want: ErrTooLarge},
-		hostileCase{name: "png-bomb/36MP-16bit-over-memory", make: func(testing.TB) []byte { return pngBomb(6000, 6000, 2, 16) }, want: ErrTooLarge},
+		hostileCase{name: "png-bomb/36MP-16bit", make: func(testing.TB) []byte { return pngBomb(6000, 6000, 2, 16) }, w: 6000, h: 6000, heavy: true},
+		// One row of 40 M pixels: two raw 16-bit RGBA rows are 640 MB.
+		hostileCase{name: "png-bomb/40Mx1-rgba16-rows-over-memory", make: func(testing.TB) []byte { return pngZeros(40_000_000, 1, 6, 16, 0, 64) }, want: ErrTooLarge},
 		hostileCase{name: "png-bomb/36MP-gray-interlaced", make: func(testing.TB) []byte { return pngBombInterlaced(6000, 6000) }, w: 6000, h: 6000, heavy: true},
 		hostileCase{name: "gif-bomb/36MP-one-frame", make: func(t testing.TB) []byte { return gifFrames(t, 6000, 6000, 1) }, w: 6000, h: 6000, heavy: true},
 		hostileCase{name: "gif/5000-frames", make: func(t testing.TB) []byte { return gifFrames(t, 64, 64, 5000) }, w: 64, h: 64},

@@ -11,11 +11,11 @@ import (
 // exists, so that [Limits].MaxMemory refuses a file before it costs
 // anything. They follow the decoders of the standard library and
 // golang.org/x/image: image/jpeg keeps a progressive file's coefficients
-// (64 int32 per 8x8 block of every component) beside its planes, image/png
-// decodes an interlaced file pass by pass and then copies the passes into
-// the final image, x/image/tiff holds a whole strip or tile of raw samples
-// beside the image, and x/image/webp's lossless decoder expands packed
-// colour-indexed pixels into a second buffer.
+// (64 int32 per 8x8 block of every component) beside its planes,
+// x/image/tiff holds a whole strip or tile of raw samples beside the image,
+// and x/image/webp's lossless decoder expands packed colour-indexed pixels
+// into a second buffer. PNG is decoded by imageutil's own streaming
+// decoder, whose memory pngMemory gives.
 
 // modelBytes returns the bytes per pixel of the image a decoder returns for
 // a color model, 8 (the largest) when the model is not one of the standard
@@ -61,12 +61,6 @@ func decoderMemory(format string, cfg image.Config, data []byte) int64 {
 			return n
 		}
 		return 24 * px // 4 components, progressive, unparsed header
-	case FormatPNG:
-		n := modelBytes(cfg.ColorModel) * px
-		if len(data) > 28 && data[28] != 0 { // IHDR interlace method: Adam7
-			n *= 2
-		}
-		return n
 	case FormatGIF:
 		return px
 	case FormatWebP:

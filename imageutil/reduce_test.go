@@ -203,8 +203,9 @@ func TestDecodeMemoryLimit(t *testing.T) {
 		// full is the estimate at full size.
 		full int64
 	}{
-		{"png/nrgba in place", encPNG(t, src), 4 * w * h},
-		{"png/gray16", encPNG(t, g16), 2*w*h + 4*w*h},
+		// PNG streams: the result, two raw rows and one converted row.
+		{"png/rgb", encPNG(t, src), 4*w*h + 2*(1+3*w) + 3*w},
+		{"png/gray16", encPNG(t, g16), 4*w*h + 2*(1+2*w) + 3*w},
 		{"jpeg/4:2:0", encJPEG(t, src, 90), (400*304 + 2*200*152) + 4*w*h},
 		{"gif", encGIF(t, image.NewPaletted(src.Rect, color.Palette{color.Black})), w*h + 4*w*h},
 	}
