@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"image"
@@ -14,9 +16,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -59,11 +63,16 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	nRounds := fs.Int("rounds", 3, "run every row this many times, interleaved, and report each by its median round")
 	mix := fs.String("mix", "crawl", "crawl: the crawl mix; rotated: EXIF-less turned copies of the faces/bbt and faces/idols photos (what turned scans catch)")
 	cache := fs.String("cache", filepath.Join(os.TempDir(), "faceoptout-crawlmix"), "directory for the generated mix (reused when present)")
-	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface", "rows to run")
+	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface,gofaceasis", "rows to run (goface: go-face on JPEG copies of the non-JPEG images; gofaceasis: on the files as they are)")
 	widen := fs.Float64("widen", 7, "facesim between-person widening for the bulk enrolments")
+	storeFlag := fs.String("store", "auto", "registry store: bolt (boltstore, one fsync per write), memory (in memory, same Submit and Approve) or auto (memory above 100000 enrolled faces)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *storeFlag != "auto" && *storeFlag != "bolt" && *storeFlag != "memory" {
+		return fmt.Errorf("--store %q: want auto, bolt or memory", *storeFlag)
 	}
 	if *nRounds < 1 {
 		return fmt.Errorf("--rounds %d: want at least 1", *nRounds)
@@ -101,8 +110,12 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 			total += fi.Size()
 		}
 	}
-	fmt.Fprintf(stdout, "%s mix: %d images, %.1f MB (%s); no WebP copies (no WebP encoder in Go or on this machine)\n",
-		*mix, len(files), float64(total)/1e6, kindList(kinds))
+	webpNote := "WebP copies made by cwebp"
+	if kinds["webp"] == 0 {
+		webpNote = "no WebP copies (cwebp not installed: make bench-deps)"
+	}
+	fmt.Fprintf(stdout, "%s mix: %d images, %.1f MB (%s); %s\n",
+		*mix, len(files), float64(total)/1e6, kindList(kinds), webpNote)
 
 	dcfg := ef.DlibConfig()
 	emb, err := embed.NewDlib(dcfg)
@@ -116,8 +129,10 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 		if i == 1 {
 			// go-face does not read the registry: measured at the first size only.
 			delete(rows, "goface")
+			delete(rows, "gofaceasis")
 		}
-		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows); err != nil {
+		inMemory := *storeFlag == "memory" || (*storeFlag == "auto" && n > 100000)
+		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows, inMemory, *cpuProfile, filepath.Join(*cache, "goface-jpeg")); err != nil {
 			return err
 		}
 	}
@@ -150,19 +165,24 @@ func (r *filterRun) count(kind, v string) {
 
 // filterSize builds a registry of n enrolled faces and runs the rows.
 func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
-	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool) error {
+	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool, inMemory bool, cpuProfile, goFaceJPEGDir string) error {
 	dir, err := os.MkdirTemp("", "faceoptout-benchfilter-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	t := time.Now()
-	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), emb, faces, n, widen, logf)
+	storeName := "boltstore"
+	if inMemory {
+		storeName = "in-memory store"
+	}
+	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), inMemory, emb, faces, n, widen, logf)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	logf("registry of %d bulk faces + 3 real enrolments + 1 removal built in %v", n, time.Since(t).Round(time.Millisecond))
+	built := time.Since(t).Round(time.Millisecond)
+	logf("registry of %d bulk faces + 3 real enrolments + 1 removal built in %v (%s)", n, built, storeName)
 
 	newFilter := func(e embed.Embedder, upright bool) (*exclusion.Filter, error) {
 		cfg := exclusion.DefaultFilterConfig()
@@ -221,37 +241,55 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		})
 	})
 	if goFaceCompiled {
-		add("goface", "plain go-face, full size, 1 goroutine", func() (*filterRun, error) {
-			paths := make([]string, len(files))
-			for i, f := range files {
-				paths[i] = f.path
-			}
-			var r *filterRun
-			peak, err := peakRSS(func() error {
-				br, err := goFaceBaseline(ctx, paths, dcfg.ModelsDir, 1)
-				if br != nil {
-					r = &filterRun{elapsed: br.elapsed, verdicts: map[string]int{"error": br.errs}}
-					for _, fs := range br.faces {
-						if len(fs) > 0 {
-							r.verdicts["faces"]++
+		goFaceRow := func(paths []string) func() (*filterRun, error) {
+			return func() (*filterRun, error) {
+				var r *filterRun
+				peak, err := peakRSS(func() error {
+					br, err := goFaceBaseline(ctx, paths, dcfg.ModelsDir, 1)
+					if br != nil {
+						r = &filterRun{elapsed: br.elapsed, verdicts: map[string]int{}}
+						if br.errs > 0 {
+							r.verdicts["errors"] = br.errs
+						}
+						for _, fs := range br.faces {
+							if len(fs) > 0 {
+								r.verdicts["faces"]++
+							}
 						}
 					}
+					return err
+				})
+				if r != nil {
+					r.peakRSS = peak
 				}
-				return err
-			})
-			if r != nil {
-				r.peakRSS = peak
+				return r, err
 			}
-			return r, err
-		})
+		}
+		if rows["goface"] {
+			paths, copies, err := jpegCopies(files, goFaceJPEGDir)
+			if err != nil {
+				return fmt.Errorf("go-face's JPEG copies: %w", err)
+			}
+			add("goface", fmt.Sprintf("plain go-face, full size, 1 goroutine, JPEG q95 copies of the %d non-JPEG images (made before timing)", copies), goFaceRow(paths))
+		}
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.path
+		}
+		add("gofaceasis", "plain go-face as is, full size, 1 goroutine (fails on non-JPEG images)", goFaceRow(paths))
 	}
 
 	all := make([][]*filterRun, len(rs))
 	for round := range rounds {
 		for i, r := range rs {
 			logf("enrolled %d, round %d/%d: %s", n, round+1, rounds, r.name)
+			stop, err := startProfile(cpuProfile, fmt.Sprintf("%s-%d-%d", r.key, n, round+1))
+			if err != nil {
+				return err
+			}
 			cpu0 := cpuTime()
 			fr, err := r.run()
+			stop()
 			if fr != nil {
 				fr.cpu = cpuTime() - cpu0
 			}
@@ -263,7 +301,7 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		}
 	}
 
-	fmt.Fprintf(stdout, "\nregistry: %d bulk faces (facesim) + 3 faces/bbt opt-outs + 1 image removal; %d rounds, interleaved; load %s\n", n, rounds, loadAvg())
+	fmt.Fprintf(stdout, "\nregistry: %d bulk faces (facesim) + 3 faces/bbt opt-outs + 1 image removal, through Submit and Approve into a %s in %v; %d rounds, interleaved; load %s\n", n, storeName, built, rounds, loadAvg())
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\timages per CPU-s\tvs FacesBytes (CPU)\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
 	var ref, gf, refCPU float64
@@ -322,6 +360,26 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		}
 	}
 	return tw.Flush()
+}
+
+// startProfile starts a CPU profile written to prefix-name.pprof (nothing
+// when prefix is empty) and returns the function that stops it.
+func startProfile(prefix, name string) (func(), error) {
+	if prefix == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(prefix + "-" + name + ".pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // filterCheck returns a per-image function that checks with f and names
@@ -533,11 +591,12 @@ func (b *bulkEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face
 	return out, nil
 }
 
-// benchRegistry creates a registry at path with n facesim faces in bulk
+// benchRegistry creates a registry (a boltstore at path, or in memory)
+// with n facesim faces in bulk
 // opt-outs, three real opt-outs (faces/bbt sheldon1, penny1, leonard1) and
 // one image removal of a JPEG-q70 copy of the first idols photo (so its
 // original matches by perceptual hash only).
-func benchRegistry(ctx context.Context, path string, emb *embed.Dlib, faces string, n int, widen float64, logf func(string, ...any)) (*exclusion.Registry, error) {
+func benchRegistry(ctx context.Context, path string, inMemory bool, emb *embed.Dlib, faces string, n int, widen float64, logf func(string, ...any)) (*exclusion.Registry, error) {
 	bulk := &bulkEmbedder{real: emb}
 	if n > 0 {
 		d, err := facesim.LoadIdols(filepath.Join(faces, "idols", "idols.json"))
@@ -556,9 +615,13 @@ func benchRegistry(ctx context.Context, path string, emb *embed.Dlib, faces stri
 		bulk.descs, _, _ = model.Sample(rng, (n+1)/2, 2)
 		bulk.descs = bulk.descs[:n]
 	}
-	st, err := boltstore.Create(path, boltstore.Config{})
-	if err != nil {
-		return nil, err
+	var st exclusion.Store = newMemStore()
+	if !inMemory {
+		bs, err := boltstore.Create(path, boltstore.Config{})
+		if err != nil {
+			return nil, err
+		}
+		st = bs
 	}
 	reg, err := exclusion.Create(ctx, st, bulk, exclusion.DefaultConfig())
 	if err != nil {
@@ -754,7 +817,84 @@ func crawlMix(faces, dir string, logf func(string, ...any)) ([]mixFile, error) {
 			return nil, err
 		}
 	}
+	// WebP copies, made by cwebp (Debian's webp; Go has no WebP encoder)
+	// when it is installed: lossy q80 copies of idols photos, as crawled
+	// WebP mostly is, and lossless copies of faces/bbt crops.
+	cwebp, err := exec.LookPath("cwebp")
+	if err != nil {
+		logf("no cwebp on PATH: the mix has no WebP copies")
+		return out, nil
+	}
+	type webpCopy struct {
+		src  string
+		args []string
+	}
+	var webpSrc []webpCopy
+	for i := range 5 {
+		webpSrc = append(webpSrc, webpCopy{idols[(i*5+2)%len(idols)], []string{"-q", "80"}})
+	}
+	for i := range 3 {
+		webpSrc = append(webpSrc, webpCopy{crops[(i*7)%len(crops)], []string{"-lossless"}})
+	}
+	for i, w := range webpSrc {
+		if err := gen(fmt.Sprintf("webp%d.webp", i), "webp", func() ([]byte, error) {
+			tmp := filepath.Join(dir, fmt.Sprintf(".webp%d.tmp", i))
+			defer os.Remove(tmp)
+			args := append(append([]string{"-quiet"}, w.args...), w.src, "-o", tmp)
+			if out, err := exec.Command(cwebp, args...).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("cwebp %s: %w: %s", w.src, err, out)
+			}
+			return os.ReadFile(tmp)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// jpegCopies returns the paths go-face reads for files: JPEG files as they
+// are and, for every other format (which go-face cannot decode), a JPEG q95
+// copy made in dir (reused when present) before any timing.
+func jpegCopies(files []mixFile, dir string) ([]string, int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, err
+	}
+	out := make([]string, len(files))
+	copies := 0
+	for i, f := range files {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, 0, err
+		}
+		if isJPEGData(data) {
+			out[i] = f.path
+			continue
+		}
+		copies++
+		sum := sha256.Sum256(data)
+		p := filepath.Join(dir, hex.EncodeToString(sum[:8])+".jpg")
+		out[i] = p
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		m, err := imageutil.DecodeBytes(data)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", f.path, err)
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, m.RGB, &jpeg.Options{Quality: 95}); err != nil {
+			return nil, 0, err
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, copies, nil
+}
+
+// isJPEGData reports whether data starts with a JPEG's SOI marker.
+func isJPEGData(data []byte) bool {
+	return len(data) >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff
 }
 
 // rotatedMix builds EXIF-less copies of the faces/bbt group photos and

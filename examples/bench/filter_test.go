@@ -5,6 +5,9 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
 
 func TestMedianFilterRun(t *testing.T) {
@@ -60,4 +63,10 @@ func writeTemp(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestMemStore runs the Store conformance tests on the bench's in-memory
+// store (used for registries of more than 100000 faces).
+func TestMemStore(t *testing.T) {
+	exclusiontest.TestStore(t, func(t *testing.T) exclusion.Store { return newMemStore() })
 }
