@@ -22,7 +22,14 @@ const (
 	// ONNX68 runs a 68-point landmark model (LandmarkModelConfig, by
 	// default fr_landmark.onnx) on the box resized to its input.
 	ONNX68 Landmarker = "onnx68"
+	// Mean68 runs both and takes the mean of their five points: it needs
+	// Shape68File and LandmarkModel.
+	Mean68 Landmarker = "mean68"
 )
+
+// dlib68 and onnx68 report whether l uses each landmark source.
+func (l Landmarker) dlib68() bool { return l == Dlib68 || l == Mean68 }
+func (l Landmarker) onnx68() bool { return l == ONNX68 || l == Mean68 }
 
 // Optimization is the graph optimisation level ONNX Runtime applies to a
 // model when it loads it. It changes how fast the model runs, not what it
@@ -146,11 +153,12 @@ type Config struct {
 	LibrarySHA256 string
 	// Model describes the descriptor model.
 	Model ModelConfig
-	// Landmarks selects the alignment points' source: Dlib68 or ONNX68.
+	// Landmarks selects the alignment points' source: Dlib68, ONNX68 or
+	// Mean68.
 	Landmarks Landmarker
-	// Shape68File is dlib's 68-point predictor, for Dlib68.
+	// Shape68File is dlib's 68-point predictor, for Dlib68 and Mean68.
 	Shape68File string
-	// LandmarkModel describes the landmark model, for ONNX68.
+	// LandmarkModel describes the landmark model, for ONNX68 and Mean68.
 	LandmarkModel LandmarkModelConfig
 	// Threads is the number of threads each model session runs on.
 	Threads int
@@ -276,12 +284,13 @@ func (c *Config) validate() error {
 	if math.Abs(m.Template[0][0]-m.Template[1][0]) < 1 {
 		return bad("Model.Template", "the eyes coincide")
 	}
-	switch c.Landmarks {
-	case Dlib68:
-		if c.Shape68File == "" {
-			return bad("Shape68File", "empty")
-		}
-	case ONNX68:
+	if c.Landmarks != Dlib68 && c.Landmarks != ONNX68 && c.Landmarks != Mean68 {
+		return bad("Landmarks", "%q is none of %q, %q, %q", c.Landmarks, Dlib68, ONNX68, Mean68)
+	}
+	if c.Landmarks.dlib68() && c.Shape68File == "" {
+		return bad("Shape68File", "empty")
+	}
+	if c.Landmarks.onnx68() {
 		l := &c.LandmarkModel
 		switch {
 		case l.File == "":
@@ -293,8 +302,6 @@ func (c *Config) validate() error {
 		case l.Size < 8 || l.Size > 512:
 			return bad("LandmarkModel.Size", "%d is outside [8, 512]", l.Size)
 		}
-	default:
-		return bad("Landmarks", "%q is neither %q nor %q", c.Landmarks, Dlib68, ONNX68)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ type Embedder struct {
 	cfg   Config
 	model embed.Model
 	loc   *embed.Locator
-	shape *dlib.Shape68     // Dlib68 only; read-only, shared by the workers
+	shape *dlib.Shape68     // Dlib68 and Mean68 only; read-only, shared by the workers
 	pool  chan *sessionPair // idle sessions, one per worker
 
 	mu     sync.Mutex // guards closed and all
@@ -42,7 +42,7 @@ var _ embed.Embedder = (*Embedder)(nil)
 // sessionPair is one worker's model sessions.
 type sessionPair struct {
 	feature  *session
-	landmark *session // ONNX68 only
+	landmark *session // ONNX68 and Mean68 only
 }
 
 func (p *sessionPair) destroy() {
@@ -76,22 +76,23 @@ func New(cfg Config) (*Embedder, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lmPath, lmSum string
-	switch cfg.Landmarks {
-	case Dlib68:
-		lmPath = cfg.Shape68File
-		lmSum, err = checkFile(ErrModel, lmPath, "")
-	case ONNX68:
-		lmPath = resolve(cfg.ModelsDir, cfg.LandmarkModel.File)
-		lmSum, err = checkFile(ErrModel, lmPath, cfg.LandmarkModel.SHA256)
+	var shapePath, shapeSum, lmPath, lmSum string
+	if cfg.Landmarks.dlib68() {
+		shapePath = cfg.Shape68File
+		if shapeSum, err = checkFile(ErrModel, shapePath, ""); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if cfg.Landmarks.onnx68() {
+		lmPath = resolve(cfg.ModelsDir, cfg.LandmarkModel.File)
+		if lmSum, err = checkFile(ErrModel, lmPath, cfg.LandmarkModel.SHA256); err != nil {
+			return nil, err
+		}
 	}
 	if err := loadRuntime(lib); err != nil {
 		return nil, err
 	}
-	e := &Embedder{cfg: cfg, model: modelOf(cfg, modelSum, lmSum)}
+	e := &Embedder{cfg: cfg, model: modelOf(cfg, modelSum, shapeSum, lmSum)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -111,7 +112,7 @@ func New(cfg Config) (*Embedder, error) {
 		if err := p.feature.run(); err != nil {
 			return nil, fmt.Errorf("%w: %s does not take 1x3x%dx%d and give 1x%d: %v", ErrModel, modelPath, m.Size, m.Size, m.Dim, err)
 		}
-		if cfg.Landmarks == ONNX68 {
+		if cfg.Landmarks.onnx68() {
 			l := cfg.LandmarkModel
 			if p.landmark, err = newSession(lmPath, l.Input, l.Output,
 				ort.NewShape(1, 1, int64(l.Size), int64(l.Size)), 136, cfg.Threads, l.Optimization); err != nil {
@@ -123,8 +124,8 @@ func New(cfg Config) (*Embedder, error) {
 		}
 		e.pool <- p
 	}
-	if cfg.Landmarks == Dlib68 {
-		if e.shape, err = dlib.LoadShape68(lmPath); err != nil {
+	if cfg.Landmarks.dlib68() {
+		if e.shape, err = dlib.LoadShape68(shapePath); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrModel, err)
 		}
 	}
@@ -138,8 +139,8 @@ func New(cfg Config) (*Embedder, error) {
 // modelOf is the Model an Embedder of cfg describes faces with: its ID is
 // the SHA-256 of the weights' SHA-256 and of everything that changes the
 // descriptors (the model's description, the template, the landmarker and
-// its file's SHA-256).
-func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
+// its files' SHA-256s).
+func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	m := cfg.Model
 	var b strings.Builder
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -158,11 +159,18 @@ func modelOf(cfg Config, modelSum, lmSum string) embed.Model {
 	if m.Flip {
 		fmt.Fprintf(&b, "flip-sum\n")
 	}
-	fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, lmSum)
+	switch cfg.Landmarks {
+	case Dlib68:
+		fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, shapeSum)
+	case ONNX68:
+		fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s\n", cfg.Landmarks, lmSum)
+	default:
+		fmt.Fprintf(&b, "align similarity-lsq bilinear\nlandmarks %s %s %s\n", cfg.Landmarks, shapeSum, lmSum)
+	}
 	if !cfg.NoAntialias {
 		fmt.Fprintf(&b, "antialias area-samples-4\n")
 	}
-	if cfg.Landmarks == ONNX68 {
+	if cfg.Landmarks.onnx68() {
 		l := cfg.LandmarkModel
 		fmt.Fprintf(&b, "landmark-model %s %s %d\n", l.Input, l.Output, l.Size)
 	}
@@ -228,7 +236,7 @@ func (e *Embedder) FacesWithStats(ctx context.Context, img image.Image) ([]embed
 	faces := []embed.Face{}
 	st, err := e.locator().Locate(ctx, img, func(ctx context.Context, s embed.Scan, found []embed.Located) error {
 		var err error
-		faces, err = e.describe(ctx, s, found)
+		faces, _, err = e.describe(ctx, s, found, nil)
 		return err
 	})
 	if err != nil {
@@ -249,7 +257,7 @@ func (e *Embedder) FacesBytesWithStats(ctx context.Context, data []byte) ([]embe
 	faces := []embed.Face{}
 	st, err := e.locator().LocateBytes(ctx, data, func(ctx context.Context, s embed.Scan, found []embed.Located) error {
 		var err error
-		faces, err = e.describe(ctx, s, found)
+		faces, _, err = e.describe(ctx, s, found, nil)
 		return err
 	})
 	if err != nil {
@@ -258,42 +266,66 @@ func (e *Embedder) FacesBytesWithStats(ctx context.Context, data []byte) ([]embe
 	return faces, st, nil
 }
 
+// FacesBytesWith is FacesBytes with a look at the decoded image before any
+// face is searched, a pixel budget and extra turned scans, exactly as
+// embed.Dlib.FacesBytesWith does them (embed.Locator.FacesBytesWith): a
+// JPEG is decoded inside the worker. It makes the Embedder an
+// exclusion.BytesEmbedder. It is safe for concurrent use.
+func (e *Embedder) FacesBytesWith(ctx context.Context, data []byte, opts embed.BytesOptions) (embed.BytesResult, error) {
+	return e.locator().FacesBytesWith(ctx, data, opts, func(ctx context.Context, s embed.Scan, found []embed.Located) ([]embed.Face, error) {
+		faces, _, err := e.describe(ctx, s, found, nil)
+		return faces, err
+	})
+}
+
 // locator returns the detector; after Close its calls return
 // embed.ErrClosed.
 func (e *Embedder) locator() *embed.Locator { return e.loc }
 
 // describe runs on a worker (at most Workers at once, so a session pair is
-// always free).
-func (e *Embedder) describe(ctx context.Context, s embed.Scan, found []embed.Located) (faces []embed.Face, err error) {
+// always free). With aug, extra[i] holds face i's extra descriptors.
+func (e *Embedder) describe(ctx context.Context, s embed.Scan, found []embed.Located, aug *Augment) (faces []embed.Face, extra [][]embed.Descriptor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			faces, err = nil, fmt.Errorf("%w: panic: %v", ErrRuntime, r)
+			faces, extra, err = nil, nil, fmt.Errorf("%w: panic: %v", ErrRuntime, r)
 		}
 	}()
 	var p *sessionPair
 	select {
 	case p = <-e.pool:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	defer func() { e.pool <- p }()
 
 	pts, err := e.landmarks(s, found, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	faces = make([]embed.Face, len(found))
+	if aug != nil {
+		extra = make([][]embed.Descriptor, len(found))
+	}
 	for i := range found {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f := found[i].Face
-		desc, sharp, err := e.embed(s, pts[i], p.feature)
+		fwd, err := e.align(pts[i])
 		if err != nil {
-			return nil, fmt.Errorf("face %d at %v: %w", i, f.Box, err)
+			return nil, nil, fmt.Errorf("face %d at %v: %w", i, f.Box, err)
+		}
+		desc, chip, err := e.embed(s, fwd, p.feature, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("face %d at %v: %w", i, f.Box, err)
+		}
+		if aug != nil {
+			if extra[i], err = e.augment(s, fwd, chip, p.feature, aug); err != nil {
+				return nil, nil, fmt.Errorf("face %d at %v: %w", i, f.Box, err)
+			}
 		}
 		f.Descriptor = desc
-		f.Quality.Sharpness = sharp
+		f.Quality.Sharpness = laplacianVariance(chip, e.cfg.Model.Size, e.cfg.Model.Size)
 		f.Landmarks = make([]image.Point, len(pts[i]))
 		for j, q := range pts[i] {
 			x, y := s.ToFull(q.X, q.Y)
@@ -301,24 +333,27 @@ func (e *Embedder) describe(ctx context.Context, s embed.Scan, found []embed.Loc
 		}
 		faces[i] = f
 	}
-	return faces, nil
+	return faces, extra, nil
 }
 
-// embed aligns the face whose five points (in the worker's image) are pts,
-// runs the model and normalises its output.
-func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descriptor, float64, error) {
-	m := &e.cfg.Model
+// align returns the similarity that maps the face's five points (in the
+// worker's image) onto the model's template.
+func (e *Embedder) align(pts [5]Point) (Affine, error) {
 	var tmpl [5]Point
-	for i, p := range m.Template {
+	for i, p := range e.cfg.Model.Template {
 		tmpl[i] = Point{p[0], p[1]}
 	}
-	fwd, err := FitSimilarity(pts[:], tmpl[:])
-	if err != nil {
-		return nil, 0, err
-	}
+	return FitSimilarity(pts[:], tmpl[:])
+}
+
+// embed warps the face fwd maps onto the chip, runs the model (mirrored
+// left to right when mirror is set) and normalises its output; it returns
+// the chip too.
+func (e *Embedder) embed(s embed.Scan, fwd Affine, sess *session, mirror bool) (embed.Descriptor, []float32, error) {
+	m := &e.cfg.Model
 	inv, err := fwd.Invert()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	k := 1
 	if !e.cfg.NoAntialias {
@@ -326,17 +361,24 @@ func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descr
 	}
 	chip, err := warpFromWorker(s, inv, m.Size, m.Size, k)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	out, err := e.infer(chip, sess, false)
+	d, err := e.describeChip(chip, sess, mirror)
+	return d, chip, err
+}
+
+// describeChip runs the model on chip (mirrored when mirror is set; with
+// ModelConfig.Flip, both ways summed) and normalises its output.
+func (e *Embedder) describeChip(chip []float32, sess *session, mirror bool) (embed.Descriptor, error) {
+	out, err := e.infer(chip, sess, mirror)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	if m.Flip {
+	if e.cfg.Model.Flip {
 		out = append([]float32(nil), out...)
-		flipped, err := e.infer(chip, sess, true)
+		flipped, err := e.infer(chip, sess, !mirror)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		for i := range out {
 			out[i] += flipped[i]
@@ -348,13 +390,13 @@ func (e *Embedder) embed(s embed.Scan, pts [5]Point, sess *session) (embed.Descr
 	}
 	norm := math.Sqrt(ss)
 	if !(norm > 1e-12) || math.IsInf(norm, 0) {
-		return nil, 0, fmt.Errorf("%w: output norm %v", ErrDescriptor, norm)
+		return nil, fmt.Errorf("%w: output norm %v", ErrDescriptor, norm)
 	}
 	d := make(embed.Descriptor, len(out))
 	for i, v := range out {
 		d[i] = float32(float64(v) / norm)
 	}
-	return d, laplacianVariance(chip, m.Size, m.Size), nil
+	return d, nil
 }
 
 // infer feeds the chip (mirrored left to right when flip is set) to the
@@ -416,8 +458,8 @@ func warpFromWorker(s embed.Scan, inv Affine, ow, oh, k int) ([]float32, error) 
 // landmarks returns the five alignment points of each face, in the
 // worker's image.
 func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair) ([][5]Point, error) {
-	out := make([][5]Point, len(found))
-	if e.cfg.Landmarks == Dlib68 {
+	var fromDlib, fromONNX [][5]Point
+	if e.cfg.Landmarks.dlib68() {
 		rects := make([]image.Rectangle, len(found))
 		for i := range found {
 			rects[i] = found[i].Rect
@@ -426,21 +468,42 @@ func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrRuntime, err)
 		}
+		if len(shapes) != len(found) {
+			return nil, fmt.Errorf("%w: %d shapes for %d faces", ErrRuntime, len(shapes), len(found))
+		}
+		fromDlib = make([][5]Point, len(found))
 		for i, sh := range shapes {
 			var pts [68]Point
 			for j, q := range sh {
-				pts[j] = Point{float64(q.X), float64(q.Y)}
+				if j < len(pts) {
+					pts[j] = Point{float64(q.X), float64(q.Y)}
+				}
 			}
-			out[i] = fivePoints(&pts)
+			fromDlib[i] = fivePoints(&pts)
 		}
-		return out, nil
 	}
-	for i := range found {
-		pts, err := e.onnxLandmarks(s, found[i].Rect, p.landmark)
-		if err != nil {
-			return nil, err
+	if e.cfg.Landmarks.onnx68() {
+		fromONNX = make([][5]Point, len(found))
+		for i := range found {
+			pts, err := e.onnxLandmarks(s, found[i].Rect, p.landmark)
+			if err != nil {
+				return nil, err
+			}
+			fromONNX[i] = fivePoints(&pts)
 		}
-		out[i] = fivePoints(&pts)
+	}
+	switch {
+	case fromDlib == nil:
+		return fromONNX, nil
+	case fromONNX == nil:
+		return fromDlib, nil
+	}
+	out := make([][5]Point, len(found))
+	for i := range out {
+		for j := range out[i] {
+			a, b := fromDlib[i][j], fromONNX[i][j]
+			out[i][j] = Point{(a.X + b.X) / 2, (a.Y + b.Y) / 2}
+		}
 	}
 	return out, nil
 }

@@ -32,6 +32,7 @@ import (
 //	bench eval --images ../shared/faces/bbt --label-from dir --enrol 4 --per-person 1 --cohort-people 0 --cohort ../shared/faces/idols/idols.json
 //	bench eval --images ../shared/faces/idols --label-from filename ...
 //	bench eval --scale --idols ../shared/faces/idols/idols.json
+//	bench eval --images ../shared/faces/eastasian --label-from dir --enrol 20 --per-person 1 --cohort-people 0 --systems dlib,onnx,onnx+flip
 func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -67,9 +68,41 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	sizes := fs.String("sizes", "10000,100000,1000000", "with --scale: enrolled faces")
 	probes := fs.Int("probes", 2000, "with --scale: stranger probes per size")
 	thresholds := fs.String("thresholds", "0.4,0.5,0.55,0.6", "with --scale: global thresholds")
+	systems := fs.String("systems", "", "with --images: compare these embedders on the same photos and splits, e.g. dlib,onnx,onnx+flip,onnx+mean68+mirror@1.09 (options: dlib68, onnx68, mean68, flip, noaa, mirror, shiftN, weakR; @T: threshold)")
+	sweep := fs.String("sweep", "-0.04,-0.02,-0.01,0,0.01,0.02,0.04", "with --systems: offsets from each system's threshold the global-threshold sweep reports")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *systems != "" {
+		if *images == "" {
+			return errors.New("--systems needs --images")
+		}
+		list, err := parseSystems(*systems, ef)
+		if err != nil {
+			return err
+		}
+		var offsets []float64
+		if *sweep != "" {
+			if offsets, err = floats(*sweep); err != nil {
+				return fmt.Errorf("--sweep: %w", err)
+			}
+		}
+		var md bytes.Buffer
+		w := io.MultiWriter(stdout, &md)
+		start := time.Now()
+		results, err := evalSystems(ctx, w, list, *images, evaluation.LabelMode(*labelFrom), ef, *cache, p, weak.MaxScore, offsets, *reps, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "evaluated in %v\n", time.Since(start).Round(time.Millisecond))
+		var png bytes.Buffer
+		if *out != "" {
+			if err := evaluation.WriteDET(&png, filepath.Base(*images), results); err != nil {
+				return err
+			}
+		}
+		return writeOut(*out, md.Bytes(), png.Bytes())
 	}
 	if *idols == "" {
 		*idols = filepath.Join(progenv.FacesDir("", env), "idols", "idols.json")

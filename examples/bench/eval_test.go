@@ -140,3 +140,33 @@ func TestOperatingPoint(t *testing.T) {
 		})
 	}
 }
+
+// TestParseSystems: --systems names, options and thresholds.
+func TestParseSystems(t *testing.T) {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	ef := embedder.Register(fs, nil)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseSystems("dlib, onnx+flip+mean68+mirror+shift2+weak1.15@1.09,onnx+onnx68+noaa", ef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d systems", len(got))
+	}
+	if s := got[0]; s.kind != embedder.Dlib || s.threshold != embed.DlibThreshold || s.weak != embed.DlibWeakReview {
+		t.Errorf("dlib: %+v", s)
+	}
+	if s := got[1]; s.kind != embedder.ONNX || !s.onnx.Model.Flip || s.onnx.Landmarks != onnx.Mean68 || !s.aug.Mirror || s.aug.Shift != 2 || s.weak != 1.15 || s.threshold != 1.09 {
+		t.Errorf("onnx+...: %+v", s)
+	}
+	if s := got[2]; s.onnx.Landmarks != onnx.ONNX68 || !s.onnx.NoAntialias || s.threshold != onnx.DefaultThreshold {
+		t.Errorf("onnx+onnx68+noaa: %+v", s)
+	}
+	for _, bad := range []string{"", "arcface", "dlib+flip", "onnx+sharpen", "onnx@x", "onnx+shift-1", "onnx+weak3"} {
+		if _, err := parseSystems(bad, ef); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

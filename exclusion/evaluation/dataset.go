@@ -30,6 +30,10 @@ type Face struct {
 	Descriptor embed.Descriptor
 	// Quality is the face's detection quality (zero for descriptor files).
 	Quality embed.Quality
+	// Extra holds more descriptors of the same photo (augmented views),
+	// enrolled beside Descriptor when the photo is enrolled; a probe uses
+	// Descriptor only.
+	Extra []embed.Descriptor `json:",omitempty"`
 }
 
 // Set is a labelled set of faces.

@@ -2,8 +2,8 @@ package evaluation
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +53,19 @@ func PersonFromFilename(name string) string {
 // pipeline the registry enrols with. Images without a face, or that fail
 // to decode, are skipped and listed.
 func EmbedFolder(ctx context.Context, emb embed.Embedder, dir string, mode LabelMode) (*Set, []Skipped, error) {
+	return EmbedFolderFunc(ctx, func(ctx context.Context, img image.Image) ([]embed.Face, [][]embed.Descriptor, error) {
+		faces, err := emb.Faces(ctx, img)
+		return faces, nil, err
+	}, dir, mode)
+}
+
+// FacesFunc finds and describes the faces of an image; extra, when not
+// nil, holds each face's extra descriptors (Face.Extra).
+type FacesFunc func(ctx context.Context, img image.Image) (faces []embed.Face, extra [][]embed.Descriptor, err error)
+
+// EmbedFolderFunc is EmbedFolder with the faces found by faces, whose extra
+// descriptors become each Face's Extra.
+func EmbedFolderFunc(ctx context.Context, faces FacesFunc, dir string, mode LabelMode) (*Set, []Skipped, error) {
 	type item struct{ path, person string }
 	var items []item
 	ents, err := os.ReadDir(dir)
@@ -101,7 +114,7 @@ func EmbedFolder(ctx context.Context, emb embed.Embedder, dir string, mode Label
 			skipped = append(skipped, Skipped{it.path, err.Error()})
 			continue
 		}
-		faces, err := emb.Faces(ctx, img.RGB)
+		found, extra, err := faces(ctx, img.RGB)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, err
@@ -109,12 +122,22 @@ func EmbedFolder(ctx context.Context, emb embed.Embedder, dir string, mode Label
 			skipped = append(skipped, Skipped{it.path, err.Error()})
 			continue
 		}
-		fc, err := embed.Largest(faces)
-		if errors.Is(err, embed.ErrNoFace) {
+		if len(found) == 0 {
 			skipped = append(skipped, Skipped{it.path, "no face"})
 			continue
 		}
-		s.Faces = append(s.Faces, Face{Person: it.person, Source: it.path, Descriptor: fc.Descriptor, Quality: fc.Quality})
+		// The largest face, as embed.Largest picks it.
+		best := 0
+		for i := range found {
+			if found[i].Quality.Size > found[best].Quality.Size {
+				best = i
+			}
+		}
+		fc := Face{Person: it.person, Source: it.path, Descriptor: found[best].Descriptor, Quality: found[best].Quality}
+		if best < len(extra) {
+			fc.Extra = extra[best]
+		}
+		s.Faces = append(s.Faces, fc)
 	}
 	if len(s.Faces) == 0 {
 		return nil, skipped, fmt.Errorf("%w: %s: no faces found", ErrData, dir)

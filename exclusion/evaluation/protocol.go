@@ -55,7 +55,8 @@ type Split struct {
 	Probes       []Probe
 }
 
-// Partition partitions s under p. A person with fewer than PerPerson+1 photos
+// Partition partitions s under p. An enrolled photo enrols its Extra
+// descriptors too. A person with fewer than PerPerson+1 photos
 // is never enrolled (nothing would be left to probe with); such people are
 // shuffled among the cohort and stranger candidates. If cohort is not nil it
 // replaces the in-set cohort (p.Cohort must then be 0).
@@ -92,8 +93,10 @@ func (p Protocol) Partition(s *Set, cohort []embed.Descriptor) ([]Split, error) 
 			rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
 			e := Enrolment{Person: n}
 			for _, j := range idx[:p.PerPerson] {
-				e.Faces = append(e.Faces, s.Faces[j].Descriptor)
-				e.Qualities = append(e.Qualities, s.Faces[j].Quality)
+				for _, d := range append([]embed.Descriptor{s.Faces[j].Descriptor}, s.Faces[j].Extra...) {
+					e.Faces = append(e.Faces, d)
+					e.Qualities = append(e.Qualities, s.Faces[j].Quality)
+				}
 			}
 			sp.Enrolled = append(sp.Enrolled, e)
 			for _, j := range idx[p.PerPerson:] {
