@@ -161,8 +161,8 @@ type EnrolledFace struct {
 	ID uint64
 	// RequestID is the request the face belongs to.
 	RequestID string
-	// Descriptor is the enrolled descriptor; the gallery keeps it (do not
-	// modify it afterwards).
+	// Descriptor is the enrolled descriptor; the gallery keeps a copy in
+	// its index (and none in the EnrolledFace it keeps).
 	Descriptor embed.Descriptor
 	// Quality is the face's quality at enrolment (zero when unknown).
 	Quality embed.Quality
@@ -226,6 +226,7 @@ func (g *Gallery) addLocked(faces []EnrolledFace) error {
 		}
 	}
 	for _, f := range faces {
+		f.Descriptor = nil // the index holds it
 		g.faces[f.ID] = f
 		g.reqs[f.RequestID] = append(g.reqs[f.RequestID], f.ID)
 		g.maxThr = max(g.maxThr, f.Threshold)
@@ -277,13 +278,16 @@ func (g *Gallery) removeLocked(id string) {
 	}
 }
 
-// request returns request id's faces, in the order added.
+// request returns request id's faces, in the order added, each with a
+// copy of its descriptor.
 func (g *Gallery) request(id string) []EnrolledFace {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	out := make([]EnrolledFace, 0, len(g.reqs[id]))
 	for _, fid := range g.reqs[id] {
-		out = append(out, g.faces[fid])
+		f := g.faces[fid]
+		f.Descriptor = g.idx.vector(fid)
+		out = append(out, f)
 	}
 	return out
 }
@@ -308,7 +312,7 @@ func (g *Gallery) candidates(q embed.Descriptor, radius float64, whole bool, now
 		seen = make(map[uint64]bool, len(hits))
 	}
 	add := func(f EnrolledFace, dist float64) {
-		out = append(out, Candidate{RequestID: f.RequestID, FaceID: f.ID, Distance: dist, Threshold: f.Threshold, Quality: f.Quality, Calibration: cal(f.ID, f.Descriptor)})
+		out = append(out, Candidate{RequestID: f.RequestID, FaceID: f.ID, Distance: dist, Threshold: f.Threshold, Quality: f.Quality, Calibration: cal(f.ID, g.idx.vector(f.ID))})
 	}
 	for _, h := range hits {
 		f, ok := g.faces[h.id]
@@ -333,7 +337,7 @@ func (g *Gallery) candidates(q embed.Descriptor, radius float64, whole bool, now
 		for _, fid := range g.reqs[c.RequestID] {
 			if f := g.faces[fid]; !seen[fid] && !now.Before(f.SuspendedUntil) {
 				seen[fid] = true
-				add(f, q.Distance(f.Descriptor))
+				add(f, q.Distance(g.idx.vector(fid)))
 			}
 		}
 	}

@@ -37,6 +37,30 @@ func (f *flatIndex) add(id uint64, d embed.Descriptor) error {
 	return nil
 }
 
+// addBatch adds the faces ids, whose descriptors are the rows of data
+// (dim numbers each, contiguous; copied): all of them or none.
+func (f *flatIndex) addBatch(ids []uint64, data []float32) error {
+	xs := make([]index.ID, len(ids))
+	for i, id := range ids {
+		xs[i] = index.ID(id)
+	}
+	if err := f.x.AddBatch(xs, data); err != nil {
+		return fmt.Errorf("exclusion: indexing %d faces: %w", len(ids), err)
+	}
+	return nil
+}
+
+// vector returns a copy of face id's descriptor, nil if absent.
+func (f *flatIndex) vector(id uint64) embed.Descriptor {
+	v, _ := f.x.Vector(index.ID(id), nil)
+	return v
+}
+
+// appendVector appends face id's descriptor to dst.
+func (f *flatIndex) appendVector(id uint64, dst []float32) ([]float32, bool) {
+	return f.x.Vector(index.ID(id), dst)
+}
+
 func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }
 
 func (f *flatIndex) len() int { return f.x.Len() }

@@ -442,35 +442,11 @@ func (p *Replica) Close() error {
 }
 
 // loadSnapshot makes the snapshot's live set live, with fresh face ids.
-// On error the registry's live set is partly filled: the caller resets it.
+// On error the registry's live set may be partly filled: the caller resets
+// it.
 func (p *Replica) loadSnapshot(s *snapshot) error {
-	r := p.reg
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
-	if len(s.faces) != len(r.models) {
-		return fmt.Errorf("%w: snapshot: faces of %d models, the registry has %d", ErrCorrupt, len(s.faces), len(r.models))
-	}
-	faces := make([][]EnrolledFace, len(s.faces))
-	k := 0
-	for _, lr := range s.reqs {
-		ids := k
-		for range lr.nfaces {
-			id := r.nextFace.Add(1)
-			for m := range s.faces {
-				s.faces[m][ids].ID = id
-			}
-			ids++
-		}
-		for m := range s.faces {
-			faces[m] = s.faces[m][k : k+lr.nfaces : k+lr.nfaces]
-		}
-		k += lr.nfaces
-		if _, dup := r.reqs[lr.id]; dup {
-			return fmt.Errorf("%w: snapshot: request %q twice", ErrCorrupt, lr.id)
-		}
-		if err := r.install(lr, faces); err != nil {
-			return fmt.Errorf("%w: snapshot: request %q: %w", ErrCorrupt, lr.id, err)
-		}
+	if err := p.reg.installSnapshot(s); err != nil {
+		return err
 	}
 	p.applied.Store(s.Seq)
 	p.loaded = "snapshot"
@@ -482,8 +458,8 @@ func (p *Replica) loadSnapshot(s *snapshot) error {
 
 // saveSnapshot writes the live set and the sequence it includes, if
 // snapshots are on and something changed since the last one. Changes wait
-// while the live set is read (not while the file is written); checks go
-// on. A failure is logged: the replica goes on serving, and the next start
+// while the live set is read and written to the file (not while it is
+// synced); checks go on. A failure is logged: the replica goes on serving, and the next start
 // reads the store (or an older snapshot and more of the feed).
 func (p *Replica) saveSnapshot() {
 	if p.cfg.Snapshot == "" {
@@ -498,10 +474,9 @@ func (p *Replica) saveSnapshot() {
 		return
 	}
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
-	p.reg.wmu.Lock()
-	s.reqs, s.faces = p.reg.snapshotLive()
-	p.reg.wmu.Unlock()
-	if err := writeSnapshot(p.cfg.Snapshot, s); err != nil {
+	p.reg.wmu.Lock() // released by writeSnapshot once the file is written, before it is synced
+	s.reqs, s.faces, s.vec = p.reg.snapshotLive()
+	if err := writeSnapshot(p.cfg.Snapshot, s, p.reg.wmu.Unlock); err != nil {
 		p.log.Warn("replica: cannot write the snapshot", "error", err)
 		return
 	}

@@ -46,12 +46,16 @@ const maxSnapshot = 256 << 30
 // snapshot is a replica's live set and the feed sequence it includes:
 // reqs[i] has reqs[i].nfaces faces, which are, in every model m, the next
 // ones of faces[m] (faces[m] has the faces of every request in order).
+// The descriptors are the faces' own when set; else, when writing, vec's
+// (the live index's); when read, the rows of data[m], in face order.
 type snapshot struct {
 	Seq     uint64
 	Created time.Time
 	Models  []embed.Model
 	reqs    []*liveReq
 	faces   [][]EnrolledFace
+	vec     func(m int, id uint64, dst []float32) ([]float32, bool)
+	data    [][]float32
 }
 
 // sameRegistry reports whether a snapshot belongs to the registry whose
@@ -60,10 +64,11 @@ func (s *snapshot) sameRegistry(st Stats) bool {
 	return s.Created.Equal(st.Created) && slices.Equal(s.Models, st.Models)
 }
 
-// snapshotLive returns the registry's live set. The caller holds r.wmu, so
-// that no change lands while it is read; checks go on meanwhile. The faces
-// share their descriptors with the galleries (never modified).
-func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace) {
+// snapshotLive returns the registry's live set, the faces without their
+// descriptors (vec reads them from the galleries' indexes). The caller holds
+// r.wmu, so that no change lands until it is done with vec; checks go on
+// meanwhile.
+func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace, vec func(m int, id uint64, dst []float32) ([]float32, bool)) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	reqs = make([]*liveReq, 0, len(r.reqs))
@@ -81,7 +86,94 @@ func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace) {
 		}
 		g.mu.RUnlock()
 	}
-	return reqs, faces
+	galleries := r.galleries
+	vec = func(m int, id uint64, dst []float32) ([]float32, bool) { return galleries[m].idx.appendVector(id, dst) }
+	return reqs, faces, vec
+}
+
+// installSnapshot makes a snapshot's live set live in an empty registry,
+// with fresh face ids: each gallery's index is loaded in one batch and every
+// map is sized once. On error the live set may be partly filled (the
+// caller resets it).
+func (r *Registry) installSnapshot(s *snapshot) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(s.faces) != len(r.galleries) || len(s.data) != len(r.galleries) {
+		return fmt.Errorf("%w: snapshot: faces of %d models, the registry has %d", ErrCorrupt, len(s.faces), len(r.galleries))
+	}
+	if len(r.reqs) != 0 || r.nfaces != 0 {
+		return errors.New("exclusion: snapshot: the live set is not empty")
+	}
+	nfaces, nsha := 0, 0
+	for _, lr := range s.reqs {
+		nfaces += lr.nfaces
+		nsha += len(lr.sha)
+	}
+	ids := make([]uint64, nfaces)
+	for i := range ids {
+		ids[i] = r.nextFace.Add(1)
+	}
+	r.reqs = make(map[string]*liveReq, len(s.reqs))
+	r.sha = make(map[string][]string, nsha)
+	for _, lr := range s.reqs {
+		if _, dup := r.reqs[lr.id]; dup {
+			return fmt.Errorf("%w: snapshot: request %q twice", ErrCorrupt, lr.id)
+		}
+		r.reqs[lr.id] = lr
+		r.nfaces += lr.nfaces
+		for _, h := range lr.sha {
+			r.sha[h] = append(r.sha[h], lr.id)
+		}
+		for _, u := range lr.urls {
+			r.urls[u] = append(r.urls[u], lr.id)
+		}
+		for _, h := range lr.hashes {
+			r.hashes = append(r.hashes, liveHash{h: h, req: lr.id})
+		}
+	}
+	for m, g := range r.galleries {
+		if err := g.load(s.reqs, s.faces[m], ids, s.data[m]); err != nil {
+			return fmt.Errorf("%w: snapshot: %w", ErrCorrupt, err)
+		}
+	}
+	return nil
+}
+
+// load fills an empty gallery with faces (of reqs, in order, ids[i] the id
+// of faces[i]) whose descriptors are the rows of data, in one batch.
+func (g *Gallery) load(reqs []*liveReq, faces []EnrolledFace, ids []uint64, data []float32) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.faces) != 0 || len(faces) != len(ids) {
+		return fmt.Errorf("loading %d faces (%d ids) into a gallery of %d", len(faces), len(ids), len(g.faces))
+	}
+	for _, f := range faces {
+		if !(f.Threshold >= 0 && f.Threshold <= 2) {
+			return fmt.Errorf("a threshold %g not in [0, 2]", f.Threshold)
+		}
+	}
+	if err := g.idx.addBatch(ids, data); err != nil {
+		return err
+	}
+	g.faces = make(map[uint64]EnrolledFace, len(faces))
+	g.reqs = make(map[string][]uint64, len(reqs))
+	k := 0
+	for _, lr := range reqs {
+		if lr.nfaces == 0 {
+			continue
+		}
+		fids := ids[k : k+lr.nfaces : k+lr.nfaces]
+		for i, f := range faces[k : k+lr.nfaces] {
+			f.ID, f.Descriptor = fids[i], nil
+			g.faces[f.ID] = f
+			g.maxThr = max(g.maxThr, f.Threshold)
+		}
+		g.reqs[lr.id] = fids
+		k += lr.nfaces
+	}
+	return nil
 }
 
 // snapEnc appends the metadata fields.
@@ -102,8 +194,16 @@ func (e *snapEnc) time(t time.Time) {
 }
 
 // writeSnapshot writes s to path atomically: a temporary file in the same
-// directory, synced, renamed over path, and the directory synced.
-func writeSnapshot(path string, s *snapshot) error {
+// directory, synced, renamed over path, and the directory synced. It calls
+// release (when not nil) as soon as it no longer reads s, before syncing.
+func writeSnapshot(path string, s *snapshot, release func()) error {
+	if release != nil {
+		defer func() {
+			if release != nil {
+				release()
+			}
+		}()
+	}
 	if len(s.faces) != len(s.Models) {
 		return fmt.Errorf("exclusion: snapshot: faces of %d models, %d models", len(s.faces), len(s.Models))
 	}
@@ -186,13 +286,19 @@ func writeSnapshot(path string, s *snapshot) error {
 		_, werr = w.Write(meta.b)
 	}
 	block := make([]byte, 0, 1<<20)
+	var buf []float32
 	for m := range s.faces {
 		for _, fc := range s.faces[m] {
-			if len(fc.Descriptor) != s.Models[m].Dim {
-				werr = errors.Join(werr, fmt.Errorf("a descriptor of %d numbers, model %s", len(fc.Descriptor), s.Models[m]))
+			d := fc.Descriptor
+			if d == nil && s.vec != nil {
+				buf, _ = s.vec(m, fc.ID, buf[:0])
+				d = buf
+			}
+			if len(d) != s.Models[m].Dim {
+				werr = errors.Join(werr, fmt.Errorf("a descriptor of %d numbers, model %s", len(d), s.Models[m]))
 				break
 			}
-			for _, x := range fc.Descriptor {
+			for _, x := range d {
 				block = binary.LittleEndian.AppendUint32(block, math.Float32bits(x))
 			}
 			if len(block) >= 1<<20-4*len(fc.Descriptor) {
@@ -211,6 +317,10 @@ func writeSnapshot(path string, s *snapshot) error {
 	}
 	if werr == nil {
 		_, werr = f.Write(h.Sum(nil))
+	}
+	if release != nil {
+		release()
+		release = nil
 	}
 	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		_ = os.Remove(tmp)
@@ -308,7 +418,8 @@ func (d *snapDec) time() time.Time {
 
 // readSnapshot reads and checks a snapshot file. Any damage is an error
 // wrapping ErrCorrupt; a missing file wraps os.ErrNotExist. The faces it
-// returns have no ids (0): the caller gives them fresh ones.
+// returns have no ids (0: the caller gives them fresh ones) and no
+// descriptors (they are in s.data).
 func readSnapshot(path string) (*snapshot, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -375,6 +486,7 @@ func readSnapshot(path string) (*snapshot, error) {
 	}
 	s.reqs = make([]*liveReq, 0, nreqs)
 	s.faces = make([][]EnrolledFace, nmodels)
+	s.data = make([][]float32, nmodels)
 	faces := make([]EnrolledFace, 0, nfaces) // of model 0; the others copy them
 	for range nreqs {
 		lr := &liveReq{id: d.str(), decided: d.time(), until: d.time()}
@@ -441,9 +553,7 @@ func readSnapshot(path string) (*snapshot, error) {
 			}
 			off += n
 		}
-		for i := range s.faces[m] {
-			s.faces[m][i].Descriptor = embed.Descriptor(all[i*dim : (i+1)*dim : (i+1)*dim])
-		}
+		s.data[m] = all
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, corrupt("data after the descriptors")

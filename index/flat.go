@@ -535,3 +535,54 @@ func (f *Flat) Reserve(n int) {
 		f.sh.errs = slices.Grow(f.sh.errs, n)
 	}
 }
+
+// AddBatch stores a copy of the vectors in data (len(ids) rows of Dim
+// numbers, contiguous) under ids: all of them, or none when one is invalid
+// (ErrDim, ErrInvalidVector, ErrDuplicate, ErrFull). It is the bulk load:
+// the rows are appended at once, and the int8 shadow is derived once over
+// the whole index (on Workers goroutines) when the batch at least doubles
+// the index. Safe for concurrent use.
+func (f *Flat) AddBatch(ids []ID, data []float32) error {
+	dim := f.cfg.Dim
+	if len(data) != len(ids)*dim {
+		return fmt.Errorf("%w: %d numbers for %d vectors of %d", ErrDim, len(data), len(ids), dim)
+	}
+	for i := range ids {
+		if err := checkVector(data[i*dim:(i+1)*dim], dim); err != nil {
+			return fmt.Errorf("vector %d: %w", i, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.ids)+len(ids) > maxNodes {
+		return ErrFull
+	}
+	n0 := len(f.ids)
+	if n0 == 0 && len(f.pos) == 0 {
+		f.pos = make(map[ID]int, len(ids))
+	}
+	for i, id := range ids {
+		if _, ok := f.pos[id]; ok {
+			for _, o := range ids[:i] {
+				delete(f.pos, o)
+			}
+			return fmt.Errorf("%w: %d", ErrDuplicate, id)
+		}
+		f.pos[id] = n0 + i
+	}
+	fresh := f.fresh()
+	f.ids = append(f.ids, ids...)
+	f.data = append(f.data, data...)
+	if !fresh || !f.sh.usable() {
+		return nil
+	}
+	n := len(f.ids)
+	if len(ids) >= n0 {
+		f.sh.derive(f.data, n, f.workers(n))
+		return nil
+	}
+	for i := n0; i < n; i++ {
+		f.sh.add(f.data[i*dim:(i+1)*dim], f.data[:(i+1)*dim])
+	}
+	return nil
+}
