@@ -102,8 +102,21 @@
 //     the Verdict's zero value, with Decision.Err saying why. Never treat it
 //     as Allow.
 //   - The live index is exact (index.Flat) and in memory, rebuilt from the
-//     store on Open; the Filter stores and logs nothing about the faces it
-//     checks.
+//     store on Open (a Replica with ReplicaConfig.Snapshot loads it from its
+//     snapshot file instead); the Filter stores and logs nothing about the
+//     faces it checks. It stays exact at every size: no approximate index
+//     (index.HNSW) answers opt-out checks, since at the decision radius an
+//     HNSW graph finds every face within it only when searched so widely
+//     that it is slower than the exact scan (index/BENCHMARKS.md, N = 1 M).
+//     A check therefore costs time in proportion to the registry's faces;
+//     examples/replicas/README.md measures that cost and the memory per
+//     face, and states the largest registry one machine serves.
+//   - A Replica's snapshot (ReplicaConfig.Snapshot) holds the live set, the
+//     approved faces' descriptors included, in clear (hence not with
+//     Encryption): keep it on the replica's own disk with the store's
+//     protection. Changes from the feed wait while a snapshot is written
+//     (checks go on): at a million faces that is a pause of the order of a
+//     second, every SnapshotEvery at most.
 //   - CheckImage looks for faces upright and, when it finds none and
 //     unless FilterConfig.UprightOnly, in a copy reduced 4 times and turned
 //     by 90, 270 and 180 degrees, since a sideways upload without EXIF

@@ -42,13 +42,16 @@ type ReplicaConfig struct {
 	Batch int
 	// Logger receives the replica's structured logs; nil means none.
 	Logger *slog.Logger
-	// Snapshot, when not empty, is a file where the replica keeps its
-	// approved requests with the feed sequence number they include: it
-	// starts from the file and replays the feed after it instead of
-	// reading every request from the store, and rewrites it every
-	// SnapshotEvery and at Close. A damaged file, or one of another
-	// registry, is detected (SHA-256, registry creation time and models)
-	// and ignored. Not allowed with Registry.Encryption: the file would hold
+	// Snapshot, when not empty, is a file where the replica keeps its live
+	// set (the approved faces' descriptors, one contiguous array per model,
+	// and what decisions need of their requests) with the feed sequence
+	// number it includes: it starts from the file and replays the feed
+	// after it instead of reading every request from the store, and
+	// rewrites it every SnapshotEvery (when something changed) and at
+	// Close. A damaged file (any bit, checked by SHA-256; a truncation;
+	// another format version), or one of another registry (creation time
+	// and models), is detected and ignored: the replica then loads the
+	// store. Not allowed with Registry.Encryption: the file would hold
 	// descriptors in clear.
 	Snapshot string
 	// SnapshotEvery is how often a changed state is written to Snapshot;
