@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sync/atomic"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/imageutil"
@@ -23,13 +24,97 @@ const (
 	// phashMatchDistance is the largest Hamming distance between perceptual
 	// hashes that counts as the same image.
 	phashMatchDistance = imageutil.DefaultMatchDistance
-	// checkMaxPixels bounds the pixels CheckImage decodes and scans: a
-	// larger image (up to imageutil's 40 MP limit) is decoded reduced by
-	// an integer factor k (a JPEG by its DCT scaling, 2, 4 or 8) to within
-	// it, and scanned so, finding faces from k*MinFaceSize. It keeps the
-	// memory of one check near that of a 16 MP image.
+	// checkMaxPixels bounds the pixels CheckImage decodes and scans of a
+	// JPEG: a larger one (up to imageutil's 40 MP limit) is decoded
+	// reduced by its DCT scaling (2, 4 or 8) to within it, and scanned so,
+	// finding faces from k*MinFaceSize. It keeps the memory of one check
+	// near that of a 16 MP image.
 	checkMaxPixels = 16_000_000
+	// checkMaxPixelsOther is checkMaxPixels for every other format (PNG,
+	// GIF, WebP, BMP, TIFF), decoded by imageutil reduced by the smallest
+	// integer factor k that brings it within 8 MP (each pixel the mean of
+	// k x k), and scanned so, finding faces from k*MinFaceSize: images of
+	// 8 to 32 MP are scanned at half size, 32 to 40 MP at a third. It is
+	// below the JPEG bound because these formats are where decompression
+	// bombs are cheap (a 105 KB PNG of 36 MP), and it keeps one check of
+	// the largest such file the limits admit, detection included, within
+	// the 300 MB that RELIABILITY.md measures.
+	checkMaxPixelsOther = 8_000_000
+	// maxAbandoned bounds the image checks of the whole process that were
+	// abandoned at their deadline and still run (a decode cannot be
+	// interrupted everywhere: a small lossless WebP expands for seconds
+	// after its last read). Past it, image checks answer Unchecked at once
+	// instead of starting more work.
+	maxAbandoned = 4
 )
+
+// checkBudget returns the pixel budget of a check of data: checkMaxPixels
+// for a JPEG, checkMaxPixelsOther for anything else.
+func checkBudget(data []byte) int64 {
+	if len(data) >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff {
+		return checkMaxPixels
+	}
+	return checkMaxPixelsOther
+}
+
+// abandoned counts the image checks abandoned at their deadline whose
+// decode or scan still runs, in the whole process.
+var abandoned atomic.Int64
+
+// decodeCheck decodes an image for the Filter's own scans. Internal tests
+// replace it with a decode they hold until released.
+var decodeCheck = imageutil.DecodeBytesContext
+
+// errAbandoned explains an Unchecked answer given without starting the
+// check because maxAbandoned checks still run.
+var errAbandoned = fmt.Errorf("exclusion: %d image checks abandoned at their deadline still run", maxAbandoned)
+
+// runAbandonable runs work on a new goroutine and returns its result, or
+// ctx's error as soon as ctx is done: work then goes on in the background
+// (it is handed the same ctx, so whatever in it looks at ctx stops early)
+// and counts in abandoned until it returns. With maxAbandoned checks
+// abandoned and still running, it returns errAbandoned without starting
+// work. A panic in work becomes its error.
+func runAbandonable[T any](ctx context.Context, work func() (T, error)) (T, error) {
+	var zero T
+	if abandoned.Load() >= maxAbandoned {
+		return zero, errAbandoned
+	}
+	if ctx.Done() == nil { // no deadline, never cancelled: nothing to abandon
+		return work()
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	var state atomic.Int32 // 0 running, 1 returned to the caller, 2 abandoned
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r = result{err: fmt.Errorf("exclusion: image check panicked: %v", p)}
+			}
+			if !state.CompareAndSwap(0, 1) {
+				abandoned.Add(-1)
+			}
+			done <- r
+		}()
+		r.v, r.err = work()
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		abandoned.Add(1)
+		if state.CompareAndSwap(0, 2) {
+			return zero, fmt.Errorf("exclusion: image check abandoned: %w", ctx.Err())
+		}
+		abandoned.Add(-1) // work returned meanwhile
+		r := <-done
+		return r.v, r.err
+	}
+}
 
 // BytesEmbedder is an Embedder that decodes encoded images itself, as
 // embed.Dlib does (JPEG by libjpeg-turbo inside its workers, DCT-scaled to
@@ -88,47 +173,12 @@ func (f *Filter) checkImage(ctx context.Context, data []byte) Decision {
 	}
 	hashes := f.cfg.MatchDistance > 0 && f.reg.hasHashes()
 	noFaces := !f.reg.hasFaces(f.model)
-	look := func(img image.Image) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if hashes {
-			if d.Images = f.reg.matchPHash(phash(img), f.cfg.MatchDistance); len(d.Images) > 0 {
-				return errImageMatched
-			}
-		}
-		if noFaces {
-			return errNoFaces
-		}
-		return nil
+	res, err := runAbandonable(ctx, func() (scanned, error) { return f.scanImage(ctx, data, hashes, noFaces), nil })
+	if err != nil {
+		return unchecked(fmt.Errorf("%w: %w", ErrUnchecked, err))
 	}
-	var (
-		faces []embed.Face
-		turn  int
-		err   error
-	)
-	if be, ok := f.emb.(BytesEmbedder); ok {
-		opts := embed.BytesOptions{Turns: f.turns(), MaxPixels: checkMaxPixels}
-		if hashes || noFaces {
-			opts.Look = look
-		}
-		var res embed.BytesResult
-		res, err = be.FacesBytesWith(ctx, data, opts)
-		faces, turn = res.Faces, res.Turn
-	} else {
-		var m *imageutil.Image
-		if m, err = imageutil.DecodeBytes(data, imageutil.WithPixelBudget(checkMaxPixels)); err != nil {
-			err = fmt.Errorf("exclusion: decoding image: %w", err)
-		} else if err = look(m.RGB); err == nil {
-			faces, turn, err = f.facesTurned(ctx, m.RGB)
-			if k := m.Reduction; k > 1 {
-				for i := range faces {
-					faces[i].Box = image.Rectangle{Min: faces[i].Box.Min.Mul(k), Max: faces[i].Box.Max.Mul(k)}
-					faces[i].Landmarks = nil
-				}
-			}
-		}
-	}
+	d.Images = res.images
+	faces, turn, err := res.faces, res.turn, res.err
 	switch {
 	case errors.Is(err, errImageMatched):
 		d.Verdict = Block
@@ -148,6 +198,61 @@ func (f *Filter) checkImage(ctx context.Context, data []byte) Decision {
 		d.Verdict = combine(d.Verdict, fc.Verdict)
 	}
 	return f.finish(ctx, d)
+}
+
+// scanned is what scanImage found.
+type scanned struct {
+	images []ImageMatch // perceptual-hash matches
+	faces  []embed.Face
+	turn   int
+	err    error // errImageMatched, errNoFaces, or why the image is unchecked
+}
+
+// scanImage decodes data and looks at it: its perceptual hash (when hashes
+// is set) and, unless noFaces, its faces. It runs on its own goroutine
+// (see runAbandonable) and touches nothing but its result.
+func (f *Filter) scanImage(ctx context.Context, data []byte, hashes, noFaces bool) scanned {
+	var res scanned
+	look := func(img image.Image) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if hashes {
+			if res.images = f.reg.matchPHash(phash(img), f.cfg.MatchDistance); len(res.images) > 0 {
+				return errImageMatched
+			}
+		}
+		if noFaces {
+			return errNoFaces
+		}
+		return nil
+	}
+	budget := checkBudget(data)
+	if be, ok := f.emb.(BytesEmbedder); ok {
+		opts := embed.BytesOptions{Turns: f.turns(), MaxPixels: budget}
+		if hashes || noFaces {
+			opts.Look = look
+		}
+		br, err := be.FacesBytesWith(ctx, data, opts)
+		res.faces, res.turn, res.err = br.Faces, br.Turn, err
+		return res
+	}
+	m, err := decodeCheck(ctx, data, imageutil.WithPixelBudget(budget))
+	if err != nil {
+		res.err = fmt.Errorf("exclusion: decoding image: %w", err)
+		return res
+	}
+	if res.err = look(m.RGB); res.err != nil {
+		return res
+	}
+	res.faces, res.turn, res.err = f.facesTurned(ctx, m.RGB)
+	if k := m.Reduction; k > 1 {
+		for i := range res.faces {
+			res.faces[i].Box = image.Rectangle{Min: res.faces[i].Box.Min.Mul(k), Max: res.faces[i].Box.Max.Mul(k)}
+			res.faces[i].Landmarks = nil
+		}
+	}
+	return res
 }
 
 // hasHashes reports whether approved removals hold perceptual hashes.

@@ -1,9 +1,13 @@
 package exclusion
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"testing"
+	"time"
+
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 func TestUnrotate(t *testing.T) {
@@ -37,5 +41,40 @@ func TestUnrotate(t *testing.T) {
 				t.Fatalf("rotation %d: box %v found at %v maps back to %v, want %v", deg, box, found, got, box)
 			}
 		})
+	}
+}
+
+// Hooks for the external tests of abandoned image checks (image_test.go).
+
+// SetDecodeCheck replaces the decode of the Filter's own scans (the path of
+// an embedder that is not a BytesEmbedder) until the returned function
+// restores it. It waits for abandoned checks to end first, so that none
+// reads the hook while it changes.
+func SetDecodeCheck(t testing.TB, f func(context.Context, []byte, ...imageutil.Option) (*imageutil.Image, error)) (restore func()) {
+	t.Helper()
+	WaitAbandoned(t)
+	old := decodeCheck
+	decodeCheck = f
+	return func() {
+		WaitAbandoned(t)
+		decodeCheck = old
+	}
+}
+
+// AbandonedChecks returns how many abandoned image checks still run.
+func AbandonedChecks() int64 { return abandoned.Load() }
+
+// MaxAbandoned is maxAbandoned.
+const MaxAbandoned = maxAbandoned
+
+// WaitAbandoned waits until no abandoned image check runs.
+func WaitAbandoned(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for abandoned.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d abandoned image checks still run after 5 minutes", abandoned.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -2,6 +2,7 @@ package exclusion_test
 
 import (
 	"context"
+	"errors"
 	"image"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
@@ -17,6 +19,7 @@ import (
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 	"github.com/faceoptout/faceoptout/imageutil"
 	"github.com/faceoptout/faceoptout/internal/testenv"
+	"github.com/faceoptout/faceoptout/internal/testimage"
 )
 
 // plainEmbedder hides embed.Dlib's FacesBytesWith: a Filter over it takes
@@ -220,4 +223,108 @@ func TestNoWastedWork(t *testing.T) {
 			}
 		})
 	}
+}
+
+// abandonFilter returns a Filter over a registry without faces (every
+// image is decoded, then allowed) whose checks time out after timeout.
+func abandonFilter(t *testing.T, timeout time.Duration) *exclusion.Filter {
+	t.Helper()
+	emb := &exclusiontest.Embedder{}
+	reg, _ := newRegistry(t, emb)
+	cfg := exclusion.DefaultFilterConfig()
+	cfg.Timeout = timeout
+	f, err := exclusion.NewFilter(reg, emb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestCheckAbandonsStuckDecode holds the Filter's decode until released:
+// the check answers Unchecked (ErrUnchecked wrapping DeadlineExceeded) at
+// its deadline while the decode is still held; with MaxAbandoned checks
+// held, the next answers Unchecked without decoding; once released and
+// finished, checks decode again.
+func TestCheckAbandonsStuckDecode(t *testing.T) {
+	f := abandonFilter(t, 20*time.Millisecond)
+	var (
+		entered = make(chan struct{}, exclusion.MaxAbandoned+1)
+		release = make(chan struct{})
+		calls   atomic.Int64
+	)
+	restore := exclusion.SetDecodeCheck(t, func(ctx context.Context, data []byte, opts ...imageutil.Option) (*imageutil.Image, error) {
+		calls.Add(1)
+		entered <- struct{}{}
+		<-release
+		return imageutil.DecodeBytesContext(ctx, data, opts...)
+	})
+	defer restore()
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	img := photo(person(1))
+
+	for i := range exclusion.MaxAbandoned {
+		d := f.CheckImageBytes(ctx, img)
+		if d.Verdict != exclusion.Unchecked || !errors.Is(d.Err, exclusion.ErrUnchecked) || !errors.Is(d.Err, context.DeadlineExceeded) {
+			t.Fatalf("check %d: %v (%v), want Unchecked wrapping ErrUnchecked and DeadlineExceeded", i, d.Verdict, d.Err)
+		}
+		<-entered // the decode started (perhaps after the check returned) and is still held
+		if got := exclusion.AbandonedChecks(); got != int64(i+1) {
+			t.Fatalf("after check %d: %d abandoned checks, want %d", i, got, i+1)
+		}
+	}
+	d := f.CheckImageBytes(ctx, img)
+	if d.Verdict != exclusion.Unchecked || !errors.Is(d.Err, exclusion.ErrUnchecked) || errors.Is(d.Err, context.DeadlineExceeded) {
+		t.Fatalf("past the bound: %v (%v), want Unchecked at once", d.Verdict, d.Err)
+	}
+	if n := calls.Load(); n != exclusion.MaxAbandoned {
+		t.Fatalf("%d decodes started, want %d: the check past the bound decoded", n, exclusion.MaxAbandoned)
+	}
+
+	close(release)
+	released = true
+	exclusion.WaitAbandoned(t)
+	restore()
+	f = abandonFilter(t, 0) // the default timeout
+	wantVerdict(t, f.CheckImageBytes(ctx, img), exclusion.Allow)
+}
+
+// TestCheckAbandonsWebPBomb checks a lossless WebP bomb (160 bytes, 40 MP,
+// seconds of decoding after its last read) under a short timeout: the
+// verdict is Unchecked with DeadlineExceeded, returned while the decode
+// still runs.
+func TestCheckAbandonsWebPBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes a 40 MP WebP")
+	}
+	w, h := 16383, 2441 // 40 MP: the largest the limits admit
+	if raceDetector {
+		w, h = 2048, 1024 // 2 MP: still seconds under the race detector
+	}
+	bomb := testimage.WebPUniform(w, h)
+	finished := make(chan struct{})
+	restore := exclusion.SetDecodeCheck(t, func(ctx context.Context, data []byte, opts ...imageutil.Option) (*imageutil.Image, error) {
+		defer close(finished)
+		return imageutil.DecodeBytesContext(ctx, data, opts...)
+	})
+	defer restore()
+	f := abandonFilter(t, 20*time.Millisecond)
+	d := f.CheckImageBytes(ctx, bomb)
+	select {
+	case <-finished:
+		t.Fatal("the check returned after the decode finished")
+	default:
+	}
+	if d.Verdict != exclusion.Unchecked || !errors.Is(d.Err, exclusion.ErrUnchecked) || !errors.Is(d.Err, context.DeadlineExceeded) {
+		t.Fatalf("%v (%v), want Unchecked wrapping ErrUnchecked and DeadlineExceeded", d.Verdict, d.Err)
+	}
+	if n := exclusion.AbandonedChecks(); n != 1 {
+		t.Fatalf("%d abandoned checks, want 1", n)
+	}
+	<-finished
+	exclusion.WaitAbandoned(t)
 }

@@ -18,6 +18,8 @@ import (
 	"image/gif"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/faceoptout/faceoptout/internal/testimage"
 )
 
 // hostileCase is one file of the corpus and what Decode must make of it.
@@ -193,30 +195,9 @@ func gifFrames(t testing.TB, w, h, n int) []byte {
 	return b.Bytes()
 }
 
-// webpUniform returns a lossless w x h WebP of one colour: every code has a
-// single symbol, so the pixels take no bits at all.
-func webpUniform(w, h int) []byte {
-	var bw bitWriter
-	bw.write(0x2f, 8)
-	bw.write(uint64(w-1), 14)
-	bw.write(uint64(h-1), 14)
-	bw.write(0, 1+3+1+1+1) // alpha hint, version, no transform, no cache, no meta codes
-	for _, sym := range []uint64{0x80, 0x40, 0x20, 0xff, 0} {
-		bw.write(1, 1) // simple code
-		bw.write(0, 1) // one symbol
-		bw.write(1, 1) // of 8 bits
-		bw.write(sym, 8)
-	}
-	p := bw.bytes()
-	out := []byte("RIFF\x00\x00\x00\x00WEBPVP8L")
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(p)))
-	out = append(out, p...)
-	if len(p)%2 == 1 {
-		out = append(out, 0)
-	}
-	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
-	return out
-}
+// webpUniform is testimage.WebPUniform: a lossless w x h WebP of one
+// colour whose pixels take no bits at all.
+func webpUniform(w, h int) []byte { return testimage.WebPUniform(w, h) }
 
 // tiffDeflateBomb returns a w x h 8-bit RGB TIFF of zeros in one
 // Deflate-compressed strip.

@@ -1,6 +1,6 @@
 // Package testimage makes image files for tests that no Go encoder can
-// produce (4-component Adobe JPEGs). It is used by the tests of imageutil
-// and embed/internal/dlib only.
+// produce (4-component Adobe JPEGs, lossless WebP bombs). It is used by the
+// tests of imageutil, embed/internal/dlib and exclusion only.
 package testimage
 
 // JPEG4 writes a baseline 4-component JPEG with an Adobe APP14 segment
@@ -96,4 +96,46 @@ func JPEG4(w, h int, transform byte, comp func(x, y int) [4]uint8) []byte {
 		put(1, 1) // pad with ones
 	}
 	return append(out, 0xff, 0xd9)
+}
+
+// WebPUniform returns a lossless (VP8L) w x h WebP of one colour (w and h
+// at most 16384): every prefix code has a single symbol, so the pixels
+// take no bits at all and a file of about 160 bytes expands to w*h pixels,
+// which x/image/webp decodes in seconds for tens of megapixels without
+// reading anything more.
+func WebPUniform(w, h int) []byte {
+	var bits []byte
+	var acc uint64
+	var n uint
+	write := func(v uint64, k uint) { // least significant bit first, as VP8L reads
+		acc |= v << n
+		n += k
+		for n >= 8 {
+			bits = append(bits, byte(acc))
+			acc >>= 8
+			n -= 8
+		}
+	}
+	write(0x2f, 8)
+	write(uint64(w-1), 14)
+	write(uint64(h-1), 14)
+	write(0, 1+3+1+1+1) // alpha hint, version, no transform, no cache, no meta codes
+	for _, sym := range []uint64{0x80, 0x40, 0x20, 0xff, 0} {
+		write(1, 1) // simple code
+		write(0, 1) // one symbol
+		write(1, 1) // of 8 bits
+		write(sym, 8)
+	}
+	if n > 0 {
+		bits = append(bits, byte(acc))
+	}
+	out := []byte("RIFF\x00\x00\x00\x00WEBPVP8L")
+	out = append(out, byte(len(bits)), byte(len(bits)>>8), byte(len(bits)>>16), byte(len(bits)>>24))
+	out = append(out, bits...)
+	if len(bits)%2 == 1 {
+		out = append(out, 0)
+	}
+	size := len(out) - 8
+	out[4], out[5], out[6], out[7] = byte(size), byte(size>>8), byte(size>>16), byte(size>>24)
+	return out
 }
