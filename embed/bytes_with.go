@@ -84,11 +84,14 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 
 // turnScans scans small, a reduced copy of the oriented image, turned by
 // each of turns until one finds a face, and maps the faces back to the
-// full-resolution image (res.Size).
+// full-resolution image (res.Size). The crop retry (DlibConfig.NoCropRetry)
+// applies only when small is the image at full resolution: a reduced copy
+// of a larger image is no face crop.
 func (d *Dlib) turnScans(ctx context.Context, small *image.NRGBA, res BytesResult, turns []Turn) (BytesResult, error) {
+	cropRetry := small.Bounds().Size() == res.Size
 	for _, tr := range turns {
 		turned := imageutil.Orient(small, turnOrientation(tr.Degrees))
-		faces, st, err := d.FacesWithStats(ctx, turned)
+		faces, st, err := d.facesWithStats(ctx, turned, cropRetry)
 		res.Stats = addStats(res.Stats, st)
 		res.Scans++
 		if err != nil {

@@ -124,3 +124,53 @@ func abs(x int) int {
 	}
 	return x
 }
+
+// TestFacesBytesWithTurnsCropRetry checks which turned scans get the crop
+// retry (two more scans of a small image, padded then upsampled): an image
+// without faces scanned whole keeps it under every turn, a reduced copy of
+// a larger one is scanned once per turn (BytesResult.Stats.Retries).
+func TestFacesBytesWithTurnsCropRetry(t *testing.T) {
+	d := newDlib(t, 80)
+	turns := []embed.Turn{{Degrees: 90, Reduce: 4}, {Degrees: 270, Reduce: 4}, {Degrees: 180, Reduce: 4}}
+	tests := []struct {
+		name        string
+		w, h        int
+		wantRetries int
+	}{
+		// 300 px: scanned whole upright and turned, each with its retry.
+		{"small image scanned whole", 300, 200, 2 * (1 + len(turns))},
+		// 1000 px: no retry upright (over 512 px); turned on a copy
+		// reduced to 500 px, small enough for a retry but not a crop.
+		{"reduced copy", 1000, 800, 0},
+	}
+	for _, tc := range tests {
+		for _, format := range []string{"jpeg", "png"} {
+			t.Run(tc.name+"/"+format, func(t *testing.T) {
+				img := image.NewNRGBA(image.Rect(0, 0, tc.w, tc.h))
+				for i := range img.Pix {
+					img.Pix[i] = uint8(i*7 + i/(4*tc.w)*13) // a pattern without faces
+				}
+				var buf bytes.Buffer
+				var err error
+				if format == "jpeg" {
+					err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+				} else {
+					err = png.Encode(&buf, img)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := d.FacesBytesWith(context.Background(), buf.Bytes(), embed.BytesOptions{Turns: turns})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Faces) != 0 {
+					t.Skipf("the detector found %d faces in the pattern", len(res.Faces))
+				}
+				if res.Scans != 1+len(turns) || res.Stats.Retries != tc.wantRetries {
+					t.Fatalf("%d scans with %d crop retries, want %d scans with %d", res.Scans, res.Stats.Retries, 1+len(turns), tc.wantRetries)
+				}
+			})
+		}
+	}
+}

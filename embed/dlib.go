@@ -165,6 +165,12 @@ func (d *Dlib) Faces(ctx context.Context, img image.Image) ([]Face, error) {
 
 // FacesWithStats is Faces that also reports per-stage timings.
 func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Stats, error) {
+	return d.facesWithStats(ctx, img, true)
+}
+
+// facesWithStats is FacesWithStats; cropRetry false skips the crop retry
+// (for a reduced copy of a larger image, which is no face crop).
+func (d *Dlib) facesWithStats(ctx context.Context, img image.Image, cropRetry bool) ([]Face, Stats, error) {
 	var st Stats
 	if img == nil {
 		return nil, st, fmt.Errorf("%w: nil image", ErrImage)
@@ -201,7 +207,7 @@ func (d *Dlib) FacesWithStats(ctx context.Context, img image.Image) ([]Face, Sta
 	}
 	defer wk.ClearImage()
 	st.Convert += time.Since(t)
-	faces, err := d.run(ctx, wk, image.Pt(w, h), image.Pt(w, h), b.Min, &st)
+	faces, err := d.runScan(ctx, wk, image.Pt(w, h), image.Pt(w, h), b.Min, &st, cropRetry)
 	return faces, st, err
 }
 
@@ -228,6 +234,11 @@ func (d *Dlib) acquire(ctx context.Context, st *Stats) (wk *dlib.Worker, release
 // size copy of a full-size image (smaller when a JPEG was decoded scaled).
 // Faces are returned in full-resolution coordinates offset by origin.
 func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin image.Point, st *Stats) ([]Face, error) {
+	return d.runScan(ctx, wk, size, full, origin, st, true)
+}
+
+// runScan is run; cropRetry false skips detect's crop retry.
+func (d *Dlib) runScan(ctx context.Context, wk *dlib.Worker, size, full, origin image.Point, st *Stats, cropRetry bool) ([]Face, error) {
 	w, h := size.X, size.Y
 	// fx, fy map the worker's image to full resolution.
 	fx, fy := float64(full.X)/float64(w), float64(full.Y)/float64(h)
@@ -245,7 +256,7 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 		levels = 0
 	}
 	t := time.Now()
-	dets, err := d.detect(ctx, wk, w, h, rs, levels, st)
+	dets, err := d.detectScan(ctx, wk, w, h, rs, levels, st, cropRetry)
 	st.Detect = time.Since(t)
 	if err != nil {
 		return nil, err
@@ -310,6 +321,12 @@ func (d *Dlib) run(ctx context.Context, wk *dlib.Worker, size, full, origin imag
 // (a face crop, where the face may touch the edges or fill the frame) and
 // NoCropRetry is off, it tries again with a wide border, then upsampled.
 func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, levels int, st *Stats) ([]dlib.Detection, error) {
+	return d.detectScan(ctx, wk, w, h, scale, levels, st, true)
+}
+
+// detectScan is detect; cropRetry false skips the crop retry whatever the
+// image's size.
+func (d *Dlib) detectScan(ctx context.Context, wk *dlib.Worker, w, h int, scale float64, levels int, st *Stats, cropRetry bool) ([]dlib.Detection, error) {
 	opts := dlib.DetectOptions{
 		CNN: d.cfg.Detector == CNN, Scale: scale, Levels: levels,
 		Adjust: d.cfg.AdjustThreshold, Max: d.cfg.MaxFaces,
@@ -319,7 +336,7 @@ func (d *Dlib) detect(ctx context.Context, wk *dlib.Worker, w, h int, scale floa
 	}
 	opts.Pad = pad(d.cfg.Padding)
 	tries := []func(){nil}
-	if !d.cfg.NoCropRetry && max(w, h) <= maxCropSide {
+	if cropRetry && !d.cfg.NoCropRetry && max(w, h) <= maxCropSide {
 		tries = append(tries,
 			func() { opts.Pad = pad(cropPadding) },
 			func() { opts.Scale, opts.Levels, opts.Pad = math.Max(2, scale), 0, pad(d.cfg.Padding) })

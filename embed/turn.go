@@ -18,7 +18,9 @@ const LookMinSide = 128
 // about 1/Reduce² of an upright scan's detection cost. An image is never
 // reduced below a longer side of TurnMinSide: small images are scanned
 // whole. Every turn of one call scans the same reduced copy, made with the
-// first turn's Reduce.
+// first turn's Reduce. A reduced copy is scanned without the crop retry
+// (DlibConfig.NoCropRetry), which would scan it again padded and then
+// upsampled: it is no face crop; an image scanned whole keeps it.
 type Turn struct {
 	Degrees int
 	Reduce  int

@@ -41,6 +41,8 @@ type FilterConfig struct {
 	// EXIF orientation), in one copy reduced 4 times (never below
 	// embed.TurnMinSide a side), where faces of at least 4*MinFaceSize are
 	// found in large images, and stops at the first turn that shows a face.
+	// With an embed.Dlib, a reduced copy is scanned once per turn, without
+	// the crop retry; an image small enough to be scanned whole keeps it.
 	UprightOnly bool
 	// WeakFaces sends faces the detector barely found to review when an
 	// enrolled face is near (see WeakFaceRule); WeakFaceRule{Disabled:
