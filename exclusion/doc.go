@@ -115,8 +115,8 @@
 //     approved faces' descriptors included, in clear (hence not with
 //     Encryption): keep it on the replica's own disk with the store's
 //     protection. Changes from the feed wait while a snapshot is written
-//     (checks go on): at a million faces that is a pause of the order of a
-//     second, every SnapshotEvery at most.
+//     (checks go on), a pause that grows with the registry, every
+//     SnapshotEvery at most (examples/replicas/README.md measures it).
 //   - CheckImage looks for faces upright and, when it finds none and
 //     unless FilterConfig.UprightOnly, in a copy reduced 4 times and turned
 //     by 90, 270 and 180 degrees, since a sideways upload without EXIF

@@ -477,14 +477,17 @@ func (p *Replica) saveSnapshot() {
 		return
 	}
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
+	t0 := time.Now()
+	var paused time.Duration
 	p.reg.wmu.Lock() // released by writeSnapshot once the file is written, before it is synced
 	s.reqs, s.faces, s.vec = p.reg.snapshotLive()
-	if err := writeSnapshot(p.cfg.Snapshot, s, p.reg.wmu.Unlock); err != nil {
+	release := func() { p.reg.wmu.Unlock(); paused = time.Since(t0) }
+	if err := writeSnapshot(p.cfg.Snapshot, s, release); err != nil {
 		p.log.Warn("replica: cannot write the snapshot", "error", err)
 		return
 	}
 	p.mu.Lock()
 	p.snapSeq, p.snapOK = seq, true
 	p.mu.Unlock()
-	p.log.Info("replica: snapshot written", "seq", seq, "requests", len(s.reqs))
+	p.log.Info("replica: snapshot written", "seq", seq, "requests", len(s.reqs), "took", time.Since(t0), "changes_paused", paused)
 }

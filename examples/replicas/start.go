@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,16 +106,20 @@ func startBench(args []string) error {
 			if fi, err := os.Stat(snap); err == nil {
 				size = fmt.Sprintf("%.1f MB", float64(fi.Size())/1e6)
 			}
-			row := fmt.Sprintf("| %d | from the %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s |",
+			write := "-"
+			if res.SnapWrite > 0 {
+				write = fmt.Sprintf("%s (changes paused %s)", fmtDur(res.SnapWrite), fmtDur(res.SnapPause))
+			}
+			row := fmt.Sprintf("| %d | from the %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s | %s |",
 				n, from, fmtDur(res.Serving), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
 				float64(res.RSS)/1e6, float64(res.RSS)/float64(n), float64(res.PeakRSS)/1e6,
-				fmtDur(res.P50), fmtDur(res.P99), size, res.Load)
+				fmtDur(res.P50), fmtDur(res.P99), size, write, res.Load)
 			rows = append(rows, row)
 			fmt.Println(row)
 		}
 	}
-	report("\n| faces | start | NewReplica returned after | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | load average after |\n")
-	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	report("\n| faces | start | NewReplica returned after | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | snapshot written in | load average after |\n")
+	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		report("%s\n", r)
 	}
@@ -139,9 +145,12 @@ type startResult struct {
 	Heap    int64         // HeapInuse after a GC, minus before NewReplica
 	RSS     int64         // VmRSS after a GC, minus before NewReplica
 	PeakRSS int64         // VmHWM at the end
-	P50     time.Duration // CheckFaces
-	P99     time.Duration
-	Load    string
+	// SnapWrite is how long the snapshot written after the start took,
+	// SnapPause how long changes waited meanwhile (0: none written).
+	SnapWrite, SnapPause time.Duration
+	P50                  time.Duration // CheckFaces
+	P99                  time.Duration
+	Load                 string
 }
 
 // startChild runs one start in a child process and returns its report.
@@ -208,6 +217,8 @@ func startChildMain(args []string) error {
 	rcfg := exclusion.DefaultReplicaConfig()
 	rcfg.Snapshot = *snap
 	rcfg.SnapshotEvery = time.Hour // the one written at start, then at Close
+	snaps := &snapLog{}
+	rcfg.Logger = slog.New(snaps)
 	t := time.Now()
 	p, err := exclusion.NewReplica(ctx, s, idEmbedder{}, rcfg)
 	if err != nil {
@@ -262,6 +273,7 @@ func startChildMain(args []string) error {
 		return err
 	}
 	res.PeakRSS, _ = procStatus("VmHWM")
+	res.SnapWrite, res.SnapPause = snaps.get()
 	res.Load = loadavg()
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -269,6 +281,40 @@ func startChildMain(args []string) error {
 	}
 	fmt.Println(string(b))
 	return nil
+}
+
+// snapLog is a slog.Handler that keeps the durations of the replica's
+// last "snapshot written" record.
+type snapLog struct {
+	mu           sync.Mutex // guards took and paused
+	took, paused time.Duration
+}
+
+func (*snapLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *snapLog) WithAttrs([]slog.Attr) slog.Handler     { return h }
+func (h *snapLog) WithGroup(string) slog.Handler          { return h }
+func (h *snapLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "replica: snapshot written" {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "took":
+			h.took = a.Value.Duration()
+		case "changes_paused":
+			h.paused = a.Value.Duration()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *snapLog) get() (took, paused time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.took, h.paused
 }
 
 // procStatus returns a size field of /proc/self/status, in bytes.
