@@ -152,6 +152,8 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		run  func() (*benchRun, error)
 		base bool // go-face: the baseline when present
 		fr   bool // face_recognition's default
+		dlib int  // MinFaceSize of a dlib row through FacesBytes (0: another row)
+		onnx int  // MinFaceSize of an ONNX row (0: another row)
 	}
 	// Full-size reference: the HOG at its native scale, no upsampling, no
 	// retries: what go-face computes.
@@ -176,7 +178,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	for _, s := range sizes {
 		c := *cfg
 		c.MinFaceSize = s
-		steps = append(steps, step{run: func() (*benchRun, error) {
+		steps = append(steps, step{dlib: s, run: func() (*benchRun, error) {
 			return run(fmt.Sprintf("MinFaceSize %d (%s)", s, c.Detector), c, false)
 		}})
 	}
@@ -184,7 +186,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		oc := ef.ONNXConfig()
 		oc.Detection = *cfg
 		oc.Detection.MinFaceSize = s
-		steps = append(steps, step{run: func() (*benchRun, error) {
+		steps = append(steps, step{onnx: s, run: func() (*benchRun, error) {
 			name := fmt.Sprintf("MinFaceSize %d, ONNX %s", s, oc.Model.Name)
 			fmt.Fprintf(stderr, "running %s...\n", name)
 			e, err := onnx.New(oc)
@@ -266,6 +268,22 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// Each ONNX row against dlib's row at the same MinFaceSize (the same
+	// detection; only landmarks and descriptors differ).
+	for i, st := range steps {
+		if st.onnx == 0 {
+			continue
+		}
+		for j, sd := range steps {
+			if sd.dlib == st.onnx && sd.onnx == 0 {
+				o, d := runs[i], runs[j]
+				fmt.Fprintf(stdout, "\nONNX vs dlib at MinFaceSize %d: %.2f vs %.2f photos/s (%.2fx), %.2f vs %.2f photos/CPU-s (%.2fx)\n", st.onnx,
+					n/o.elapsed.Seconds(), n/d.elapsed.Seconds(), d.elapsed.Seconds()/o.elapsed.Seconds(),
+					n/o.cpu.Seconds(), n/d.cpu.Seconds(), d.cpu.Seconds()/o.cpu.Seconds())
+				break
+			}
+		}
 	}
 	for _, r := range runs[1:] {
 		if missed := missedFaces(base, r, files); len(missed) > 0 {
