@@ -151,7 +151,13 @@ func (s *shadow) derive(data []float32, n, nw int) {
 		var m float64
 		for i := lo; i < hi; i++ {
 			for j, x := range data[i*dim : (i+1)*dim] {
-				m = max(m, math.Abs(float64(x)-mean[j]))
+				// |x - mean| without math.Abs and max's NaN handling
+				// (rows are finite): the hot loop of a bulk load.
+				if d := float64(x) - mean[j]; d > m {
+					m = d
+				} else if -d > m {
+					m = -d
+				}
 			}
 		}
 		maxes[w] = m
