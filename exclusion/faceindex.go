@@ -37,14 +37,15 @@ func (f *flatIndex) add(id uint64, d embed.Descriptor) error {
 	return nil
 }
 
-// addBatch adds the faces ids, whose descriptors are the rows of data
-// (dim numbers each, contiguous; copied): all of them or none.
-func (f *flatIndex) addBatch(ids []uint64, data []float32) error {
+// adoptBatch adds the faces ids, whose descriptors are the rows of data
+// (dim numbers each, contiguous): all of them or none. The index may keep
+// data as its storage: the caller must not use it afterwards.
+func (f *flatIndex) adoptBatch(ids []uint64, data []float32) error {
 	xs := make([]index.ID, len(ids))
 	for i, id := range ids {
 		xs[i] = index.ID(id)
 	}
-	if err := f.x.AddBatch(xs, data); err != nil {
+	if err := f.x.AdoptBatch(xs, data); err != nil {
 		return fmt.Errorf("exclusion: indexing %d faces: %w", len(ids), err)
 	}
 	return nil

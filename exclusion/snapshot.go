@@ -142,7 +142,8 @@ func (r *Registry) installSnapshot(s *snapshot) error {
 }
 
 // load fills an empty gallery with faces (of reqs, in order, ids[i] the id
-// of faces[i]) whose descriptors are the rows of data, in one batch.
+// of faces[i]) whose descriptors are the rows of data, in one batch. The
+// gallery's index keeps data: the caller must not use it afterwards.
 func (g *Gallery) load(reqs []*liveReq, faces []EnrolledFace, ids []uint64, data []float32) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -154,7 +155,7 @@ func (g *Gallery) load(reqs []*liveReq, faces []EnrolledFace, ids []uint64, data
 			return fmt.Errorf("a threshold %g not in [0, 2]", f.Threshold)
 		}
 	}
-	if err := g.idx.addBatch(ids, data); err != nil {
+	if err := g.idx.adoptBatch(ids, data); err != nil {
 		return err
 	}
 	g.faces = make(map[uint64]EnrolledFace, len(faces))

@@ -542,7 +542,15 @@ func (f *Flat) Reserve(n int) {
 // the rows are appended at once, and the int8 shadow is derived once over
 // the whole index (on Workers goroutines) when the batch at least doubles
 // the index. Safe for concurrent use.
-func (f *Flat) AddBatch(ids []ID, data []float32) error {
+func (f *Flat) AddBatch(ids []ID, data []float32) error { return f.addBatch(ids, data, false) }
+
+// AdoptBatch is AddBatch, except that an empty index keeps data itself as
+// its storage instead of a copy: the caller hands data over and must
+// neither read nor change it afterwards. A bulk load then needs no second
+// copy of the vectors. Safe for concurrent use.
+func (f *Flat) AdoptBatch(ids []ID, data []float32) error { return f.addBatch(ids, data, true) }
+
+func (f *Flat) addBatch(ids []ID, data []float32, adopt bool) error {
 	dim := f.cfg.Dim
 	if len(data) != len(ids)*dim {
 		return fmt.Errorf("%w: %d numbers for %d vectors of %d", ErrDim, len(data), len(ids), dim)
@@ -572,7 +580,11 @@ func (f *Flat) AddBatch(ids []ID, data []float32) error {
 	}
 	fresh := f.fresh()
 	f.ids = append(f.ids, ids...)
-	f.data = append(f.data, data...)
+	if adopt && n0 == 0 {
+		f.data = data[:len(data):len(data)]
+	} else {
+		f.data = append(f.data, data...)
+	}
 	if !fresh || !f.sh.usable() {
 		return nil
 	}

@@ -2,6 +2,7 @@ package index
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -45,35 +46,44 @@ func TestFlatAddBatch(t *testing.T) {
 	}
 	addAll(t, want, vs, 0)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := NewFlat(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			at := 0
-			for _, n := range tt.batches {
-				if err := got.AddBatch(ids(at, n), flat(vs[at:at+n])); err != nil {
+		for _, adopt := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, adopt %v", tt.name, adopt), func(t *testing.T) {
+				got, err := NewFlat(cfg)
+				if err != nil {
 					t.Fatal(err)
 				}
-				at += n
-			}
-			if got.Len() != len(vs) {
-				t.Fatalf("%d vectors, want %d", got.Len(), len(vs))
-			}
-			for i := range 50 {
-				q := vs[i*37%len(vs)]
-				for _, r := range []float32{0, 3, 5, 6} {
-					a, err1 := got.Within(q, r, nil)
-					b, err2 := want.Within(q, r, nil)
-					if err1 != nil || err2 != nil || !slices.Equal(a, b) {
-						t.Fatalf("query %d radius %g: %d results (%v), want %d (%v)", i, r, len(a), err1, len(b), err2)
+				at := 0
+				for _, n := range tt.batches {
+					add := got.AddBatch
+					if adopt {
+						add = got.AdoptBatch
+					}
+					if err := add(ids(at, n), flat(vs[at:at+n])); err != nil {
+						t.Fatal(err)
+					}
+					at += n
+				}
+				if got.Len() != len(vs) {
+					t.Fatalf("%d vectors, want %d", got.Len(), len(vs))
+				}
+				for i := range 50 {
+					q := vs[i*37%len(vs)]
+					for _, r := range []float32{0, 3, 5, 6} {
+						a, err1 := got.Within(q, r, nil)
+						b, err2 := want.Within(q, r, nil)
+						if err1 != nil || err2 != nil || !slices.Equal(a, b) {
+							t.Fatalf("query %d radius %g: %d results (%v), want %d (%v)", i, r, len(a), err1, len(b), err2)
+						}
 					}
 				}
-			}
-			if got.Delete(7) != true || got.Len() != len(vs)-1 {
-				t.Error("Delete after AddBatch")
-			}
-		})
+				if got.Delete(7) != true || got.Len() != len(vs)-1 {
+					t.Error("Delete after AddBatch")
+				}
+				if err := got.Add(7, vs[7]); err != nil {
+					t.Error(err)
+				}
+			})
+		}
 	}
 
 	bad := []struct {
