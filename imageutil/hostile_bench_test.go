@@ -3,6 +3,7 @@ package imageutil
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"image/png"
 	"os"
@@ -145,6 +146,30 @@ func BenchmarkHostile(b *testing.B) {
 				b.ReportMetric(above, "RSS-above-input-MB")
 				b.Logf("%s: %s", c.name, outcome)
 			})
+		}
+	}
+}
+
+var (
+	hostileDir   = flag.String("imageutil.hostile-dir", "", "TestWriteHostileFiles writes the hostile corpus files to this directory")
+	hostileMatch = flag.String("imageutil.hostile-match", "", "TestWriteHostileFiles writes only the cases whose name contains this")
+)
+
+// TestWriteHostileFiles writes the files of the hostile corpus (those
+// whose name contains -imageutil.hostile-match) to -imageutil.hostile-dir,
+// named after the case with "/" as "_", for measurements through programs
+// (scripts/cli-rss.sh); it skips without the flag.
+func TestWriteHostileFiles(t *testing.T) {
+	if *hostileDir == "" {
+		t.Skip("run with -imageutil.hostile-dir DIR")
+	}
+	for _, c := range hostileCorpus() {
+		if !strings.Contains(c.name, *hostileMatch) {
+			continue
+		}
+		path := filepath.Join(*hostileDir, strings.ReplaceAll(c.name, "/", "_"))
+		if err := os.WriteFile(path, c.make(t), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
