@@ -97,12 +97,33 @@ func TestHostileChild(t *testing.T) {
 // with a 4-megapixel budget; for the PNG bombs also as image/png.Decode
 // followed by ToRGB, the baseline a decoder's image plus one full-size
 // copy costs. Metrics: ms per decode, peak-RSS-MB (VmHWM of the child, which
-// includes the test binary and the input) and RSS-above-input-MB. Run with
+// includes the test binary and the input) and RSS-above-input-MB; at the end
+// a markdown table of every case (outcome / ms / peak RSS per mode). Run with
 // -benchtime 1x:
 //
 //	go test -run '^$' -bench Hostile -benchtime 1x ./imageutil/
 func BenchmarkHostile(b *testing.B) {
 	dir := b.TempDir()
+	// cells[case][mode] is "outcome / ms / peak MB", for the markdown
+	// table printed at the end.
+	cells := map[string]map[string]string{}
+	var names []string
+	defer func() {
+		if len(names) == 0 {
+			return
+		}
+		fmt.Printf("\n| case | %s (baseline) | %s | %s |\n| --- | --- | --- | --- |\n", modeBaseline, modeDecode, modeBudget)
+		for _, n := range names {
+			row := cells[n]
+			cell := func(m string) string {
+				if v, ok := row[m]; ok {
+					return v
+				}
+				return "—"
+			}
+			fmt.Printf("| %s | %s | %s | %s |\n", n, cell(modeBaseline), cell(modeDecode), cell(modeBudget))
+		}
+	}()
 	for _, c := range hostileCorpus() {
 		if strings.HasPrefix(c.name, "bit-flips/") && !strings.HasSuffix(c.name, "/0") {
 			continue // one representative per format
@@ -145,6 +166,11 @@ func BenchmarkHostile(b *testing.B) {
 				b.ReportMetric(peak, "peak-RSS-MB")
 				b.ReportMetric(above, "RSS-above-input-MB")
 				b.Logf("%s: %s", c.name, outcome)
+				if cells[c.name] == nil {
+					cells[c.name] = map[string]string{}
+					names = append(names, c.name)
+				}
+				cells[c.name][mode] = fmt.Sprintf("%s / %.0f ms / %.0f MB", outcome, ms/float64(b.N), peak)
 			})
 		}
 	}
