@@ -66,7 +66,7 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface,gofaceasis", "rows to run (goface: go-face on JPEG copies of the non-JPEG images; gofaceasis: on the files as they are)")
 	widen := fs.Float64("widen", 7, "facesim between-person widening for the bulk enrolments")
 	storeFlag := fs.String("store", "auto", "registry store: bolt (boltstore, one fsync per write), memory (in memory, same Submit and Approve) or auto (memory above 100000 enrolled faces)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof and of the registry's building to PREFIX-registry-ENROLLED.pprof")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -176,7 +176,12 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	if inMemory {
 		storeName = "in-memory store"
 	}
+	stop, err := startProfile(cpuProfile, fmt.Sprintf("registry-%d", n))
+	if err != nil {
+		return err
+	}
 	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), inMemory, emb, faces, n, widen, logf)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -689,15 +694,40 @@ func benchRegistry(ctx context.Context, path string, inMemory bool, emb *embed.D
 	return reg, nil
 }
 
-// bulkPhoto returns a distinct small PNG bulkSide pixels wide.
+// bulkPNG encodes the bulk photos, reusing its buffers.
+var bulkPNG = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngPool{}}
+
+// pngPool is a png.EncoderBufferPool of one buffer at a time.
+type pngPool struct {
+	mu  sync.Mutex // guards buf
+	buf *png.EncoderBuffer
+}
+
+func (p *pngPool) Get() *png.EncoderBuffer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.buf
+	p.buf = nil
+	return b
+}
+
+func (p *pngPool) Put(b *png.EncoderBuffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = b
+}
+
+// bulkPhoto returns a distinct small PNG bulkSide pixels wide (8 high:
+// the registry decodes and hashes every enrolment photo, so a small one
+// keeps large registries quick to build).
 func bulkPhoto(i int) []byte {
-	m := image.NewGray(image.Rect(0, 0, bulkSide, 64))
+	m := image.NewGray(image.Rect(0, 0, bulkSide, 8))
 	for j := range m.Pix {
 		m.Pix[j] = 128
 	}
 	binary.BigEndian.PutUint64(m.Pix, uint64(i))
 	var buf bytes.Buffer
-	_ = png.Encode(&buf, m)
+	_ = bulkPNG.Encode(&buf, m)
 	return buf.Bytes()
 }
 
