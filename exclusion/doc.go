@@ -126,9 +126,19 @@
 //     4*MinFaceSize in a large image is missed. The figures behind this
 //     choice (what the turned scans catch, what they cost on a crawl mix)
 //     are in exclusion/FILTER_BENCH.md.
-//   - CheckImage decodes and scans at most 16 megapixels: a larger image
-//     is reduced by an integer factor k (a JPEG by its DCT scaling), and
-//     its faces under k*MinFaceSize are missed.
+//   - CheckImage decodes and scans at most 16 megapixels of a JPEG and 8
+//     of any other format: a larger image is reduced by an integer factor
+//     k (a JPEG by its DCT scaling, others by a k x k box mean), and its
+//     faces under k*MinFaceSize are missed (a PNG of 8 to 32 megapixels is
+//     scanned at half size, of 32 to 40 at a third).
+//   - A check that reaches its deadline (FilterConfig.Timeout, or the
+//     caller's context) while its image is still decoding answers Unchecked
+//     at once (ErrUnchecked wrapping context.DeadlineExceeded); the decode
+//     goes on in the background until it ends, since not every decoder can
+//     be interrupted (a 160-byte lossless WebP expands to 40 megapixels for
+//     seconds without reading anything). At most 4 such abandoned checks
+//     run at once in a process: past that, image checks answer Unchecked
+//     without decoding until one ends.
 //   - With an embedder that decodes images itself (BytesEmbedder, as
 //     embed.Dlib does), JPEGs are decoded by libjpeg-turbo in its workers
 //     and the perceptual hash is taken from a DCT-scaled copy; embed's
@@ -160,7 +170,10 @@
 //
 // Everything the Filter is given is untrusted: image bytes are decoded by
 // imageutil within its default limits (CheckImage reads at most 20 MiB),
-// faces are found by the embedder under the Filter's timeout, and
+// and the answer comes by the Filter's timeout even when a decode does
+// not (the abandoned decode keeps its memory, bounded by imageutil's
+// limits, until it ends; at most 4 at once), faces are found by the
+// embedder under the Filter's timeout, and
 // descriptors from callers are checked (finite, of the registry's length)
 // before they reach the index; a bad input gives Unchecked, never a panic
 // or Allow. Submissions are untrusted too: Validate bounds every field and
