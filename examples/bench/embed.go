@@ -60,12 +60,25 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	gofaceWorkers := fs.Int("goface-workers", 1, "goroutines calling go-face (it serialises on one recognizer)")
 	nRounds := fs.Int("rounds", 1, "run every pipeline this many times, interleaved, and report each by its median round")
 	onnxMinFaces := fs.String("onnx-min-faces", "", "comma-separated MinFaceSize values also measured with the ONNX embedder (embed/onnx, flags --onnx-*): same detection, another descriptor model")
+	onnxSystems := fs.String("onnx-systems", "onnx", "with --onnx-min-faces: the ONNX settings measured, as bench eval --systems names them (e.g. onnx,onnx+flip+mean68)")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		*dir = filepath.Join(progenv.FacesDir("", env), "idols")
+	}
+	var onnxList []evalSystem
+	if *onnxMinFaces != "" {
+		var err error
+		if onnxList, err = parseSystems(*onnxSystems, ef); err != nil {
+			return fmt.Errorf("--onnx-systems: %w", err)
+		}
+		for _, s := range onnxList {
+			if s.kind != embedder.ONNX || s.aug != (onnx.Augment{}) {
+				return fmt.Errorf("--onnx-systems: %q: not an ONNX setting without enrolment views", s.name)
+			}
+		}
 	}
 	if ef.Kind != embedder.Dlib {
 		return fmt.Errorf("--embedder %s: bench embed measures dlib's pipelines; --onnx-min-faces adds the ONNX embedder's rows", ef.Kind)
@@ -183,34 +196,36 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		}})
 	}
 	for _, s := range onnxSizes {
-		oc := ef.ONNXConfig()
-		oc.Detection = *cfg
-		oc.Detection.MinFaceSize = s
-		steps = append(steps, step{onnx: s, run: func() (*benchRun, error) {
-			name := fmt.Sprintf("MinFaceSize %d, ONNX %s", s, oc.Model.Name)
-			fmt.Fprintf(stderr, "running %s...\n", name)
-			e, err := onnx.New(oc)
-			if err != nil {
-				return nil, err
-			}
-			defer e.Close()
-			r, err := runPipeline(ctx, name, files, oc.Detection.Workers, func(ctx context.Context, file string) ([]benchFace, error) {
-				data, err := os.ReadFile(file)
+		for _, sys := range onnxList {
+			oc := sys.onnx
+			oc.Detection = *cfg
+			oc.Detection.MinFaceSize = s
+			steps = append(steps, step{onnx: s, run: func() (*benchRun, error) {
+				name := fmt.Sprintf("MinFaceSize %d, %s (%s)", s, sys.name, oc.Model.Name)
+				fmt.Fprintf(stderr, "running %s...\n", name)
+				e, err := onnx.New(oc)
 				if err != nil {
 					return nil, err
 				}
-				faces, err := e.FacesBytes(ctx, data)
-				out := make([]benchFace, len(faces))
-				for i, f := range faces {
-					out[i] = benchFace{f.Box, f.Descriptor}
+				defer e.Close()
+				r, err := runPipeline(ctx, name, files, oc.Detection.Workers, func(ctx context.Context, file string) ([]benchFace, error) {
+					data, err := os.ReadFile(file)
+					if err != nil {
+						return nil, err
+					}
+					faces, err := e.FacesBytes(ctx, data)
+					out := make([]benchFace, len(faces))
+					for i, f := range faces {
+						out[i] = benchFace{f.Box, f.Descriptor}
+					}
+					return out, err
+				})
+				if r != nil {
+					r.foreign = true
 				}
-				return out, err
-			})
-			if r != nil {
-				r.foreign = true
-			}
-			return r, err
-		}})
+				return r, err
+			}})
+		}
 	}
 	for _, s := range goSizes {
 		c := *cfg
@@ -278,7 +293,7 @@ func benchEmbed(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		for j, sd := range steps {
 			if sd.dlib == st.onnx && sd.onnx == 0 {
 				o, d := runs[i], runs[j]
-				fmt.Fprintf(stdout, "\nONNX vs dlib at MinFaceSize %d: %.2f vs %.2f photos/s (%.2fx), %.2f vs %.2f photos/CPU-s (%.2fx)\n", st.onnx,
+				fmt.Fprintf(stdout, "\n%s vs dlib: %.2f vs %.2f photos/s (%.2fx), %.2f vs %.2f photos/CPU-s (%.2fx)\n", o.name,
 					n/o.elapsed.Seconds(), n/d.elapsed.Seconds(), d.elapsed.Seconds()/o.elapsed.Seconds(),
 					n/o.cpu.Seconds(), n/d.cpu.Seconds(), d.cpu.Seconds()/o.cpu.Seconds())
 				break

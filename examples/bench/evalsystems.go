@@ -112,8 +112,21 @@ func (s evalSystem) settings(ef *embedder.Flags) string {
 	return fmt.Sprintf("onnx %+v aug %+v", oc, s.aug)
 }
 
+// cacheName is the name without what does not change the descriptors
+// (the threshold and the weak-face rule), joined with _.
+func (s evalSystem) cacheName() string {
+	spec, _, _ := strings.Cut(s.name, "@")
+	var keep []string
+	for _, o := range strings.Split(spec, "+") {
+		if !strings.HasPrefix(o, "weak") {
+			keep = append(keep, strings.ReplaceAll(o, "/", "_"))
+		}
+	}
+	return strings.Join(keep, "_")
+}
+
 // embed embeds dir with the system, or reads it from cache (a file per
-// system: cache + "." + a hash-free form of the name).
+// system's descriptors: cache + "." + cacheName; the key checks it).
 func (s evalSystem) embed(ctx context.Context, dir string, mode evaluation.LabelMode, ef *embedder.Flags, cache string, stderr io.Writer) (*evaluation.Set, error) {
 	var key, file string
 	if cache != "" {
@@ -121,7 +134,7 @@ func (s evalSystem) embed(ctx context.Context, dir string, mode evaluation.Label
 		if key, err = evaluation.FolderKey(dir, mode, s.settings(ef)); err != nil {
 			return nil, err
 		}
-		file = cache + "." + strings.NewReplacer("+", "_", "@", "_", "/", "_").Replace(s.name)
+		file = cache + "." + s.cacheName()
 		if f, err := os.Open(file); err == nil {
 			set, skipped, err := evaluation.ReadSet(f, key)
 			f.Close()
