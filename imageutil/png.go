@@ -19,6 +19,7 @@ import (
 	"hash/crc32"
 	"image"
 	"io"
+	"sync"
 )
 
 const pngSignature = "\x89PNG\r\n\x1a\n"
@@ -542,9 +543,22 @@ func nrgbaOverWhite(r, g, b, a uint8) (uint8, uint8, uint8) {
 	if a == 0xff {
 		return r, g, b
 	}
-	sa := uint32(a) * 0x101
-	return overWhite(uint32(r)*sa/0xff, uint32(g)*sa/0xff, uint32(b)*sa/0xff, sa)
+	t := &over8()[a]
+	return t[r], t[g], t[b]
 }
+
+// over8 returns the table of nrgbaOverWhite: over8()[a][c] is the 8-bit
+// channel c of alpha a composited over white.
+var over8 = sync.OnceValue(func() *[256][256]uint8 {
+	var t [256][256]uint8
+	for a := range 256 {
+		sa := uint32(a) * 0x101
+		for c := range 256 {
+			t[a][c], _, _ = overWhite(uint32(c)*sa/0xff, 0, 0, sa)
+		}
+	}
+	return &t
+})
 
 // nrgba64OverWhite is overWhite for a non-premultiplied 16-bit colour.
 func nrgba64OverWhite(r, g, b, a uint32) (uint8, uint8, uint8) {
@@ -663,10 +677,17 @@ func (d *pngDecoder) converter() func(rgb, cdat []byte, n int) {
 	}
 	// pngRGBA
 	if h.depth == 8 {
+		lut := over8()
 		return func(rgb, cdat []byte, n int) {
 			for x := range n {
 				q := cdat[4*x : 4*x+4 : 4*x+4]
-				rgb[3*x], rgb[3*x+1], rgb[3*x+2] = nrgbaOverWhite(q[0], q[1], q[2], q[3])
+				p := rgb[3*x : 3*x+3 : 3*x+3]
+				if q[3] == 0xff {
+					p[0], p[1], p[2] = q[0], q[1], q[2]
+					continue
+				}
+				t := &lut[q[3]]
+				p[0], p[1], p[2] = t[q[0]], t[q[1]], t[q[2]]
 			}
 		}
 	}
@@ -732,6 +753,14 @@ func (s *pngSink) row(rgb []byte, x0, y, dx int) {
 	k := s.k
 	if k == 1 {
 		d := s.dst.Pix[y*s.dst.Stride:]
+		if dx == 1 {
+			d = d[4*x0 : 4*(x0+n)]
+			for i := range n {
+				q, p := d[4*i:4*i+4:4*i+4], rgb[3*i:3*i+3:3*i+3]
+				q[0], q[1], q[2], q[3] = p[0], p[1], p[2], 0xff
+			}
+			return
+		}
 		for i := range n {
 			x := x0 + i*dx
 			q := d[4*x : 4*x+4 : 4*x+4]

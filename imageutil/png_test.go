@@ -490,3 +490,39 @@ func FuzzPNGDifferential(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPNG decodes PNGs at full size with imageutil's decoder and, as
+// the baseline, with image/png followed by the conversion Decode used
+// before (in place for RGBA and NRGBA, else convert):
+//
+//	go test -run '^$' -bench '^BenchmarkPNG$' -benchtime 3x ./imageutil/
+func BenchmarkPNG(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"bomb-40MP-rgba", pngBomb(8000, 5000, 6, 8)},
+		{"bomb-36MP-rgb", pngBomb(6000, 6000, 2, 8)},
+		{"random-3MP-rgb", pngEncode(pngSpec{w: 2000, h: 1500, ct: pngTrueColor, depth: 8, seed: 1})},
+		{"random-3MP-rgba-adam7", pngEncode(pngSpec{w: 2000, h: 1500, ct: pngRGBA, depth: 8, interlace: true, seed: 2})},
+	} {
+		b.Run(c.name+"/imageutil", func(b *testing.B) {
+			for range b.N {
+				if _, err := DecodeBytes(c.data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/image-png+convert", func(b *testing.B) {
+			for range b.N {
+				img, err := png.Decode(bytes.NewReader(c.data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, ok := convertInPlace(img, img.Bounds()); !ok {
+					convert(img, img.Bounds(), 1)
+				}
+			}
+		})
+	}
+}
