@@ -171,11 +171,13 @@ type Config struct {
 }
 
 // DefaultThreshold is the pinned model's (FeatureSHA256, aligned as
-// DefaultConfig aligns it) calibrated operating point, ModelConfig.Threshold
-// in DefaultConfig; embed/onnx/EVALUATION.md and exclusion/EVALUATION.md hold
-// the measurements behind it. The pinned model has no calibrated
-// WeakReview (see exclusion/EVALUATION.md).
-const DefaultThreshold = 1.10
+// DefaultConfig aligns it: ONNX68 landmarks, antialiased, no flip)
+// calibrated operating point, ModelConfig.Threshold in DefaultConfig;
+// exclusion/EVALUATION.md ("Decision defaults per model") holds the
+// measurements behind it and embed/onnx/EVALUATION.md the embedder-level
+// ones. The pinned model has no calibrated WeakReview (see
+// exclusion/EVALUATION.md).
+const DefaultThreshold = 1.08
 
 // Pinned SHA-256s of the default files (scripts/fetch-onnx.sh installs them).
 const (
@@ -186,10 +188,11 @@ const (
 
 // DefaultConfig returns the defaults: the files scripts/fetch-onnx.sh
 // installs, looked up in "models"; fr_feature.onnx (MobileFaceNet-class,
-// 512-D, RGB, (x-127)/128) aligned to ArcFaceTemplate by dlib's 68-point
-// predictor from Debian's libdlib-data, antialiased; detection as
+// 512-D, RGB, (x-127)/128) aligned to ArcFaceTemplate by the five points
+// of fr_landmark.onnx (ONNX68), antialiased; detection as
 // embed.DefaultDlibConfig (MinFaceSize 80, one worker per CPU); one
-// thread per session.
+// thread per session. Shape68File names Debian libdlib-data's 68-point
+// predictor, read only when Landmarks is Dlib68 or Mean68.
 func DefaultConfig() Config {
 	det := embed.DefaultDlibConfig()
 	det.ModelsDir = "models"
@@ -216,7 +219,7 @@ func DefaultConfig() Config {
 			// embed/onnx/EVALUATION.md and exclusion/EVALUATION.md.
 			Threshold: DefaultThreshold,
 		},
-		Landmarks:   Dlib68,
+		Landmarks:   ONNX68,
 		Shape68File: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat",
 		LandmarkModel: LandmarkModelConfig{
 			File:         "fr_landmark.onnx",

@@ -7,17 +7,26 @@
 //
 //  1. detection is embed.Dlib's HOG scan through embed.Locator, with the
 //     same MinFaceSize semantics, so the boxes are the dlib embedder's;
-//  2. five landmarks (eye centres, nose tip, mouth corners) come from
-//     dlib's 68-point predictor (Dlib68, the default, from Debian's
-//     libdlib-data) or from a 68-point ONNX landmark model (ONNX68,
-//     fr_landmark.onnx);
+//  2. five landmarks (eye centres, nose tip, mouth corners) come from a
+//     68-point ONNX landmark model (ONNX68, the default, fr_landmark.onnx),
+//     from dlib's 68-point predictor (Dlib68, from Debian's libdlib-data)
+//     or from the mean of both (Mean68);
 //  3. a least-squares similarity transform (rotation, uniform scale,
 //     translation) maps them onto the model's template (ArcFaceTemplate
 //     for 112x112), and the chip is sampled with exact bilinear
 //     interpolation (black outside the image), averaging several samples
 //     per chip pixel when the face is larger than the chip;
 //  4. the model (ONNX Runtime through github.com/yalue/onnxruntime_go, one
-//     session per worker) gives the descriptor, which is L2-normalised.
+//     session per worker, one thread each, at the graph optimisation level
+//     ModelConfig.Optimization names) gives the descriptor, which is
+//     L2-normalised (ModelConfig.Flip: the chip and its mirror image
+//     summed first).
+//
+// FacesBytesWith decodes, looks, budgets and turns exactly as
+// embed.Dlib.FacesBytesWith does (JPEG decoded inside the worker), so an
+// exclusion Filter checks encoded images through it
+// (exclusion.BytesEmbedder). FacesAugmented adds extra descriptors of
+// each face (its mirror image, its chip shifted: Augment) for enrolment.
 //
 // Descriptors are unit vectors, so the engine's Euclidean distance d and
 // the model's cosine similarity c are tied by d = sqrt(2 - 2c).

@@ -203,7 +203,7 @@ func TestModelIdentity(t *testing.T) {
 	}
 	// Same config, same identity.
 	cfg := onnxConfig(t)
-	cfg.Detection.Workers = 1
+	cfg.Detection.Workers, cfg.Landmarks = 1, onnx.Dlib68
 	c, err := onnx.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +263,8 @@ func TestNewErrors(t *testing.T) {
 		{"wrong input name", func(c *onnx.Config) { c.Model.Input = "pixels" }, onnx.ErrModel},
 		{"wrong output size", func(c *onnx.Config) { c.Model.Dim = 128 }, onnx.ErrModel},
 		{"wrong input size", func(c *onnx.Config) { c.Model.Size = 96 }, onnx.ErrModel},
-		{"missing 68-point predictor", func(c *onnx.Config) { c.Shape68File = "/nonexistent/sp68.dat" }, onnx.ErrModel},
-		{"not a 68-point predictor", func(c *onnx.Config) { c.Shape68File = garbage }, onnx.ErrModel},
+		{"missing 68-point predictor", func(c *onnx.Config) { c.Landmarks, c.Shape68File = onnx.Dlib68, "/nonexistent/sp68.dat" }, onnx.ErrModel},
+		{"not a 68-point predictor", func(c *onnx.Config) { c.Landmarks, c.Shape68File = onnx.Mean68, garbage }, onnx.ErrModel},
 		{"landmark model is the feature model", func(c *onnx.Config) {
 			c.Landmarks, c.LandmarkModel.File, c.LandmarkModel.SHA256 = onnx.ONNX68, c.Model.File, ""
 		}, onnx.ErrModel},

@@ -32,9 +32,8 @@ var (
 )
 
 // defaultThreshold is the ONNX threshold TestEvaluation reports by default:
-// the global threshold EVALUATION.md proposes for the default ONNX
-// embedder (Euclidean on unit vectors).
-const defaultThreshold = 1.10
+// the default ONNX embedder's (Euclidean on unit vectors).
+const defaultThreshold = onnx.DefaultThreshold
 
 // photo is one labelled photo of an evaluation set.
 type photo struct {
