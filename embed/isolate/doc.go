@@ -42,10 +42,15 @@
 // Each image costs a copy of its pixels through a pipe (4 bytes a pixel)
 // and a second copy in the worker; pass images reduced to the size
 // detection needs (imageutil.WithPixelBudget). Each worker is a whole
-// process holding its own models (dlib's: about 100 MB). A Pool does not
-// decode: the Filter decodes with imageutil in the caller's process (pure
-// Go, memory-safe) and only the embedder's native code runs in workers;
-// embed.Dlib's FacesBytes path (libjpeg) is not isolated.
+// process holding its own models (dlib's: about 100 MB). [Pool.FacesBytes]
+// sends the encoded file instead and the worker decodes it (imageutil,
+// default limits, reduced to within Config.MaxPixels), so a decode that
+// outlives the deadline is killed with the worker rather than running on
+// in the caller's process; the worker's embedder gets decoded pixels
+// (embed.Dlib's own libjpeg path, FacesBytes, is not used there). The
+// exclusion Filter calls Faces (it decodes with imageutil in the caller's
+// process and abandons a decode that outlives its deadline); a Pool is not
+// an exclusion.BytesEmbedder.
 //
 // # Security Considerations
 //

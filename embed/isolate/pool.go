@@ -186,28 +186,63 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 	if !ok || rgb.Rect.Min != (image.Point{}) || rgb.Stride != 4*b.Dx() {
 		rgb = imageutil.ToRGB(img)
 	}
+	rep, err := p.call(ctx, request{W: b.Dx(), H: b.Dy()}, rgb.Pix[:4*b.Dx()*b.Dy()])
+	if err != nil {
+		return nil, err
+	}
+	return rep.Faces, nil
+}
+
+// FacesBytes finds the faces of an encoded image (any format imageutil
+// decodes) in a worker: the worker decodes it with imageutil's default
+// limits, reduced by the smallest integer factor that brings it within
+// Config.MaxPixels, and searches the result; boxes come back in full-size
+// coordinates (without landmarks when reduced). The decode runs in the
+// worker too, so a decode that outlives the deadline is killed with its
+// worker (ErrTimeout with context.DeadlineExceeded) instead of running on
+// in the caller's process. A file imageutil refuses gives an error
+// wrapping imageutil's sentinel (ErrTooLarge, ErrFormat, ErrCorrupt). It
+// is safe for concurrent use.
+func (p *Pool) FacesBytes(ctx context.Context, data []byte) ([]embed.Face, error) {
+	if lim := imageutil.DefaultLimits().MaxBytes; int64(len(data)) > lim {
+		return nil, &imageutil.LimitError{Limit: imageutil.LimitBytes, Value: int64(len(data)), Max: lim}
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: no bytes", imageutil.ErrFormat)
+	}
+	rep, err := p.call(ctx, request{Encoded: len(data), MaxPixels: p.cfg.MaxPixels}, data)
+	if err != nil {
+		return nil, err
+	}
+	return rep.Faces, nil
+}
+
+// call sends req and its payload to an idle worker (starting one if the
+// slot has none) and returns its reply: a remote error becomes a
+// *remoteError, a dead worker a *CrashError, a worker still busy at the
+// deadline (ctx's or Config.Timeout, whichever is earlier) is killed.
+func (p *Pool) call(ctx context.Context, req request, payload []byte) (reply, error) {
 	deadline := time.Now().Add(p.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	req := request{W: b.Dx(), H: b.Dy(), Deadline: deadline}
-	pix := rgb.Pix[:4*b.Dx()*b.Dy()]
+	req.Deadline = deadline
 
 	var w *worker
 	select {
 	case w = <-p.slots:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("isolate: waiting for a worker: %w", ctx.Err())
+		return reply{}, fmt.Errorf("isolate: waiting for a worker: %w", ctx.Err())
 	}
 	if p.isClosed() {
 		p.slots <- w
-		return nil, ErrClosed
+		return reply{}, ErrClosed
 	}
 	if w == nil {
 		var err error
 		if w, _, err = p.start(ctx); err != nil {
 			p.slots <- nil
-			return nil, err
+			return reply{}, err
 		}
 	}
 
@@ -219,7 +254,7 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 	go func() {
 		var r result
 		if r.err = w.enc.Encode(req); r.err == nil {
-			if _, r.err = w.in.Write(pix); r.err == nil {
+			if _, r.err = w.in.Write(payload); r.err == nil {
 				r.err = w.dec.Decode(&r.rep)
 			}
 		}
@@ -235,14 +270,14 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 		<-done
 		p.slots <- nil
 		if p.isClosed() {
-			return nil, ErrClosed
+			return reply{}, ErrClosed
 		}
-		return nil, fmt.Errorf("%w after %v: %w", ErrTimeout, p.cfg.Timeout, context.DeadlineExceeded)
+		return reply{}, fmt.Errorf("%w after %v: %w", ErrTimeout, p.cfg.Timeout, context.DeadlineExceeded)
 	case <-ctx.Done():
 		p.reap(w)
 		<-done
 		p.slots <- nil
-		return nil, fmt.Errorf("isolate: %w (worker killed)", ctx.Err())
+		return reply{}, fmt.Errorf("isolate: %w (worker killed)", ctx.Err())
 	}
 	if r.err != nil {
 		// The pipe broke: the worker died, or is dying.
@@ -257,23 +292,23 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 		p.reap(w)
 		p.slots <- nil
 		if p.isClosed() {
-			return nil, ErrClosed
+			return reply{}, ErrClosed
 		}
-		return nil, &CrashError{Exit: exit, Stderr: w.stderr.String()}
+		return reply{}, &CrashError{Exit: exit, Stderr: w.stderr.String()}
 	}
 	if err := p.check(r.rep); err != nil {
 		p.reap(w)
 		p.slots <- nil
-		return nil, &CrashError{Exit: "malformed reply: " + err.Error(), Stderr: w.stderr.String()}
+		return reply{}, &CrashError{Exit: "malformed reply: " + err.Error(), Stderr: w.stderr.String()}
 	}
 	p.slots <- w
 	if r.rep.Err != "" {
-		return nil, &remoteError{msg: r.rep.Err, sentinel: sentinelOf(r.rep.Kind)}
+		return reply{}, &remoteError{msg: r.rep.Err, sentinel: sentinelOf(r.rep.Kind)}
 	}
 	if r.rep.Faces == nil {
 		r.rep.Faces = []embed.Face{}
 	}
-	return r.rep.Faces, nil
+	return r.rep, nil
 }
 
 // check validates a reply as the Embedder contract promises it.

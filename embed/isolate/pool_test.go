@@ -15,6 +15,8 @@ import (
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/embed/isolate"
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
+	"github.com/faceoptout/faceoptout/imageutil"
+	"github.com/faceoptout/faceoptout/internal/testimage"
 )
 
 // workerEnv makes the test binary a worker (TestWorkerProcess); its value
@@ -273,4 +275,72 @@ func TestPoolConcurrentAndClose(t *testing.T) {
 	if _, err := p.Faces(context.Background(), faceImage(1, color.NRGBA{})); !errors.Is(err, isolate.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
+}
+
+// TestPoolFacesBytes: the worker decodes encoded images itself. The faces
+// of a PNG are those of its pixels; a file imageutil refuses gives its
+// sentinel; a reduced image's boxes come back at full size; a decode that
+// outlives the deadline (a 40-megapixel lossless WebP of 160 bytes) is
+// killed with its worker, and the next call gets a new one.
+func TestPoolFacesBytes(t *testing.T) {
+	cfg := testConfig("ok")
+	cfg.MaxPixels = 64 * 64
+	p := newPool(t, cfg)
+	for i := range 3 {
+		img := faceImage(i, color.NRGBA{})
+		want, err := p.Faces(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.FacesBytes(context.Background(), exclusiontest.PNG(img))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("image %d: FacesBytes %v, Faces %v", i, got, want)
+		}
+	}
+
+	t.Run("reduced", func(t *testing.T) {
+		big := exclusiontest.Image(128, 128, exclusiontest.Face{Box: image.Rect(32, 32, 96, 96), Color: exclusiontest.Person(1)})
+		got, err := p.FacesBytes(context.Background(), exclusiontest.PNG(big))
+		if err != nil || len(got) != 1 {
+			t.Fatalf("faces %v, error %v", got, err)
+		}
+		m, err := imageutil.DecodeBytes(exclusiontest.PNG(big), imageutil.WithPixelBudget(64*64))
+		if err != nil || m.Reduction != 2 {
+			t.Fatalf("reduced decode: %v, %v", m, err)
+		}
+		small, _ := (&exclusiontest.Embedder{}).Faces(context.Background(), m.RGB)
+		if len(small) != 1 || got[0].Box != (image.Rectangle{Min: small[0].Box.Min.Mul(2), Max: small[0].Box.Max.Mul(2)}) {
+			t.Fatalf("box %v, want the half-size image's %v doubled", got[0].Box, small)
+		}
+	})
+
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"html", []byte("<!doctype html>"), imageutil.ErrFormat},
+		{"truncated png", exclusiontest.PNG(faceImage(1, color.NRGBA{}))[:60], imageutil.ErrCorrupt},
+		{"16384x16384 claim", testimage.WebPUniform(16384, 16384), imageutil.ErrTooLarge},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := p.FacesBytes(context.Background(), tt.data); !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+		})
+	}
+
+	t.Run("stuck decode", func(t *testing.T) {
+		p := newPool(t, testConfig("ok")) // Timeout 2 s; the decode takes many more
+		_, err := p.FacesBytes(context.Background(), testimage.WebPUniform(16383, 2441))
+		if !errors.Is(err, isolate.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error %v, want ErrTimeout and DeadlineExceeded", err)
+		}
+		if faces, err := p.FacesBytes(context.Background(), exclusiontest.PNG(faceImage(2, color.NRGBA{}))); err != nil || len(faces) != 1 {
+			t.Fatalf("next image: %v, %v", faces, err)
+		}
+	})
 }

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // The protocol: gob values on two pipes, the worker's file descriptors 3
 // (requests, from the Pool) and 4 (replies, to the Pool). The worker first
 // sends a hello; then, for each request (a gob header followed by its
-// W*H*4 raw pixel bytes), one reply.
+// W*H*4 raw pixel bytes, or by its Encoded bytes of an image file), one
+// reply.
 
 type hello struct {
 	Model embed.Model
@@ -27,12 +29,20 @@ type hello struct {
 type request struct {
 	W, H     int // the W*H*4 bytes of opaque NRGBA pixels follow
 	Deadline time.Time
+	// Encoded, when not 0, replaces W and H: that many bytes of an
+	// encoded image follow, which the worker decodes with imageutil
+	// reduced to within MaxPixels.
+	Encoded   int
+	MaxPixels int64
 }
 
 type reply struct {
 	Faces []embed.Face
 	Err   string
 	Kind  string // the sentinel Err wraps: a key of sentinels
+	// Reduction is the factor an encoded image was reduced by before its
+	// faces were searched (boxes are in full-size coordinates).
+	Reduction int
 }
 
 // sentinels are the errors a reply can carry across the pipe, most specific
@@ -47,6 +57,9 @@ var sentinels = []struct {
 	{"dlib", embed.ErrDlib},
 	{"no-models", embed.ErrNoModels},
 	{"closed", embed.ErrClosed},
+	{"too-large", imageutil.ErrTooLarge},
+	{"format", imageutil.ErrFormat},
+	{"corrupt", imageutil.ErrCorrupt},
 	{"deadline", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }
@@ -100,10 +113,16 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) er
 			}
 			return fmt.Errorf("isolate: reading a request: %w", err)
 		}
-		if req.W <= 0 || req.H <= 0 || int64(req.W)*int64(req.H) > maxWorkerPixels {
+		n := req.Encoded
+		switch {
+		case req.Encoded < 0 || req.Encoded > maxWorkerBytes:
+			return fmt.Errorf("isolate: request for %d encoded bytes", req.Encoded)
+		case req.Encoded > 0:
+		case req.W <= 0 || req.H <= 0 || int64(req.W)*int64(req.H) > maxWorkerPixels:
 			return fmt.Errorf("isolate: request for %dx%d pixels", req.W, req.H)
+		default:
+			n = 4 * req.W * req.H
 		}
-		n := 4 * req.W * req.H
 		if cap(pix) < n {
 			pix = make([]byte, n)
 		}
@@ -121,8 +140,12 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) er
 }
 
 // maxWorkerPixels bounds the pixels a worker accepts in one request, above
-// any Config.MaxPixels.
-const maxWorkerPixels = 1 << 30
+// any Config.MaxPixels; maxWorkerBytes the bytes of an encoded image, above
+// imageutil's limit.
+const (
+	maxWorkerPixels = 1 << 30
+	maxWorkerBytes  = 1 << 30
+)
 
 func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte) (rep reply) {
 	defer func() {
@@ -130,15 +153,39 @@ func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte) (r
 			rep = reply{Err: fmt.Sprintf("isolate: embedder panic: %v", p)}
 		}
 	}()
-	img := &image.NRGBA{Pix: pix, Stride: 4 * req.W, Rect: image.Rect(0, 0, req.W, req.H)}
 	if !req.Deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
 		defer cancel()
 	}
+	if req.Encoded > 0 {
+		return answerEncoded(ctx, emb, req, pix)
+	}
+	img := &image.NRGBA{Pix: pix, Stride: 4 * req.W, Rect: image.Rect(0, 0, req.W, req.H)}
 	faces, err := emb.Faces(ctx, img)
 	if err != nil {
 		return reply{Err: err.Error(), Kind: kindOf(err)}
 	}
-	return reply{Faces: faces}
+	return reply{Faces: faces, Reduction: 1}
+}
+
+// answerEncoded decodes an encoded image with imageutil (default limits,
+// reduced to within req.MaxPixels) and finds its faces; boxes of a reduced
+// image are scaled back to full size and its landmarks dropped.
+func answerEncoded(ctx context.Context, emb embed.Embedder, req request, data []byte) reply {
+	m, err := imageutil.DecodeBytesContext(ctx, data, imageutil.WithPixelBudget(req.MaxPixels))
+	if err != nil {
+		return reply{Err: err.Error(), Kind: kindOf(err)}
+	}
+	faces, err := emb.Faces(ctx, m.RGB)
+	if err != nil {
+		return reply{Err: err.Error(), Kind: kindOf(err)}
+	}
+	if k := m.Reduction; k > 1 {
+		for i := range faces {
+			faces[i].Box = image.Rectangle{Min: faces[i].Box.Min.Mul(k), Max: faces[i].Box.Max.Mul(k)}
+			faces[i].Landmarks = nil
+		}
+	}
+	return reply{Faces: faces, Reduction: m.Reduction}
 }
