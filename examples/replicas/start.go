@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,16 +111,16 @@ func startBench(args []string) error {
 			if res.SnapWrite > 0 {
 				write = fmt.Sprintf("%s (changes paused %s)", fmtDur(res.SnapWrite), fmtDur(res.SnapPause))
 			}
-			row := fmt.Sprintf("| %d | from the %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s | %s |",
-				n, from, fmtDur(res.Serving), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
+			row := fmt.Sprintf("| %d | from the %s | %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s | %s |",
+				n, from, fmtDur(res.Serving), fmtDur(res.CPU), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
 				float64(res.RSS)/1e6, float64(res.RSS)/float64(n), float64(res.PeakRSS)/1e6,
 				fmtDur(res.P50), fmtDur(res.P99), size, write, res.Load)
 			rows = append(rows, row)
 			fmt.Println(row)
 		}
 	}
-	report("\n| faces | start | NewReplica returned after | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | snapshot written in | load average after |\n")
-	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	report("\n| faces | start | NewReplica returned after | its CPU time | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | snapshot written in | load average after |\n")
+	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		report("%s\n", r)
 	}
@@ -141,6 +142,7 @@ func loadavg() string {
 // startResult is what a start-child reports (one JSON line).
 type startResult struct {
 	Serving time.Duration // NewReplica's duration
+	CPU     time.Duration // CPU time (user and system, all threads) the process spent in NewReplica
 	Process time.Duration // from the child's start to serving (set by the parent)
 	Heap    int64         // HeapInuse after a GC, minus before NewReplica
 	RSS     int64         // VmRSS after a GC, minus before NewReplica
@@ -219,6 +221,7 @@ func startChildMain(args []string) error {
 	rcfg.SnapshotEvery = time.Hour // the one written at start, then at Close
 	snaps := &snapLog{}
 	rcfg.Logger = slog.New(snaps)
+	cpu0 := cpuTime()
 	t := time.Now()
 	p, err := exclusion.NewReplica(ctx, s, idEmbedder{}, rcfg)
 	if err != nil {
@@ -227,6 +230,7 @@ func startChildMain(args []string) error {
 	}
 	var res startResult
 	res.Serving = time.Since(t)
+	res.CPU = cpuTime() - cpu0
 	fmt.Println("SERVING")
 	defer p.Close()
 	if got := p.Status(); got.Loaded != *from || got.Faces != *n {
@@ -315,6 +319,15 @@ func (h *snapLog) get() (took, paused time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.took, h.paused
+}
+
+// cpuTime returns the CPU time the process used so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // procStatus returns a size field of /proc/self/status, in bytes.
