@@ -114,9 +114,11 @@
 //   - A Replica's snapshot (ReplicaConfig.Snapshot) holds the live set, the
 //     approved faces' descriptors included, in clear (hence not with
 //     Encryption): keep it on the replica's own disk with the store's
-//     protection. Changes from the feed wait while a snapshot is written
-//     (checks go on), a pause that grows with the registry, every
-//     SnapshotEvery at most (examples/replicas/README.md measures it).
+//     protection. Writing one copies the live set first, descriptors
+//     included (transient memory of about the index's size); changes from
+//     the feed wait during that copy (checks go on), a pause that grows
+//     with the registry, every SnapshotEvery at most
+//     (examples/replicas/README.md measures it).
 //   - CheckImage looks for faces upright and, when it finds none and
 //     unless FilterConfig.UprightOnly, in a copy reduced 4 times and turned
 //     by 90, 270 and 180 degrees, since a sideways upload without EXIF

@@ -461,8 +461,8 @@ func (p *Replica) loadSnapshot(s *snapshot) error {
 
 // saveSnapshot writes the live set and the sequence it includes, if
 // snapshots are on and something changed since the last one. Changes wait
-// while the live set is read and written to the file (not while it is
-// synced); checks go on. A failure is logged: the replica goes on serving, and the next start
+// while the live set is copied (its descriptors included), not while the
+// file is written; checks go on. A failure is logged: the replica goes on serving, and the next start
 // reads the store (or an older snapshot and more of the feed).
 func (p *Replica) saveSnapshot() {
 	if p.cfg.Snapshot == "" {
@@ -478,11 +478,15 @@ func (p *Replica) saveSnapshot() {
 	}
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
 	t0 := time.Now()
-	var paused time.Duration
-	p.reg.wmu.Lock() // released by writeSnapshot once the file is written, before it is synced
-	s.reqs, s.faces, s.vec = p.reg.snapshotLive()
-	release := func() { p.reg.wmu.Unlock(); paused = time.Since(t0) }
-	if err := writeSnapshot(p.cfg.Snapshot, s, release); err != nil {
+	p.reg.wmu.Lock()
+	var err error
+	s.reqs, s.faces, s.data, err = p.reg.snapshotLive()
+	p.reg.wmu.Unlock()
+	paused := time.Since(t0)
+	if err == nil {
+		err = writeSnapshot(p.cfg.Snapshot, s)
+	}
+	if err != nil {
 		p.log.Warn("replica: cannot write the snapshot", "error", err)
 		return
 	}

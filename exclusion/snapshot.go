@@ -46,15 +46,15 @@ const maxSnapshot = 256 << 30
 // snapshot is a replica's live set and the feed sequence it includes:
 // reqs[i] has reqs[i].nfaces faces, which are, in every model m, the next
 // ones of faces[m] (faces[m] has the faces of every request in order).
-// The descriptors are the faces' own when set; else, when writing, vec's
-// (the live index's); when read, the rows of data[m], in face order.
+// The descriptors are the rows of data[m], in face order, when data is set
+// (as readSnapshot returns them; what a replica writes); else the faces'
+// own.
 type snapshot struct {
 	Seq     uint64
 	Created time.Time
 	Models  []embed.Model
 	reqs    []*liveReq
 	faces   [][]EnrolledFace
-	vec     func(m int, id uint64, dst []float32) ([]float32, bool)
 	data    [][]float32
 }
 
@@ -64,11 +64,11 @@ func (s *snapshot) sameRegistry(st Stats) bool {
 	return s.Created.Equal(st.Created) && slices.Equal(s.Models, st.Models)
 }
 
-// snapshotLive returns the registry's live set, the faces without their
-// descriptors (vec reads them from the galleries' indexes). The caller holds
-// r.wmu, so that no change lands until it is done with vec; checks go on
-// meanwhile.
-func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace, vec func(m int, id uint64, dst []float32) ([]float32, bool)) {
+// snapshotLive returns the registry's live set: its requests, their faces
+// (without descriptors) and, in data[m], a copy of the faces' descriptors in
+// galleries[m], in face order. The caller holds r.wmu, so that no change
+// lands meanwhile; checks go on.
+func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace, data [][]float32, err error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	reqs = make([]*liveReq, 0, len(r.reqs))
@@ -86,9 +86,17 @@ func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace, vec 
 		}
 		g.mu.RUnlock()
 	}
-	galleries := r.galleries
-	vec = func(m int, id uint64, dst []float32) ([]float32, bool) { return galleries[m].idx.appendVector(id, dst) }
-	return reqs, faces, vec
+	data = make([][]float32, len(r.galleries))
+	for m, g := range r.galleries {
+		data[m] = make([]float32, 0, len(faces[m])*g.idx.dim())
+		for _, f := range faces[m] {
+			var ok bool
+			if data[m], ok = g.idx.appendVector(f.ID, data[m]); !ok {
+				return nil, nil, nil, fmt.Errorf("exclusion: snapshot: face %d is not in the index", f.ID)
+			}
+		}
+	}
+	return reqs, faces, data, nil
 }
 
 // installSnapshot makes a snapshot's live set live in an empty registry,
@@ -195,16 +203,8 @@ func (e *snapEnc) time(t time.Time) {
 }
 
 // writeSnapshot writes s to path atomically: a temporary file in the same
-// directory, synced, renamed over path, and the directory synced. It calls
-// release (when not nil) as soon as it no longer reads s, before syncing.
-func writeSnapshot(path string, s *snapshot, release func()) error {
-	if release != nil {
-		defer func() {
-			if release != nil {
-				release()
-			}
-		}()
-	}
+// directory, synced, renamed over path, and the directory synced.
+func writeSnapshot(path string, s *snapshot) error {
 	if len(s.faces) != len(s.Models) {
 		return fmt.Errorf("exclusion: snapshot: faces of %d models, %d models", len(s.faces), len(s.Models))
 	}
@@ -286,14 +286,19 @@ func writeSnapshot(path string, s *snapshot, release func()) error {
 	if werr == nil {
 		_, werr = w.Write(meta.b)
 	}
+	if s.data != nil && len(s.data) != len(s.Models) {
+		return fmt.Errorf("exclusion: snapshot: descriptors of %d models, %d models", len(s.data), len(s.Models))
+	}
 	block := make([]byte, 0, 1<<20)
-	var buf []float32
 	for m := range s.faces {
-		for _, fc := range s.faces[m] {
+		dim := s.Models[m].Dim
+		if s.data != nil && len(s.data[m]) != nfaces*dim {
+			return fmt.Errorf("exclusion: snapshot: %d numbers of model %s for %d faces", len(s.data[m]), s.Models[m], nfaces)
+		}
+		for i, fc := range s.faces[m] {
 			d := fc.Descriptor
-			if d == nil && s.vec != nil {
-				buf, _ = s.vec(m, fc.ID, buf[:0])
-				d = buf
+			if s.data != nil {
+				d = s.data[m][i*dim : (i+1)*dim]
 			}
 			if len(d) != s.Models[m].Dim {
 				werr = errors.Join(werr, fmt.Errorf("a descriptor of %d numbers, model %s", len(d), s.Models[m]))
@@ -318,10 +323,6 @@ func writeSnapshot(path string, s *snapshot, release func()) error {
 	}
 	if werr == nil {
 		_, werr = f.Write(h.Sum(nil))
-	}
-	if release != nil {
-		release()
-		release = nil
 	}
 	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		_ = os.Remove(tmp)

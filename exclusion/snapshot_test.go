@@ -41,7 +41,7 @@ func sampleSnapshot() *snapshot {
 func TestSnapshotRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s")
 	want := sampleSnapshot()
-	if err := writeSnapshot(path, want, nil); err != nil {
+	if err := writeSnapshot(path, want); err != nil {
 		t.Fatal(err)
 	}
 	got, err := readSnapshot(path)
@@ -83,7 +83,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func TestSnapshotDamage(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good")
-	if err := writeSnapshot(good, sampleSnapshot(), nil); err != nil {
+	if err := writeSnapshot(good, sampleSnapshot()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(good)
@@ -121,7 +121,7 @@ func TestSnapshotDamage(t *testing.T) {
 func FuzzReadSnapshot(f *testing.F) {
 	dir := f.TempDir()
 	good := filepath.Join(dir, "good")
-	if err := writeSnapshot(good, sampleSnapshot(), nil); err != nil {
+	if err := writeSnapshot(good, sampleSnapshot()); err != nil {
 		f.Fatal(err)
 	}
 	b, err := os.ReadFile(good)
@@ -151,7 +151,7 @@ func FuzzReadSnapshot(f *testing.F) {
 // that the decoding itself is fuzzed.
 func FuzzSnapshotBody(f *testing.F) {
 	good := filepath.Join(f.TempDir(), "good")
-	if err := writeSnapshot(good, sampleSnapshot(), nil); err != nil {
+	if err := writeSnapshot(good, sampleSnapshot()); err != nil {
 		f.Fatal(err)
 	}
 	b, err := os.ReadFile(good)
@@ -190,7 +190,7 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 		s.faces[0] = append(s.faces[0], EnrolledFace{RequestID: id, Descriptor: d, Quality: embed.Quality{Size: 64, Score: 1}})
 	}
 	path := filepath.Join(b.TempDir(), "s")
-	if err := writeSnapshot(path, s, nil); err != nil {
+	if err := writeSnapshot(path, s); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
