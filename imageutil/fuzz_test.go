@@ -64,7 +64,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(appendZip(f, encPNG(f, quadrants(8, 8))))
 	f.Add(webpUniform(300, 200))
 	f.Add(pngBombInterlaced(64, 64))
-	f.Add(tiffDeflateBomb(64, 64))
+	f.Add(tiffDeflateBomb(64, 64, 64))
 	limits := Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 18, MaxScans: 16} // keep each run fast
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// With a pixel budget too: the reduced path must keep the same

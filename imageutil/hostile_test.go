@@ -54,7 +54,8 @@ func hostileCorpus() []hostileCase {
 	cases = append(cases,
 		hostileCase{name: "png-bomb/36MP-rgb-under", make: func(testing.TB) []byte { return pngBomb(6000, 6000, 2, 8) }, w: 6000, h: 6000, heavy: true},
 		hostileCase{name: "png-bomb/40MP-rgba-at-limit", make: func(testing.TB) []byte { return pngBomb(8000, 5000, 6, 8) }, w: 8000, h: 5000, heavy: true},
-		hostileCase{name: "png-bomb/41MP-over", make: func(testing.TB) []byte { return pngBomb(6400, 6400, 2, 8) }, want: ErrTooLarge},
+		// Refused from the header: its pixel data (64 bytes) is never read.
+		hostileCase{name: "png-bomb/41MP-over", make: func(testing.TB) []byte { return pngZeros(6400, 6400, 2, 8, 0, 64) }, want: ErrTooLarge},
 		hostileCase{name: "png-bomb/36MP-16bit", make: func(testing.TB) []byte { return pngBomb(6000, 6000, 2, 16) }, w: 6000, h: 6000, heavy: true},
 		// One row of 40 M pixels: two raw 16-bit RGBA rows are 640 MB.
 		hostileCase{name: "png-bomb/40Mx1-rgba16-rows-over-memory", make: func(testing.TB) []byte { return pngZeros(40_000_000, 1, 6, 16, 0, 64) }, want: ErrTooLarge},
@@ -63,8 +64,9 @@ func hostileCorpus() []hostileCase {
 		hostileCase{name: "gif/5000-frames", make: func(t testing.TB) []byte { return gifFrames(t, 64, 64, 5000) }, w: 64, h: 64},
 		hostileCase{name: "webp-bomb/16383x2441-lossless", make: func(testing.TB) []byte { return webpUniform(16383, 2441) }, w: 16383, h: 2441, heavy: true},
 		hostileCase{name: "webp-bomb/16383x2442-over", make: func(testing.TB) []byte { return webpUniform(16383, 2442) }, want: ErrTooLarge},
-		hostileCase{name: "tiff-bomb/36MP-deflate-over-memory", make: func(t testing.TB) []byte { return tiffDeflateBomb(6000, 6000) }, want: ErrTooLarge},
-		hostileCase{name: "tiff-bomb/16MP-deflate", make: func(t testing.TB) []byte { return tiffDeflateBomb(4000, 4000) }, w: 4000, h: 4000, heavy: true},
+		// Refused from the header: its strip (one row) is never read.
+		hostileCase{name: "tiff-bomb/36MP-deflate-over-memory", make: func(t testing.TB) []byte { return tiffDeflateBomb(6000, 6000, 1) }, want: ErrTooLarge},
+		hostileCase{name: "tiff-bomb/16MP-deflate", make: func(t testing.TB) []byte { return tiffDeflateBomb(4000, 4000, 4000) }, w: 4000, h: 4000, heavy: true},
 		hostileCase{name: "jpeg-progressive/1000-scans-16MP", make: func(testing.TB) []byte { return progressiveJPEG(4096, 4096, 1000) }, want: ErrTooLarge},
 		hostileCase{name: "jpeg-progressive/65-scans-1MP", make: func(testing.TB) []byte { return progressiveJPEG(1024, 1024, 65) }, want: ErrTooLarge},
 		hostileCase{name: "jpeg-progressive/64-scans-1MP", make: func(testing.TB) []byte { return progressiveJPEG(1024, 1024, 64) }, w: 1024, h: 1024},
@@ -200,12 +202,13 @@ func gifFrames(t testing.TB, w, h, n int) []byte {
 func webpUniform(w, h int) []byte { return testimage.WebPUniform(w, h) }
 
 // tiffDeflateBomb returns a w x h 8-bit RGB TIFF of zeros in one
-// Deflate-compressed strip.
-func tiffDeflateBomb(w, h int) []byte {
+// Deflate-compressed strip holding the first rows rows (all h for a valid
+// file; fewer for one refused from its header).
+func tiffDeflateBomb(w, h, rows int) []byte {
 	var z bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
 	row := make([]byte, 3*w)
-	for range h {
+	for range rows {
 		_, _ = zw.Write(row)
 	}
 	_ = zw.Close()
