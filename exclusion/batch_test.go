@@ -266,8 +266,9 @@ func TestCheckMemory(t *testing.T) {
 		want int64
 	}{
 		{"200x200 PNG", small, int64(len(small)) + 200*200*4 + 200*200*16},
-		{"36 MP PNG header: the decoder's memory up to imageutil's bound, 16 MP scanned",
-			pngHeader(6000, 6000), int64(len(pngHeader(6000, 6000))) + 6000*6000*4 + 16_000_000*16},
+		{"36 MP PNG header: the decoder's memory up to imageutil's bound, 8 MP scanned",
+			pngHeader(6000, 6000), int64(len(pngHeader(6000, 6000))) + 6000*6000*4 + 8_000_000*16},
+		{"36 MP JPEG header: 16 MP scanned", jpegHeader(6000, 6000), int64(len(jpegHeader(6000, 6000))) + 6000*6000*4 + 16_000_000*16},
 		{"over imageutil's pixel limit: refused before decoding", pngHeader(8000, 6000), int64(len(pngHeader(8000, 6000)))},
 		{"not an image", []byte("hello"), 5},
 		{"empty", nil, 0},
@@ -295,4 +296,16 @@ func pngHeader(w, h int) []byte {
 	b.Write(chunk)
 	_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
 	return b.Bytes()
+}
+
+// jpegHeader returns the start of a baseline JFIF declaring a w x h
+// three-component image: SOI, APP0, a quantisation table, SOF0 (enough for
+// image.DecodeConfig; no pixel data).
+func jpegHeader(w, h int) []byte {
+	b := []byte{0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0}
+	dqt := append([]byte{0xff, 0xdb, 0x00, 0x43, 0x00}, bytes.Repeat([]byte{1}, 64)...)
+	b = append(b, dqt...)
+	sof := []byte{0xff, 0xc0, 0x00, 0x11, 8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 3,
+		1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0}
+	return append(b, sof...)
 }

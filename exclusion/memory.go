@@ -23,12 +23,14 @@ const (
 
 // CheckMemory estimates the memory CheckImageBytes holds while it checks
 // data, from the image's header alone (nothing is decoded): the encoded
-// bytes, the decoder's pixels at full size (at most imageutil's MaxMemory)
-// and the scan of at most 16 megapixels (larger images are scanned
-// reduced). An image whose header cannot be read, or that passes
-// imageutil's pixel limit, is refused before any pixel is allocated and
-// counts its encoded bytes only. CheckBatch bounds the sum of the
-// estimates of the checks under way by BatchConfig.MaxMemory.
+// bytes, the decoder's pixels at full size (at most imageutil's MaxMemory;
+// decoders that reduce while decoding hold less, so the estimate errs high)
+// and the scan within the check's pixel budget (16 megapixels for a JPEG, 8
+// for other formats: larger images are scanned reduced). An image whose
+// header cannot be read, or that passes imageutil's pixel limit, is refused
+// before any pixel is allocated and counts its encoded bytes only.
+// CheckBatch bounds the sum of the estimates of the checks under way by
+// BatchConfig.MaxMemory.
 func CheckMemory(data []byte) int64 {
 	n := int64(len(data))
 	full, ok := headerPixels(data)
@@ -36,7 +38,7 @@ func CheckMemory(data []byte) int64 {
 	if !ok || full <= 0 || full > lim.MaxPixels {
 		return n
 	}
-	return n + min(full*decodeBytesPerPixel, lim.MaxMemory) + min(full, checkMaxPixels)*scanBytesPerPixel
+	return n + min(full*decodeBytesPerPixel, lim.MaxMemory) + min(full, checkBudget(data))*scanBytesPerPixel
 }
 
 // headerPixels returns the width*height an image's header declares, or

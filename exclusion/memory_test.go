@@ -12,6 +12,7 @@ import (
 func FuzzCheckMemory(f *testing.F) {
 	f.Add(photo(person(1)))
 	f.Add(pngHeader(6000, 6000))
+	f.Add(jpegHeader(6000, 6000))
 	f.Add([]byte("\xff\xd8\xff\xe0garbage"))
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	f.Fuzz(func(t *testing.T, data []byte) {
