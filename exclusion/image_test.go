@@ -328,3 +328,42 @@ func TestCheckAbandonsWebPBomb(t *testing.T) {
 	<-finished
 	exclusion.WaitAbandoned(t)
 }
+
+// heldBytes is a BytesEmbedder whose FacesBytesWith (where such an
+// embedder decodes) holds until released, deaf to its context, as a
+// decoder that cannot be interrupted.
+type heldBytes struct {
+	exclusiontest.Embedder
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *heldBytes) FacesBytesWith(ctx context.Context, data []byte, opts embed.BytesOptions) (embed.BytesResult, error) {
+	h.entered <- struct{}{}
+	<-h.release
+	return embed.BytesResult{}, ctx.Err()
+}
+
+// TestCheckAbandonsStuckBytesEmbedder: the deadline holds on the path of an
+// embedder that decodes images itself, too.
+func TestCheckAbandonsStuckBytesEmbedder(t *testing.T) {
+	exclusion.WaitAbandoned(t)
+	emb := &heldBytes{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	reg, _ := newRegistry(t, emb)
+	cfg := exclusion.DefaultFilterConfig()
+	cfg.Timeout = 20 * time.Millisecond
+	f, err := exclusion.NewFilter(reg, emb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.CheckImageBytes(ctx, photo(person(1)))
+	if d.Verdict != exclusion.Unchecked || !errors.Is(d.Err, exclusion.ErrUnchecked) || !errors.Is(d.Err, context.DeadlineExceeded) {
+		t.Fatalf("%v (%v), want Unchecked wrapping ErrUnchecked and DeadlineExceeded", d.Verdict, d.Err)
+	}
+	<-emb.entered
+	if n := exclusion.AbandonedChecks(); n != 1 {
+		t.Fatalf("%d abandoned checks, want 1", n)
+	}
+	close(emb.release)
+	exclusion.WaitAbandoned(t)
+}
