@@ -36,6 +36,8 @@ type Scan struct {
 	// Origin is added to full-resolution coordinates (the Min of the
 	// image.Image given to Locate).
 	Origin image.Point
+	// noCropRetry skips the crop retry (a turned scan's reduced copy).
+	noCropRetry bool
 }
 
 // ToFull maps a point of the worker's image to the caller's coordinates.
@@ -92,6 +94,11 @@ func (l *Locator) Close() error { return l.d.Close() }
 // them unless there are none. It returns fn's error as is. Stats.Describe
 // is the time spent in fn.
 func (l *Locator) Locate(ctx context.Context, img image.Image, fn LocateFunc) (Stats, error) {
+	return l.locateImage(ctx, img, fn, true)
+}
+
+// locateImage is Locate; cropRetry false skips the crop retry.
+func (l *Locator) locateImage(ctx context.Context, img image.Image, fn LocateFunc, cropRetry bool) (Stats, error) {
 	d := l.d
 	var st Stats
 	if img == nil {
@@ -126,7 +133,7 @@ func (l *Locator) Locate(ctx context.Context, img image.Image, fn LocateFunc) (S
 	}
 	defer wk.ClearImage()
 	st.Convert += time.Since(t)
-	err = l.locate(ctx, Scan{Worker: wk, Size: image.Pt(w, h), Full: image.Pt(w, h), Origin: b.Min}, &st, fn)
+	err = l.locate(ctx, Scan{Worker: wk, Size: image.Pt(w, h), Full: image.Pt(w, h), Origin: b.Min, noCropRetry: !cropRetry}, &st, fn)
 	return st, err
 }
 
@@ -224,7 +231,7 @@ func (l *Locator) locate(ctx context.Context, s Scan, st *Stats, fn LocateFunc) 
 		levels = 0
 	}
 	t := time.Now()
-	dets, err := d.detect(ctx, s.Worker, w, h, rs, levels, st)
+	dets, err := d.detectScan(ctx, s.Worker, w, h, rs, levels, st, !s.noCropRetry)
 	st.Detect = time.Since(t)
 	if err != nil {
 		return err

@@ -83,13 +83,13 @@ func (l *Locator) FacesBytesWith(ctx context.Context, data []byte, opts BytesOpt
 }
 
 // facesOf locates and describes the faces of img.
-func (l *Locator) facesOf(ctx context.Context, img image.Image, describe DescribeFunc) ([]Face, Stats, error) {
+func (l *Locator) facesOf(ctx context.Context, img image.Image, describe DescribeFunc, cropRetry bool) ([]Face, Stats, error) {
 	faces := []Face{}
-	st, err := l.Locate(ctx, img, func(ctx context.Context, s Scan, found []Located) error {
+	st, err := l.locateImage(ctx, img, func(ctx context.Context, s Scan, found []Located) error {
 		var err error
 		faces, err = describe(ctx, s, found)
 		return err
-	})
+	}, cropRetry)
 	if err != nil {
 		return nil, st, err
 	}
@@ -153,11 +153,13 @@ func (l *Locator) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, max
 	return faces, nil
 }
 
-// turnScans is Dlib.turnScans with the Locator's describe.
+// turnScans is Dlib.turnScans with the Locator's describe (a reduced copy
+// is scanned without the crop retry).
 func (l *Locator) turnScans(ctx context.Context, small *image.NRGBA, res BytesResult, turns []Turn, describe DescribeFunc) (BytesResult, error) {
+	cropRetry := small.Bounds().Size() == res.Size
 	for _, tr := range turns {
 		turned := imageutil.Orient(small, turnOrientation(tr.Degrees))
-		faces, st, err := l.facesOf(ctx, turned, describe)
+		faces, st, err := l.facesOf(ctx, turned, describe, cropRetry)
 		res.Stats = addStats(res.Stats, st)
 		res.Scans++
 		if err != nil {
@@ -199,7 +201,7 @@ func (l *Locator) withDecoded(ctx context.Context, data []byte, lim imageutil.Li
 			return res, err
 		}
 	}
-	faces, st, err := l.facesOf(ctx, rgb, describe)
+	faces, st, err := l.facesOf(ctx, rgb, describe, true)
 	st.Decode, st.DecodeScale = dec, 1/float64(k)
 	res.Stats, res.Scans = st, 1
 	scaleFaces(faces, float64(k), float64(k))
