@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,8 +79,8 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSnapshotDamage flips every bit of a snapshot file, one at a time,
-// and truncates it at every length: each is ErrCorrupt.
+// TestSnapshotDamage flips a bit in every byte of a snapshot file, one
+// byte at a time, and truncates it at every length: each is ErrCorrupt.
 func TestSnapshotDamage(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good")
@@ -100,9 +101,9 @@ func TestSnapshotDamage(t *testing.T) {
 			t.Fatalf("%s: %v, want ErrCorrupt", what, err)
 		}
 	}
-	for i := range len(b) * 8 {
+	for i := range b { // one bit of every byte, each bit position in turn
 		d := append([]byte(nil), b...)
-		d[i/8] ^= 1 << (i % 8)
+		d[i] ^= 1 << (i % 8)
 		try("bit flipped", d)
 	}
 	for n := range len(b) {
@@ -210,5 +211,54 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 		if err := p.loadSnapshot(got); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestInstallSnapshotRejects checks that a well-formed, checksummed
+// snapshot whose contents the live set cannot take (a threshold out of
+// range, a descriptor that is not finite, a request twice) is refused with
+// ErrCorrupt, and that resetLive then empties the live set.
+func TestInstallSnapshotRejects(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(s *snapshot)
+	}{
+		{"threshold out of range", func(s *snapshot) {
+			for m := range s.faces {
+				s.faces[m][0].Threshold, s.faces[m][1].Threshold = 3, 3
+			}
+		}},
+		{"descriptor not finite", func(s *snapshot) { s.faces[1][0].Descriptor[2] = float32(math.Inf(1)) }},
+		{"request twice", func(s *snapshot) { s.reqs[2].id = "r2" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sampleSnapshot()
+			tt.damage(s)
+			path := filepath.Join(t.TempDir(), "s")
+			if err := writeSnapshot(path, s); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readSnapshot(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := newRegistry(nullStore{}, nil, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := reg.setModels(s.Models); err != nil {
+				t.Fatal(err)
+			}
+			if err := reg.installSnapshot(got); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("installSnapshot: %v, want ErrCorrupt", err)
+			}
+			if err := reg.resetLive(); err != nil {
+				t.Fatal(err)
+			}
+			if reg.Len() != 0 || len(reg.reqs) != 0 || reg.galleries[0].Len() != 0 {
+				t.Errorf("live set after reset: %d faces, %d requests", reg.Len(), len(reg.reqs))
+			}
+		})
 	}
 }
