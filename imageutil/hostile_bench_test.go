@@ -170,7 +170,11 @@ func BenchmarkHostile(b *testing.B) {
 					cells[c.name] = map[string]string{}
 					names = append(names, c.name)
 				}
-				cells[c.name][mode] = fmt.Sprintf("%s / %.0f ms / %.0f MB", outcome, ms/float64(b.N), peak)
+				prec := 0
+				if ms/float64(b.N) < 10 {
+					prec = 2
+				}
+				cells[c.name][mode] = fmt.Sprintf("%s / %.*f ms / %.0f MB", outcome, prec, ms/float64(b.N), peak)
 			})
 		}
 	}
