@@ -41,6 +41,7 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	labelFrom := fs.String("label-from", "dir", "with --images: dir (one folder per person) or filename (person + digits)")
 	cohortFile := fs.String("cohort", "", "descriptor file used as the cohort instead of in-set cohort people")
 	cache := fs.String("cache", "", "with --images: file of the embedded faces, reused while the images and embedder settings are unchanged")
+	cohortImages := fs.String("cohort-images", "", "folder of images (one folder per person) embedded with the chosen embedder and used as the cohort instead of in-set cohort people (--cache FILE keeps them in FILE.cohort)")
 	p := evaluation.IdolsProtocol()
 	fs.IntVar(&p.Enrolled, "enrol", p.Enrolled, "people enrolled per split")
 	fs.IntVar(&p.PerPerson, "per-person", p.PerPerson, "photos enrolled per person")
@@ -157,6 +158,22 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 			cohort = append(cohort, f.Descriptor)
 		}
 	}
+	if *cohortImages != "" {
+		if *cohortFile != "" {
+			return errors.New("give --cohort or --cohort-images, not both")
+		}
+		cc := ""
+		if *cache != "" {
+			cc = *cache + ".cohort"
+		}
+		c, err := embedImages(ctx, *cohortImages, evaluation.LabelFromDir, ef, cc, stderr)
+		if err != nil {
+			return fmt.Errorf("--cohort-images: %w", err)
+		}
+		for _, f := range c.Faces {
+			cohort = append(cohort, f.Descriptor)
+		}
+	}
 	splits, err := p.Partition(set, cohort)
 	if err != nil {
 		return err
@@ -208,6 +225,9 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 		set.Name, len(set.Faces), len(people), p.Enrolled, p.PerPerson, p.Cohort, strangers(p.Strangers), p.Seed)
 	if *cohortFile != "" {
 		title += fmt.Sprintf("; cohort %s (%d faces)", *cohortFile, len(cohort))
+	}
+	if *cohortImages != "" {
+		title += fmt.Sprintf("; cohort %s (%d faces)", *cohortImages, len(cohort))
 	}
 	if err := evaluation.WriteMarkdown(w, title, results, *reps); err != nil {
 		return err

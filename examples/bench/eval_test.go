@@ -170,3 +170,14 @@ func TestParseSystems(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalCohortImagesConflict: a cohort comes from one place.
+func TestEvalCohortImagesConflict(t *testing.T) {
+	path := writeDescriptors(t, 30, 3, 0.3)
+	var sink bytes.Buffer
+	err := cmdEval(context.Background(), nil, []string{"--descriptors", path, "--enrol", "5", "--per-person", "1",
+		"--cohort-people", "0", "--cohort", path, "--cohort-images", t.TempDir(), "--threshold", "0.6"}, &sink, &sink)
+	if err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("--cohort with --cohort-images: %v", err)
+	}
+}
