@@ -220,3 +220,33 @@ func faceLandmarks(t *testing.T, e *onnx.Embedder, img image.Image) [][]image.Po
 	}
 	return out
 }
+
+// FuzzFacesBytesWith: any bytes, with a look and turned scans, give faces
+// with unit descriptors or an error, never a panic.
+func FuzzFacesBytesWith(f *testing.F) {
+	groups, _ := filepath.Glob(filepath.Join(testenv.BBT(f), "bbt*.jpg"))
+	if len(groups) > 0 {
+		if data, err := os.ReadFile(groups[0]); err == nil {
+			f.Add(data)
+			f.Add(data[:len(data)/2])
+		}
+	}
+	f.Add([]byte("\xff\xd8\xff\xe0 not a jpeg"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := newEmbedder(t, onnx.ONNX68)
+		res, err := e.FacesBytesWith(context.Background(), data, embed.BytesOptions{
+			Look:      func(image.Image) error { return nil },
+			Turns:     []embed.Turn{{Degrees: 90, Reduce: 2}, {Degrees: 270, Reduce: 2}},
+			MaxPixels: 4_000_000,
+		})
+		if err != nil {
+			return
+		}
+		for i, fc := range res.Faces {
+			if n := norm(fc.Descriptor); math.Abs(n-1) > 1e-3 {
+				t.Fatalf("face %d: descriptor norm %v", i, n)
+			}
+		}
+	})
+}
