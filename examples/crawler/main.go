@@ -19,6 +19,7 @@
 //	--workers N      images fetched at once, and dlib workers (default 2)
 //	--checks N       images checked at once by Filter.CheckBatch (default GOMAXPROCS+1)
 //	--inflight N     image bytes held between fetch and verdict (default 256 MiB)
+//	--check-memory N estimated memory of the checks under way (default 1 GiB)
 //	--timeout D      per fetch (default 15s)
 //	--max-bytes N    largest image fetched (default 20 MiB)
 //	--json           print the results as JSON lines instead of a table
@@ -81,6 +82,7 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&cfg.Crawl.Workers, "workers", cfg.Crawl.Workers, "images fetched at once, and dlib workers")
 	fs.IntVar(&cfg.Crawl.Batch.Workers, "checks", 0, "images checked at once (0: GOMAXPROCS+1)")
 	fs.Int64Var(&cfg.Crawl.Batch.MaxBytes, "inflight", 0, "image bytes held between fetch and verdict (0: 256 MiB)")
+	fs.Int64Var(&cfg.Crawl.Batch.MaxMemory, "check-memory", 0, "estimated memory of the checks under way, in bytes (0: 1 GiB)")
 	fs.DurationVar(&cfg.Crawl.FetchTimeout, "timeout", cfg.Crawl.FetchTimeout, "timeout per fetch")
 	fs.Int64Var(&cfg.Crawl.MaxBytes, "max-bytes", cfg.Crawl.MaxBytes, "largest image fetched, in bytes")
 	fs.BoolVar(&cfg.JSON, "json", false, "print JSON lines")
