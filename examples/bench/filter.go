@@ -66,6 +66,7 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface,gofaceasis", "rows to run (goface: go-face on JPEG copies of the non-JPEG images; gofaceasis: on the files as they are)")
 	widen := fs.Float64("widen", 7, "facesim between-person widening for the bulk enrolments")
 	storeFlag := fs.String("store", "auto", "registry store: bolt (boltstore, one fsync per write), memory (in memory, same Submit and Approve) or auto (memory above 100000 enrolled faces)")
+	byClass := fs.Bool("by-class", false, "instead of the rows' tables, CPU time per image of go-face (JPEG copies), bare FacesBytes and the Filter for every kind of image of the mix (rows goface, facesbytes, filter, upright among --rows), at the first registry size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof and of the registry's building to PREFIX-registry-ENROLLED.pprof")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -132,8 +133,11 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 			delete(rows, "gofaceasis")
 		}
 		inMemory := *storeFlag == "memory" || (*storeFlag == "auto" && n > 100000)
-		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows, inMemory, *cpuProfile, filepath.Join(*cache, "goface-jpeg")); err != nil {
+		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows, inMemory, *cpuProfile, filepath.Join(*cache, "goface-jpeg"), *byClass); err != nil {
 			return err
+		}
+		if *byClass {
+			break
 		}
 	}
 	fmt.Fprintf(stdout, "load at the end: %s\n", loadAvg())
@@ -165,7 +169,7 @@ func (r *filterRun) count(kind, v string) {
 
 // filterSize builds a registry of n enrolled faces and runs the rows.
 func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
-	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool, inMemory bool, cpuProfile, goFaceJPEGDir string) error {
+	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool, inMemory bool, cpuProfile, goFaceJPEGDir string, byClass bool) error {
 	dir, err := os.MkdirTemp("", "faceoptout-benchfilter-")
 	if err != nil {
 		return err
@@ -284,6 +288,9 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		add("gofaceasis", "plain go-face as is, full size, 1 goroutine (fails on non-JPEG images)", goFaceRow(paths))
 	}
 
+	if byClass {
+		return classTable(ctx, stdout, logf, emb, dcfg, files, n, rounds, rows, newFilter, cpuProfile, goFaceJPEGDir)
+	}
 	all := make([][]*filterRun, len(rs))
 	for round := range rounds {
 		for i, r := range rs {
@@ -1017,4 +1024,212 @@ func noise(w, h int, seed uint64) image.Image {
 		m.Pix[i] = 255
 	}
 	return m
+}
+
+// classTable measures, for every kind of image of the mix in turn, the
+// CPU time per image of plain go-face (on JPEG copies of the non-JPEG
+// files; its recognizer's loading, timed on an empty list in every round,
+// is taken off), bare FacesBytes and the Filter, interleaved over rounds
+// and reported by the median round, and prints each row's cost against
+// go-face's: where the per-CPU advantage is smallest.
+func classTable(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
+	files []mixFile, n, rounds int, rows map[string]bool,
+	newFilter func(embed.Embedder, bool) (*exclusion.Filter, error), cpuProfile, goFaceJPEGDir string) error {
+	var kinds []string
+	byKind := map[string][]int{}
+	for i, f := range files {
+		if byKind[f.kind] == nil {
+			kinds = append(kinds, f.kind)
+		}
+		byKind[f.kind] = append(byKind[f.kind], i)
+	}
+	var gfPaths []string
+	if goFaceCompiled && rows["goface"] {
+		var err error
+		if gfPaths, _, err = jpegCopies(files, goFaceJPEGDir); err != nil {
+			return fmt.Errorf("go-face's JPEG copies: %w", err)
+		}
+	}
+	type crow struct {
+		key, name string
+		run       func(idx []int) (time.Duration, int, error) // CPU time of the images idx, faces found (-1: not counted)
+	}
+	var crs []crow
+	workers := dcfg.Workers
+	subset := func(idx []int) []mixFile {
+		out := make([]mixFile, len(idx))
+		for j, i := range idx {
+			out[j] = files[i]
+		}
+		return out
+	}
+	timed := func(fn func() error) (time.Duration, error) {
+		c0 := cpuTime()
+		err := fn()
+		return cpuTime() - c0, err
+	}
+	if gfPaths != nil {
+		crs = append(crs, crow{"goface", "go-face, JPEG copies, 1 goroutine", func(idx []int) (time.Duration, int, error) {
+			paths := make([]string, len(idx))
+			for j, i := range idx {
+				paths[j] = gfPaths[i]
+			}
+			nf := 0
+			d, err := timed(func() error {
+				br, err := goFaceBaseline(ctx, paths, dcfg.ModelsDir, 1)
+				if br != nil {
+					for _, fs := range br.faces {
+						nf += len(fs)
+					}
+				}
+				return err
+			})
+			return d, nf, err
+		}})
+	}
+	if rows["facesbytes"] {
+		crs = append(crs, crow{"facesbytes", fmt.Sprintf("bare FacesBytes, %d goroutines", workers), func(idx []int) (time.Duration, int, error) {
+			var mu sync.Mutex // guards nf
+			nf := 0
+			d, err := timed(func() error {
+				_, err := perImage(ctx, subset(idx), workers, func(ctx context.Context, data []byte) string {
+					faces, err := emb.FacesBytes(ctx, data)
+					if err != nil {
+						return "error"
+					}
+					mu.Lock()
+					nf += len(faces)
+					mu.Unlock()
+					return "ok"
+				})
+				return err
+			})
+			return d, nf, err
+		}})
+	}
+	for _, k := range []string{"filter", "upright"} {
+		if !rows[k] {
+			continue
+		}
+		f, err := newFilter(emb, k == "upright")
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("Filter, default config, %d goroutines", workers)
+		if k == "upright" {
+			name = fmt.Sprintf("Filter, UprightOnly, %d goroutines", workers)
+		}
+		crs = append(crs, crow{k, name, func(idx []int) (time.Duration, int, error) {
+			d, err := timed(func() error { _, err := perImage(ctx, subset(idx), workers, filterCheck(f)); return err })
+			return d, -1, err
+		}})
+	}
+	// cpu[row][kind] holds one CPU time per round; fixed[row] go-face's
+	// recognizer loading per round.
+	cpu := make([]map[string][]time.Duration, len(crs))
+	for i := range cpu {
+		cpu[i] = map[string][]time.Duration{}
+	}
+	found := make([]map[string]int, len(crs)) // row -> kind -> faces found (last round)
+	for i := range found {
+		found[i] = map[string]int{}
+	}
+	var fixed []time.Duration
+	for round := range rounds {
+		for i, r := range crs {
+			logf("by class, enrolled %d, round %d/%d: %s", n, round+1, rounds, r.name)
+			if r.key == "goface" {
+				d, _, err := r.run(nil)
+				if err != nil {
+					return err
+				}
+				fixed = append(fixed, d)
+			}
+			for _, k := range kinds {
+				stop, err := startProfile(cpuProfile, fmt.Sprintf("class-%s-%s-%d", r.key, strings.ReplaceAll(k, " ", ""), round+1))
+				if err != nil {
+					return err
+				}
+				d, nf, err := r.run(byKind[k])
+				stop()
+				if err != nil {
+					return fmt.Errorf("%s, %s: %w", r.name, k, err)
+				}
+				cpu[i][k] = append(cpu[i][k], d)
+				if nf >= 0 {
+					found[i][k] = nf
+				}
+			}
+		}
+	}
+	medDur := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		if len(s) == 0 {
+			return 0
+		}
+		return s[(len(s)-1)/2]
+	}
+	fix := medDur(fixed)
+	perImg := func(i int, k string) float64 { // CPU ms per image
+		d := medDur(cpu[i][k])
+		if crs[i].key == "goface" {
+			d -= fix
+		}
+		return ms(d) / float64(len(byKind[k]))
+	}
+	gi := slices.IndexFunc(crs, func(r crow) bool { return r.key == "goface" })
+	fmt.Fprintf(stdout, "\nCPU ms per image by kind of image (user+system time of the process, median of %d interleaved rounds; go-face's recognizer loading, %.0f ms, taken off); registry of %d bulk faces; load %s\n",
+		rounds, ms(fix), n, loadAvg())
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	head := "kind\timages"
+	for _, r := range crs {
+		head += "\t" + r.key + " ms"
+	}
+	for _, r := range crs {
+		if gi >= 0 && r.key != "goface" {
+			head += "\t" + r.key + " vs go-face"
+		}
+	}
+	var counted []int // rows that count faces
+	for i, r := range crs {
+		if r.key == "goface" || r.key == "facesbytes" {
+			counted = append(counted, i)
+			head += "\t" + r.key + " faces"
+		}
+	}
+	fmt.Fprintln(tw, head)
+	totals := make([]float64, len(crs))
+	line := func(label string, count int, vals []float64, faces []int) {
+		s := fmt.Sprintf("%s\t%d", label, count)
+		for _, v := range vals {
+			s += fmt.Sprintf("\t%.1f", v)
+		}
+		for i, r := range crs {
+			if gi >= 0 && r.key != "goface" {
+				s += fmt.Sprintf("\t%.2fx", vals[gi]/vals[i])
+			}
+		}
+		for _, i := range counted {
+			s += fmt.Sprintf("\t%d", faces[i])
+		}
+		fmt.Fprintln(tw, s)
+	}
+	allFaces := make([]int, len(crs))
+	for _, k := range kinds {
+		vals := make([]float64, len(crs))
+		faces := make([]int, len(crs))
+		for i := range crs {
+			vals[i] = perImg(i, k)
+			totals[i] += vals[i] * float64(len(byKind[k]))
+			faces[i] = found[i][k]
+			allFaces[i] += faces[i]
+		}
+		line(k, len(byKind[k]), vals, faces)
+	}
+	for i := range totals {
+		totals[i] /= float64(len(files))
+	}
+	line("whole mix", len(files), totals, allFaces)
+	return tw.Flush()
 }
