@@ -96,52 +96,62 @@ func finite(v ...float64) bool {
 // rows top to bottom.
 func Warp(src []byte, w, h int, inv Affine, ow, oh int) []float32 {
 	out := make([]float32, 3*ow*oh)
+	var px [3]float32
+	for v := range oh {
+		for u := range ow {
+			sx := inv[0]*float64(u) + inv[1]*float64(v) + inv[2]
+			sy := inv[3]*float64(u) + inv[4]*float64(v) + inv[5]
+			bilinear(src, w, h, sx, sy, &px)
+			o := out[3*(v*ow+u):]
+			o[0], o[1], o[2] = px[0], px[1], px[2]
+		}
+	}
+	return out
+}
+
+// bilinear sets px to the exact bilinear interpolation of the w x h
+// packed-RGB image src at (sx, sy), pixels outside it black.
+func bilinear(src []byte, w, h int, sx, sy float64, px *[3]float32) {
+	*px = [3]float32{}
+	fx0, fy0 := math.Floor(sx), math.Floor(sy)
+	if !(fx0 >= -2 && fy0 >= -2 && fx0 <= float64(w)+1 && fy0 <= float64(h)+1) { // NaN too
+		return // entirely outside: black
+	}
+	x0, y0 := int(fx0), int(fy0)
+	ax, ay := sx-fx0, sy-fy0
+	if x0 >= 0 && y0 >= 0 && x0+1 < w && y0+1 < h {
+		p := src[3*(y0*w+x0):]
+		q := src[3*((y0+1)*w+x0):]
+		for c := range 3 {
+			top := float64(p[c])*(1-ax) + float64(p[3+c])*ax
+			bot := float64(q[c])*(1-ax) + float64(q[3+c])*ax
+			px[c] = float32(top*(1-ay) + bot*ay)
+		}
+		return
+	}
 	at := func(x, y int, c int) float64 {
 		if x < 0 || y < 0 || x >= w || y >= h {
 			return 0
 		}
 		return float64(src[3*(y*w+x)+c])
 	}
-	for v := range oh {
-		for u := range ow {
-			sx := inv[0]*float64(u) + inv[1]*float64(v) + inv[2]
-			sy := inv[3]*float64(u) + inv[4]*float64(v) + inv[5]
-			fx0, fy0 := math.Floor(sx), math.Floor(sy)
-			if !(fx0 >= -2 && fy0 >= -2 && fx0 <= float64(w)+1 && fy0 <= float64(h)+1) { // NaN too
-				continue // entirely outside: black
-			}
-			x0, y0 := int(fx0), int(fy0)
-			ax, ay := sx-fx0, sy-fy0
-			o := out[3*(v*ow+u):]
-			if x0 >= 0 && y0 >= 0 && x0+1 < w && y0+1 < h {
-				p := src[3*(y0*w+x0):]
-				q := src[3*((y0+1)*w+x0):]
-				for c := range 3 {
-					top := float64(p[c])*(1-ax) + float64(p[3+c])*ax
-					bot := float64(q[c])*(1-ax) + float64(q[3+c])*ax
-					o[c] = float32(top*(1-ay) + bot*ay)
-				}
-				continue
-			}
-			for c := range 3 {
-				top := at(x0, y0, c)*(1-ax) + at(x0+1, y0, c)*ax
-				bot := at(x0, y0+1, c)*(1-ax) + at(x0+1, y0+1, c)*ax
-				o[c] = float32(top*(1-ay) + bot*ay)
-			}
-		}
+	for c := range 3 {
+		top := at(x0, y0, c)*(1-ax) + at(x0+1, y0, c)*ax
+		bot := at(x0, y0+1, c)*(1-ax) + at(x0+1, y0+1, c)*ax
+		px[c] = float32(top*(1-ay) + bot*ay)
 	}
-	return out
 }
 
 // WarpArea is Warp that averages k x k bilinear samples per chip pixel,
 // spread evenly over the pixel's square (k <= 1 is Warp): with k at least
 // the number of source pixels per chip pixel, a downscale reads every
-// source pixel instead of aliasing.
+// source pixel instead of aliasing. The samples are taken one at a time:
+// no k-times larger chip is allocated.
 func WarpArea(src []byte, w, h int, inv Affine, ow, oh, k int) []float32 {
 	if k <= 1 {
 		return Warp(src, w, h, inv, ow, oh)
 	}
-	// Chip pixel (U, V) of the k-times larger chip sits at
+	// Sample (U, V) of the k-times larger chip sits at
 	// ((U+0.5)/k - 0.5, (V+0.5)/k - 0.5) of the chip.
 	fk := float64(k)
 	c := 0.5/fk - 0.5
@@ -149,20 +159,20 @@ func WarpArea(src []byte, w, h int, inv Affine, ow, oh, k int) []float32 {
 		inv[0] / fk, inv[1] / fk, inv[0]*c + inv[1]*c + inv[2],
 		inv[3] / fk, inv[4] / fk, inv[3]*c + inv[4]*c + inv[5],
 	}
-	fine := Warp(src, w, h, big, ow*k, oh*k)
 	out := make([]float32, 3*ow*oh)
-	bw := ow * k
 	norm := 1 / float64(k*k)
+	var px [3]float32
 	for v := range oh {
 		for u := range ow {
 			var sum [3]float64
 			for j := range k {
-				row := (v*k + j) * bw
+				fv := float64(v*k + j)
 				for i := range k {
-					p := fine[3*(row+u*k+i):]
-					sum[0] += float64(p[0])
-					sum[1] += float64(p[1])
-					sum[2] += float64(p[2])
+					fu := float64(u*k + i)
+					bilinear(src, w, h, big[0]*fu+big[1]*fv+big[2], big[3]*fu+big[4]*fv+big[5], &px)
+					sum[0] += float64(px[0])
+					sum[1] += float64(px[1])
+					sum[2] += float64(px[2])
 				}
 			}
 			o := out[3*(v*ow+u):]
