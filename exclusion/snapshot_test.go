@@ -262,3 +262,37 @@ func TestInstallSnapshotRejects(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSnapshotLive copies the live set of 100,000 one-face requests,
+// as a replica does (changes waiting) before it writes its snapshot.
+func BenchmarkSnapshotLive(b *testing.B) {
+	const n = 100000
+	models := []embed.Model{{Name: "m", Dim: 128, ID: "abc"}}
+	s := &snapshot{Seq: 1, Created: time.Unix(1, 0).UTC(), Models: models, faces: make([][]EnrolledFace, 1), data: make([][]float32, 1)}
+	s.data[0] = make([]float32, n*128)
+	for i := range n {
+		id := fmt.Sprintf("R%025d", i)
+		s.reqs = append(s.reqs, &liveReq{id: id, decided: s.Created, sha: []string{fmt.Sprintf("%064x", i)}, nfaces: 1})
+		s.data[0][i*128+i%128] = 1
+		s.faces[0] = append(s.faces[0], EnrolledFace{RequestID: id, Quality: embed.Quality{Size: 64, Score: 1}})
+	}
+	reg, err := newRegistry(nullStore{}, nil, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := reg.setModels(models); err != nil {
+		b.Fatal(err)
+	}
+	if err := reg.installSnapshot(s); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		reg.wmu.Lock()
+		_, _, _, err := reg.snapshotLive()
+		reg.wmu.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
