@@ -18,14 +18,15 @@ type Config struct {
 	// Workers is how many worker processes run at once (each holds one
 	// image at a time); 0 means 1.
 	Workers int
-	// Timeout bounds each Faces call besides ctx's deadline; 0 means 30
-	// seconds.
+	// Timeout bounds each call (Faces, FacesBytes, FacesBytesWith: decode,
+	// look and scans) besides ctx's deadline; 0 means 30 seconds.
 	Timeout time.Duration
 	// StartTimeout bounds a worker's start, until its hello (loading
 	// models); 0 means 60 seconds.
 	StartTimeout time.Duration
 	// MaxPixels is the largest image Faces sends (larger ones are refused
-	// before any copy); 0 means 40,000,000.
+	// before any copy), and the pixel budget within which the workers
+	// decode FacesBytes's and FacesBytesWith's images; 0 means 40,000,000.
 	MaxPixels int64
 }
 

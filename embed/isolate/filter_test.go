@@ -12,6 +12,10 @@ import (
 	"github.com/faceoptout/faceoptout/exclusion/exclusiontest"
 )
 
+// A Filter over a Pool checks encoded images through FacesBytesWith: the
+// worker decodes.
+var _ exclusion.BytesEmbedder = (*isolate.Pool)(nil)
+
 // TestFilterWithCrashingWorker runs the exclusion Filter on a Pool: an
 // enrolled face is blocked, a stranger allowed, and an image whose worker
 // segfaults, exits or hangs answers Unchecked (the error wrapping

@@ -186,7 +186,7 @@ func (p *Pool) Faces(ctx context.Context, img image.Image) ([]embed.Face, error)
 	if !ok || rgb.Rect.Min != (image.Point{}) || rgb.Stride != 4*b.Dx() {
 		rgb = imageutil.ToRGB(img)
 	}
-	rep, err := p.call(ctx, request{W: b.Dx(), H: b.Dy()}, rgb.Pix[:4*b.Dx()*b.Dy()])
+	rep, err := p.call(ctx, request{W: b.Dx(), H: b.Dy()}, rgb.Pix[:4*b.Dx()*b.Dy()], nil)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (p *Pool) FacesBytes(ctx context.Context, data []byte) ([]embed.Face, error
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: no bytes", imageutil.ErrFormat)
 	}
-	rep, err := p.call(ctx, request{Encoded: len(data), MaxPixels: p.cfg.MaxPixels}, data)
+	rep, err := p.call(ctx, request{Encoded: len(data), MaxPixels: p.cfg.MaxPixels}, data, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -220,9 +220,13 @@ func (p *Pool) FacesBytes(ctx context.Context, data []byte) ([]embed.Face, error
 // call sends req and its payload to an idle worker (starting one if the
 // slot has none) and returns its reply: a remote error becomes a
 // *remoteError, a dead worker a *CrashError, a worker still busy at the
-// deadline (ctx's or Config.Timeout, whichever is earlier) is killed.
-func (p *Pool) call(ctx context.Context, req request, payload []byte) (reply, error) {
-	deadline := time.Now().Add(p.cfg.Timeout)
+// deadline (ctx's or Config.Timeout, whichever is earlier) is killed. When
+// req.Look is set, look is called with the look image the worker sends
+// before its reply; its error, answered to the worker as stop, is the
+// call's error.
+func (p *Pool) call(ctx context.Context, req request, payload []byte, look func(image.Image) error) (reply, error) {
+	start := time.Now()
+	deadline := start.Add(p.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -247,18 +251,48 @@ func (p *Pool) call(ctx context.Context, req request, payload []byte) (reply, er
 	}
 
 	type result struct {
-		rep reply
-		err error
+		rep       reply
+		err       error // the pipes broke
+		malformed error // the worker broke the protocol
+		lookErr   error // look's error
 	}
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		if r.err = w.enc.Encode(req); r.err == nil {
-			if _, r.err = w.in.Write(payload); r.err == nil {
-				r.err = w.dec.Decode(&r.rep)
+		defer func() { done <- r }()
+		if r.err = w.enc.Encode(req); r.err != nil {
+			return
+		}
+		if _, r.err = w.in.Write(payload); r.err != nil {
+			return
+		}
+		looked := false
+		for {
+			var rep reply // gob leaves fields absent from a message as they are
+			if r.err = w.dec.Decode(&rep); r.err != nil {
+				return
+			}
+			if rep.Look == nil {
+				r.rep = rep
+				return
+			}
+			if !req.Look || look == nil || looked {
+				r.malformed = errors.New("a look image not asked for")
+				return
+			}
+			if r.malformed = checkLook(rep.Look); r.malformed != nil {
+				return
+			}
+			looked = true
+			l := rep.Look
+			verdict := lookGo
+			if r.lookErr = look(&image.NRGBA{Pix: l.Pix, Stride: 4 * l.W, Rect: image.Rect(0, 0, l.W, l.H)}); r.lookErr != nil {
+				verdict = lookStop
+			}
+			if r.err = w.enc.Encode(lookAnswer{Verdict: verdict}); r.err != nil {
+				return
 			}
 		}
-		done <- r
 	}()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -272,11 +306,14 @@ func (p *Pool) call(ctx context.Context, req request, payload []byte) (reply, er
 		if p.isClosed() {
 			return reply{}, ErrClosed
 		}
-		return reply{}, fmt.Errorf("%w after %v: %w", ErrTimeout, p.cfg.Timeout, context.DeadlineExceeded)
+		return reply{}, fmt.Errorf("%w after %v: %w", ErrTimeout, deadline.Sub(start).Round(time.Millisecond), context.DeadlineExceeded)
 	case <-ctx.Done():
 		p.reap(w)
 		<-done
 		p.slots <- nil
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return reply{}, fmt.Errorf("%w after %v: %w", ErrTimeout, time.Since(start).Round(time.Millisecond), context.DeadlineExceeded)
+		}
 		return reply{}, fmt.Errorf("isolate: %w (worker killed)", ctx.Err())
 	}
 	if r.err != nil {
@@ -296,12 +333,20 @@ func (p *Pool) call(ctx context.Context, req request, payload []byte) (reply, er
 		}
 		return reply{}, &CrashError{Exit: exit, Stderr: w.stderr.String()}
 	}
+	if r.malformed != nil {
+		p.reap(w)
+		p.slots <- nil
+		return reply{}, &CrashError{Exit: "malformed reply: " + r.malformed.Error(), Stderr: w.stderr.String()}
+	}
 	if err := p.check(r.rep); err != nil {
 		p.reap(w)
 		p.slots <- nil
 		return reply{}, &CrashError{Exit: "malformed reply: " + err.Error(), Stderr: w.stderr.String()}
 	}
 	p.slots <- w
+	if r.lookErr != nil {
+		return reply{}, r.lookErr
+	}
 	if r.rep.Err != "" {
 		return reply{}, &remoteError{msg: r.rep.Err, sentinel: sentinelOf(r.rep.Kind)}
 	}

@@ -21,7 +21,8 @@ import (
 
 // workerEnv makes the test binary a worker (TestWorkerProcess); its value
 // says how the worker's embedder behaves: "ok", "dim=N" (another model),
-// "no-hello" (exits before Serve).
+// "no-hello" (exits before Serve), "dlib" (a real embed.Dlib, see
+// dlibWorkerEmbedder).
 const workerEnv = "ISOLATE_TEST_WORKER"
 
 // Trigger colours of the top-left pixel that make the test worker's
@@ -34,6 +35,9 @@ var (
 	triggerMalformed = color.NRGBA{13, 14, 15, 255}
 	triggerPanic     = color.NRGBA{16, 17, 18, 255}
 	triggerErr       = color.NRGBA{19, 20, 21, 255}
+	// triggerLandscape, at a corner, makes the embedder blind to every
+	// face of a landscape image (a face only seen turned).
+	triggerLandscape = color.NRGBA{22, 23, 24, 255}
 )
 
 // hooked is the worker's embedder: exclusiontest.Embedder, except for the
@@ -52,12 +56,23 @@ func (h *hooked) Faces(ctx context.Context, img image.Image) ([]embed.Face, erro
 	if h.constant {
 		return []embed.Face{constantFace}, nil
 	}
+	bb := img.Bounds()
+	for _, c := range []image.Point{bb.Min, {bb.Max.X - 1, bb.Min.Y}, {bb.Min.X, bb.Max.Y - 1}, bb.Max.Sub(image.Pt(1, 1))} {
+		r, g, b, _ := img.At(c.X, c.Y).RGBA()
+		if (color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}) == triggerLandscape && bb.Dx() > bb.Dy() {
+			return []embed.Face{}, nil
+		}
+	}
 	r, g, b, _ := img.At(0, 0).RGBA()
 	switch (color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}) {
 	case triggerSegfault:
+		// The signal arrives asynchronously: wait for it rather than
+		// answer first.
 		_ = syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+		time.Sleep(time.Hour)
 	case triggerAbort:
 		_ = syscall.Kill(os.Getpid(), syscall.SIGABRT)
+		time.Sleep(time.Hour)
 	case triggerHang:
 		time.Sleep(time.Hour) // deaf to ctx, as a stuck native call
 	case triggerExit:
@@ -79,8 +94,17 @@ func TestWorkerProcess(t *testing.T) {
 	if mode == "" {
 		t.Skip("a worker started by the tests of this package")
 	}
+	var serve embed.Embedder
 	emb := &hooked{}
+	serve = emb
 	switch mode {
+	case "dlib":
+		d, err := dlibWorkerEmbedder()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		serve = d
 	case "no-hello":
 		fmt.Fprintln(os.Stderr, "cannot load the models")
 		os.Exit(3)
@@ -89,7 +113,7 @@ func TestWorkerProcess(t *testing.T) {
 	case "constant":
 		emb.constant = true
 	}
-	if err := isolate.ServeInherited(context.Background(), emb); err != nil {
+	if err := isolate.ServeInherited(context.Background(), serve); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -341,6 +365,114 @@ func TestPoolFacesBytes(t *testing.T) {
 		}
 		if faces, err := p.FacesBytes(context.Background(), exclusiontest.PNG(faceImage(2, color.NRGBA{}))); err != nil || len(faces) != 1 {
 			t.Fatalf("next image: %v, %v", faces, err)
+		}
+	})
+}
+
+// TestPoolFacesBytesWith: with an embedder that has no FacesBytesWith of
+// its own, the worker decodes with imageutil, hands the decoded image to
+// Look in the caller's process before any face is searched, and answers
+// FacesBytes's faces with the BytesResult filled in.
+func TestPoolFacesBytesWith(t *testing.T) {
+	cfg := testConfig("ok")
+	p := newPool(t, cfg)
+	ctx := context.Background()
+	big := exclusiontest.Image(128, 96, exclusiontest.Face{Box: image.Rect(32, 16, 96, 80), Color: exclusiontest.Person(3)})
+	data := exclusiontest.PNG(big)
+	turns := []embed.Turn{{Degrees: 90, Reduce: 2}, {Degrees: 270}}
+
+	t.Run("look and faces", func(t *testing.T) {
+		var looked image.Point
+		res, err := p.FacesBytesWith(ctx, data, embed.BytesOptions{Turns: turns, Look: func(img image.Image) error {
+			looked = img.Bounds().Size()
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := p.FacesBytes(ctx, data)
+		if fmt.Sprint(res.Faces) != fmt.Sprint(want) || len(want) != 1 {
+			t.Fatalf("faces %v, FacesBytes %v", res.Faces, want)
+		}
+		if looked != image.Pt(128, 96) || res.Size != looked || res.Reduction != 1 || res.Scans != 1 || res.Turn != 0 {
+			t.Fatalf("looked at %v; result %+v", looked, res)
+		}
+	})
+
+	t.Run("found turned", func(t *testing.T) {
+		sideways := exclusiontest.Image(128, 96, exclusiontest.Face{Box: image.Rect(32, 16, 96, 80), Color: exclusiontest.Person(3)})
+		sideways.SetNRGBA(0, 0, triggerLandscape)
+		res, err := p.FacesBytesWith(ctx, exclusiontest.PNG(sideways), embed.BytesOptions{Turns: turns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := p.FacesBytes(ctx, data)
+		if res.Turn != 90 || res.Scans != 2 || len(res.Faces) != 1 || res.Faces[0].Box != want[0].Box {
+			t.Fatalf("result %+v, want the face %v found turned 90°", res, want)
+		}
+		if res, err := p.FacesBytesWith(ctx, exclusiontest.PNG(sideways), embed.BytesOptions{}); err != nil || len(res.Faces) != 0 || res.Scans != 1 {
+			t.Fatalf("without turns: %+v, %v", res, err)
+		}
+	})
+
+	t.Run("pixel budget", func(t *testing.T) {
+		var looked image.Point
+		res, err := p.FacesBytesWith(ctx, data, embed.BytesOptions{MaxPixels: 64 * 48, Look: func(img image.Image) error {
+			looked = img.Bounds().Size()
+			return nil
+		}})
+		if err != nil || len(res.Faces) != 1 {
+			t.Fatalf("faces %v, error %v", res.Faces, err)
+		}
+		if looked != image.Pt(64, 48) || res.Size != image.Pt(128, 96) || res.Reduction != 2 {
+			t.Fatalf("looked at %v; result %+v", looked, res)
+		}
+	})
+
+	t.Run("look stops the call", func(t *testing.T) {
+		// The worker would segfault on this image's faces: Look's error
+		// comes before any face is searched.
+		errSeen := errors.New("seen before")
+		_, err := p.FacesBytesWith(ctx, exclusiontest.PNG(faceImage(1, triggerSegfault)), embed.BytesOptions{Look: func(image.Image) error { return errSeen }})
+		if !errors.Is(err, errSeen) {
+			t.Fatalf("error %v, want Look's", err)
+		}
+		res, err := p.FacesBytesWith(ctx, data, embed.BytesOptions{})
+		if err != nil || len(res.Faces) != 1 {
+			t.Fatalf("next call: %v, %v", res.Faces, err)
+		}
+	})
+
+	for _, tt := range []struct {
+		name string
+		data []byte
+		opts embed.BytesOptions
+		want error
+	}{
+		{"turn of 45 degrees", data, embed.BytesOptions{Turns: []embed.Turn{{Degrees: 45}}}, embed.ErrConfig},
+		{"turn reduced 3 times", data, embed.BytesOptions{Turns: []embed.Turn{{Degrees: 90, Reduce: 3}}}, embed.ErrConfig},
+		{"html", []byte("<!doctype html>"), embed.BytesOptions{}, imageutil.ErrFormat},
+		{"no bytes", nil, embed.BytesOptions{}, imageutil.ErrFormat},
+		{"worker segfaults", exclusiontest.PNG(faceImage(1, triggerSegfault)), embed.BytesOptions{}, isolate.ErrCrashed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := p.FacesBytesWith(ctx, tt.data, tt.opts); !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+		})
+	}
+
+	t.Run("stuck decode", func(t *testing.T) {
+		// A 40-megapixel lossless WebP of 160 bytes decodes for longer
+		// than the deadline: the worker is killed.
+		ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		_, err := p.FacesBytesWith(ctx, testimage.WebPUniform(16383, 2441), embed.BytesOptions{Look: func(image.Image) error { return nil }})
+		if !errors.Is(err, isolate.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("error %v, want ErrTimeout and DeadlineExceeded", err)
+		}
+		if res, err := p.FacesBytesWith(context.Background(), data, embed.BytesOptions{}); err != nil || len(res.Faces) != 1 {
+			t.Fatalf("next call: %v, %v", res.Faces, err)
 		}
 	})
 }

@@ -19,7 +19,9 @@ import (
 // (requests, from the Pool) and 4 (replies, to the Pool). The worker first
 // sends a hello; then, for each request (a gob header followed by its
 // W*H*4 raw pixel bytes, or by its Encoded bytes of an image file), one
-// reply.
+// reply. A request with Look set gets, before its reply, one reply whose
+// Look holds the image to look at; the Pool answers it with a lookAnswer
+// (go on or stop) before the worker searches any face.
 
 type hello struct {
 	Model embed.Model
@@ -34,7 +36,29 @@ type request struct {
 	// reduced to within MaxPixels.
 	Encoded   int
 	MaxPixels int64
+	// With makes an Encoded request a FacesBytesWith: Turns are tried when
+	// the upright scan finds no face, and Look asks for the look image.
+	With  bool
+	Turns []embed.Turn
+	Look  bool
 }
+
+// lookImage is the image a worker sends for BytesOptions.Look: W*H opaque
+// NRGBA pixels.
+type lookImage struct {
+	W, H int
+	Pix  []byte
+}
+
+// lookAnswer is the Pool's answer to a lookImage.
+type lookAnswer struct {
+	Verdict int // lookGo or lookStop
+}
+
+const (
+	lookGo   = 1
+	lookStop = 2
+)
 
 type reply struct {
 	Faces []embed.Face
@@ -42,7 +66,15 @@ type reply struct {
 	Kind  string // the sentinel Err wraps: a key of sentinels
 	// Reduction is the factor an encoded image was reduced by before its
 	// faces were searched (boxes are in full-size coordinates).
-	Reduction int
+	Reduction float64
+	// Turn, Scans, Size and Stats are a FacesBytesWith's BytesResult's.
+	Turn  int
+	Scans int
+	Size  image.Point
+	Stats embed.Stats
+	// Look, when not nil, makes this reply no answer but the look image of
+	// the request under way.
+	Look *lookImage
 }
 
 // sentinels are the errors a reply can carry across the pipe, most specific
@@ -52,6 +84,7 @@ var sentinels = []struct {
 	err  error
 }{
 	{"too-many-faces", embed.ErrTooManyFaces},
+	{"config", embed.ErrConfig},
 	{"image", embed.ErrImage},
 	{"no-face", embed.ErrNoFace},
 	{"dlib", embed.ErrDlib},
@@ -132,7 +165,8 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, emb embed.Embedder) er
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep := answer(ctx, emb, req, pix[:n])
+		look := func(img image.Image) error { return sendLook(enc, dec, img) }
+		rep := answer(ctx, emb, req, pix[:n], look)
 		if err := enc.Encode(rep); err != nil {
 			return fmt.Errorf("isolate: writing a reply: %w", err)
 		}
@@ -147,7 +181,31 @@ const (
 	maxWorkerBytes  = 1 << 30
 )
 
-func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte) (rep reply) {
+// errLookStopped is the error a worker's look returns when the Pool says
+// stop: the Pool's own Look error replaces it.
+var errLookStopped = errors.New("isolate: stopped by the look")
+
+// sendLook sends img to the Pool as a look image and waits for its answer.
+func sendLook(enc *gob.Encoder, dec *gob.Decoder, img image.Image) error {
+	b := img.Bounds()
+	rgb, ok := img.(*image.NRGBA)
+	if !ok || rgb.Rect.Min != (image.Point{}) || rgb.Stride != 4*b.Dx() {
+		rgb = imageutil.ToRGB(img)
+	}
+	if err := enc.Encode(reply{Look: &lookImage{W: b.Dx(), H: b.Dy(), Pix: rgb.Pix[:4*b.Dx()*b.Dy()]}}); err != nil {
+		return fmt.Errorf("isolate: sending the look image: %w", err)
+	}
+	var a lookAnswer
+	if err := dec.Decode(&a); err != nil {
+		return fmt.Errorf("isolate: reading the look answer: %w", err)
+	}
+	if a.Verdict != lookGo {
+		return errLookStopped
+	}
+	return nil
+}
+
+func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte, look func(image.Image) error) (rep reply) {
 	defer func() {
 		if p := recover(); p != nil {
 			rep = reply{Err: fmt.Sprintf("isolate: embedder panic: %v", p)}
@@ -157,6 +215,12 @@ func answer(ctx context.Context, emb embed.Embedder, req request, pix []byte) (r
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, req.Deadline)
 		defer cancel()
+	}
+	if req.Encoded > 0 && req.With {
+		if !req.Look {
+			look = nil
+		}
+		return answerWith(ctx, emb, req, pix, look)
 	}
 	if req.Encoded > 0 {
 		return answerEncoded(ctx, emb, req, pix)
@@ -187,5 +251,5 @@ func answerEncoded(ctx context.Context, emb embed.Embedder, req request, data []
 			faces[i].Landmarks = nil
 		}
 	}
-	return reply{Faces: faces, Reduction: m.Reduction}
+	return reply{Faces: faces, Reduction: float64(m.Reduction)}
 }
