@@ -286,7 +286,7 @@ func (p *Pool) call(ctx context.Context, req request, payload []byte, look func(
 			looked = true
 			l := rep.Look
 			verdict := lookGo
-			if r.lookErr = look(&image.NRGBA{Pix: l.Pix, Stride: 4 * l.W, Rect: image.Rect(0, 0, l.W, l.H)}); r.lookErr != nil {
+			if r.lookErr = callLook(look, &image.NRGBA{Pix: l.Pix, Stride: 4 * l.W, Rect: image.Rect(0, 0, l.W, l.H)}); r.lookErr != nil {
 				verdict = lookStop
 			}
 			if r.err = w.enc.Encode(lookAnswer{Verdict: verdict}); r.err != nil {
@@ -354,6 +354,17 @@ func (p *Pool) call(ctx context.Context, req request, payload []byte, look func(
 		r.rep.Faces = []embed.Face{}
 	}
 	return r.rep, nil
+}
+
+// callLook calls look on img; a panic in look (which runs on call's
+// goroutine, where nothing else would recover it) becomes its error.
+func callLook(look func(image.Image) error, img image.Image) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("isolate: look panicked: %v", p)
+		}
+	}()
+	return look(img)
 }
 
 // check validates a reply as the Embedder contract promises it.

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -440,6 +441,11 @@ func TestPoolFacesBytesWith(t *testing.T) {
 		res, err := p.FacesBytesWith(ctx, data, embed.BytesOptions{})
 		if err != nil || len(res.Faces) != 1 {
 			t.Fatalf("next call: %v, %v", res.Faces, err)
+		}
+		// A panic in Look is its error, never the caller's process.
+		_, err = p.FacesBytesWith(ctx, data, embed.BytesOptions{Look: func(image.Image) error { panic("look bug") }})
+		if err == nil || !strings.Contains(err.Error(), "look bug") {
+			t.Fatalf("panicking look: %v", err)
 		}
 	})
 

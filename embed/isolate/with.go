@@ -32,8 +32,9 @@ type bytesWithEmbedder interface {
 // opts.Look runs in the caller's process: the worker sends the image Look
 // is to see (for embed.Dlib the one its FacesBytesWith hands to Look, a
 // reduced copy for a JPEG) and waits for the answer before it searches any
-// face. An error from Look ends the call with that error, and the worker
-// stays. The deadline (ctx's or Config.Timeout, whichever is earlier)
+// face. An error from Look (or a panic in it, as an error) ends the call
+// with that error, and the worker stays. BytesResult.Stats are the
+// worker's timings. The deadline (ctx's or Config.Timeout, whichever is earlier)
 // covers the whole call, decode, look and scans: a worker still busy at it
 // is killed (ErrTimeout with context.DeadlineExceeded); a worker that dies
 // costs the call an error wrapping ErrCrashed. It is safe for concurrent
