@@ -124,7 +124,16 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 		return err
 	}
 	defer emb.Close()
-	fmt.Fprintf(stdout, "dlib: MinFaceSize %d, %d workers, GOMAXPROCS %d; load %s\n", dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), loadAvg())
+	// OpenBLAS (dlib's and go-face's descriptor network) picks its kernels
+	// from the CPU model unless OPENBLAS_CORETYPE names them: the figures
+	// depend on it, for every row alike.
+	blasCore := "OPENBLAS_CORETYPE unset"
+	if env != nil {
+		if c := env("OPENBLAS_CORETYPE"); c != "" {
+			blasCore = "OPENBLAS_CORETYPE=" + c
+		}
+	}
+	fmt.Fprintf(stdout, "dlib: MinFaceSize %d, %d workers, GOMAXPROCS %d; %s; load %s\n", dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), blasCore, loadAvg())
 
 	for i, n := range sizes {
 		if i == 1 {
