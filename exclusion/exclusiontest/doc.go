@@ -3,8 +3,8 @@
 //
 // # Basics
 //
-// MemStore is an in-memory exclusion.Store (not durable: for tests and
-// examples only). Embedder is a deterministic fake embed.Embedder: every
+// MemStore is exclusion/memstore's in-memory exclusion.Store (not durable).
+// Embedder is a deterministic fake embed.Embedder: every
 // solid, non-white colour patch of an image is a "face" whose descriptor is
 // derived from the patch's colour, so tests can draw people as coloured
 // rectangles (Image, PNG). TestStore runs the Store contract against any
