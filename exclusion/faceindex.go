@@ -62,6 +62,13 @@ func (f *flatIndex) appendVector(id uint64, dst []float32) ([]float32, bool) {
 	return f.x.Vector(index.ID(id), dst)
 }
 
+// rows returns a copy of every face id and descriptor in the index, in
+// storage order (row i of data belongs to ids[i]), taken with one memory
+// move each.
+func (f *flatIndex) rows() (ids []index.ID, data []float32) {
+	return f.x.AppendRows(nil, nil)
+}
+
 func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }
 
 func (f *flatIndex) len() int { return f.x.Len() }

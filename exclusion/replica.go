@@ -479,10 +479,11 @@ func (p *Replica) saveSnapshot() {
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
 	t0 := time.Now()
 	p.reg.wmu.Lock()
-	var err error
-	s.reqs, s.faces, s.data, err = p.reg.snapshotLive()
+	live := p.reg.copyLive()
 	p.reg.wmu.Unlock()
 	paused := time.Since(t0)
+	var err error
+	s.reqs, s.faces, s.data, err = live.order()
 	if err == nil {
 		err = writeSnapshot(p.cfg.Snapshot, s)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/index"
 )
 
 // A replica snapshot file holds a replica's live set, little endian:
@@ -64,37 +66,77 @@ func (s *snapshot) sameRegistry(st Stats) bool {
 	return s.Created.Equal(st.Created) && slices.Equal(s.Models, st.Models)
 }
 
-// snapshotLive returns the registry's live set: its requests, their faces
-// (without descriptors) and, in data[m], a copy of the faces' descriptors in
-// galleries[m], in face order. The caller holds r.wmu, so that no change
-// lands meanwhile; checks go on.
-func (r *Registry) snapshotLive() (reqs []*liveReq, faces [][]EnrolledFace, data [][]float32, err error) {
+// liveCopy is a copy of a registry's live set as copyLive takes it:
+// maps cloned whole and each gallery's index rows moved in storage order,
+// nothing done per face; order puts it in snapshot order afterwards.
+type liveCopy struct {
+	reqs      map[string]*liveReq       // a liveReq does not change once live
+	faces     []map[uint64]EnrolledFace // per gallery
+	reqFaces  []map[string][]uint64     // per gallery: a request's face ids
+	ids       [][]index.ID              // per gallery, the index's rows' ids
+	data      [][]float32               // per gallery, the index's rows
+	dims      []int
+	faceCount int
+}
+
+// copyLive copies the registry's live set. The caller holds r.wmu, so that
+// no change lands meanwhile (changes wait for as long as copyLive runs);
+// checks go on. The copy takes a clone of each map and one memory move of
+// each index's arrays; putting the faces in order is order's work, after
+// the caller lets changes go on.
+func (r *Registry) copyLive() *liveCopy {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	reqs = make([]*liveReq, 0, len(r.reqs))
-	for _, lr := range r.reqs {
+	c := &liveCopy{
+		reqs:      maps.Clone(r.reqs),
+		faces:     make([]map[uint64]EnrolledFace, len(r.galleries)),
+		reqFaces:  make([]map[string][]uint64, len(r.galleries)),
+		ids:       make([][]index.ID, len(r.galleries)),
+		data:      make([][]float32, len(r.galleries)),
+		dims:      make([]int, len(r.galleries)),
+		faceCount: r.nfaces,
+	}
+	for m, g := range r.galleries {
+		g.mu.RLock()
+		c.faces[m], c.reqFaces[m] = maps.Clone(g.faces), maps.Clone(g.reqs)
+		g.mu.RUnlock()
+		c.ids[m], c.data[m] = g.idx.rows()
+		c.dims[m] = g.idx.dim()
+	}
+	return c
+}
+
+// order returns the copied live set in snapshot order: its requests, their
+// faces (without descriptors) and, in data[m], the faces' descriptors in
+// gallery m, in face order.
+func (c *liveCopy) order() (reqs []*liveReq, faces [][]EnrolledFace, data [][]float32, err error) {
+	reqs = make([]*liveReq, 0, len(c.reqs))
+	for _, lr := range c.reqs {
 		reqs = append(reqs, lr)
 	}
-	faces = make([][]EnrolledFace, len(r.galleries))
-	for m, g := range r.galleries {
-		faces[m] = make([]EnrolledFace, 0, r.nfaces)
-		g.mu.RLock()
+	faces = make([][]EnrolledFace, len(c.faces))
+	data = make([][]float32, len(c.faces))
+	for m := range c.faces {
+		dim := c.dims[m]
+		pos := make(map[uint64]int, len(c.ids[m]))
+		for i, id := range c.ids[m] {
+			pos[uint64(id)] = i
+		}
+		faces[m] = make([]EnrolledFace, 0, c.faceCount)
+		data[m] = make([]float32, 0, c.faceCount*dim)
 		for _, lr := range reqs {
-			for _, fid := range g.reqs[lr.id] {
-				faces[m] = append(faces[m], g.faces[fid])
+			for _, fid := range c.reqFaces[m][lr.id] {
+				i, ok := pos[fid]
+				f, known := c.faces[m][fid]
+				if !ok || !known {
+					return nil, nil, nil, fmt.Errorf("exclusion: snapshot: face %d is not in the index", fid)
+				}
+				f.Descriptor = nil
+				faces[m] = append(faces[m], f)
+				data[m] = append(data[m], c.data[m][i*dim:(i+1)*dim]...)
 			}
 		}
-		g.mu.RUnlock()
-	}
-	data = make([][]float32, len(r.galleries))
-	for m, g := range r.galleries {
-		data[m] = make([]float32, 0, len(faces[m])*g.idx.dim())
-		for _, f := range faces[m] {
-			var ok bool
-			if data[m], ok = g.idx.appendVector(f.ID, data[m]); !ok {
-				return nil, nil, nil, fmt.Errorf("exclusion: snapshot: face %d is not in the index", f.ID)
-			}
-		}
+		c.data[m], c.ids[m] = nil, nil // let the rows go as soon as they are ordered
 	}
 	return reqs, faces, data, nil
 }
@@ -307,7 +349,7 @@ func writeSnapshot(path string, s *snapshot) error {
 			for _, x := range d {
 				block = binary.LittleEndian.AppendUint32(block, math.Float32bits(x))
 			}
-			if len(block) >= 1<<20-4*len(fc.Descriptor) {
+			if len(block) >= 1<<20-4*dim {
 				if werr == nil {
 					_, werr = w.Write(block)
 				}

@@ -168,6 +168,17 @@ func (f *Flat) Vector(id ID, dst []float32) ([]float32, bool) {
 	return append(dst, f.data[i*f.cfg.Dim:(i+1)*f.cfg.Dim]...), true
 }
 
+// AppendRows appends every stored id to ids and every stored vector to
+// data, in storage order (row i of data, Dim numbers, belongs to the i-th
+// appended id), under the read lock, each with one copy: a consistent copy
+// of the whole index that holds writers back only for two memory moves.
+// Safe for concurrent use.
+func (f *Flat) AppendRows(ids []ID, data []float32) ([]ID, []float32) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return append(ids, f.ids...), append(data, f.data...)
+}
+
 // each calls fn for every stored vector, in storage order, under the read
 // lock. fn must not call back into f's writers.
 func (f *Flat) each(fn func(id ID, v []float32) error) error {

@@ -121,3 +121,54 @@ func TestFlatAddBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestFlatAppendRows checks that AppendRows returns every id with its own
+// vector (as Vector returns it), after additions and deletions, appended to
+// what the slices held.
+func TestFlatAppendRows(t *testing.T) {
+	const dim = 8
+	rng := rand.New(rand.NewPCG(5, 6))
+	tests := []struct {
+		name      string
+		add, drop int
+	}{
+		{"empty", 0, 0},
+		{"added", 100, 0},
+		{"added then deleted", 100, 37},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultFlatConfig()
+			cfg.Dim = dim
+			f, err := NewFlat(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs := randVecs(rng, tt.add, dim, func() float32 { return float32(rng.NormFloat64()) })
+			addAll(t, f, vs, 0)
+			for i := range tt.drop {
+				if !f.Delete(ID(i * 2)) {
+					t.Fatalf("Delete(%d) = false", i*2)
+				}
+			}
+			ids, data := f.AppendRows([]ID{999999}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
+			if len(ids) != 1+f.Len() || len(data) != len(ids)*dim {
+				t.Fatalf("%d ids, %d numbers; want %d ids of %d", len(ids), len(data), 1+f.Len(), dim)
+			}
+			if ids[0] != 999999 || data[0] != 1 {
+				t.Fatal("AppendRows lost what the slices held")
+			}
+			seen := map[ID]bool{}
+			for i, id := range ids[1:] {
+				want, ok := f.Vector(id, nil)
+				if !ok || seen[id] {
+					t.Fatalf("id %d: stored %v, seen %v", id, ok, seen[id])
+				}
+				seen[id] = true
+				if got := data[(i+1)*dim : (i+2)*dim]; !slices.Equal(got, want) {
+					t.Fatalf("id %d: %v, want %v", id, got, want)
+				}
+			}
+		})
+	}
+}
