@@ -4,7 +4,7 @@
 //
 //	replicas serve -dsn postgres://... [-listen 127.0.0.1:8081] [-max-staleness 1m] [-models models]
 //	replicas bench [-replicas 3] [-rate 100] [-checks 1000] [-duration 10s] [-out report.md]
-//	replicas start [-n 100000,1000000] [-checks 1000] [-out report.md]
+//	replicas start [-n 100000,1000000] [-checks 1000] [-faces facesim|standin] [-faces-dir dir] [-out report.md]
 //
 // serve is one replica process (a crawler's or search service's filter):
 // it loads the registry, follows its change feed, and serves POST /check
@@ -29,7 +29,11 @@
 //
 // Faces come from a stand-in embedder (one identity per photo colour), so
 // that the figures are about the registry, the feed and the replicas; the
-// filter, the index and the store are the real ones.
+// filter, the index and the store are the real ones. start enrols and
+// probes dlib-like descriptors by default (internal/facesim, fitted to the
+// shared idols' dlib descriptors, from idols/idols.json in -faces-dir), so
+// that its check times are those of dlib faces; -faces standin uses the
+// stand-in embedder's unit vectors.
 package main
 
 import (

@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/pgstore"
 	"github.com/faceoptout/faceoptout/internal/pgcluster"
@@ -42,7 +43,13 @@ func startBench(args []string) error {
 	dsn := fs.String("dsn", "", "PostgreSQL to use (default: a throwaway cluster on loopback)")
 	checks := fs.Int("checks", 1000, "CheckFaces timed after each start")
 	out := fs.String("out", "", "also write the report to this file")
+	facesKind := fs.String("faces", facesFacesim, "descriptors enrolled and probed: facesim (dlib-like, fitted to the shared idols' dlib descriptors) or standin (unit vectors about 1.41 apart)")
+	facesDir := fs.String("faces-dir", "", "shared faces directory, for -faces facesim (default $"+progenv.FacesEnv+", else ../shared/faces)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	faces, err := newFaceSet(*facesKind, *facesDir, os.Getenv)
+	if err != nil {
 		return err
 	}
 	var ns []int
@@ -67,7 +74,7 @@ func startBench(args []string) error {
 		fmt.Fprintf(&rep, format, args...)
 		fmt.Printf(format, args...)
 	}
-	report("# examples/replicas start\n\n%s, load average at start: %s, GOMAXPROCS %d\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.GOMAXPROCS(0))
+	report("# examples/replicas start\n\n%s, load average at start: %s, GOMAXPROCS %d, faces %s\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.GOMAXPROCS(0), faces.kind)
 	schema := fmt.Sprintf("start%d", time.Now().UnixNano()%1e9)
 	cfg := pgstore.DefaultConfig()
 	cfg.DSN, cfg.Schema = *dsn, schema
@@ -92,14 +99,14 @@ func startBench(args []string) error {
 	filled := 0
 	for _, n := range ns {
 		t0 := time.Now()
-		if err := fill(ctx, *dsn, schema, filled, n); err != nil {
+		if err := fill(ctx, *dsn, schema, faces, filled, n); err != nil {
 			return err
 		}
 		report("%d approved face opt-outs in PostgreSQL: %d written in %.1f s (COPY, bench only); load average %s\n\n", n, n-filled, time.Since(t0).Seconds(), loadavg())
 		filled = n
 		_ = os.Remove(snap)
 		for _, from := range []string{"store", "snapshot"} {
-			res, err := startChild(*dsn, schema, snap, from, n, *checks)
+			res, err := startChild(*dsn, schema, snap, from, *facesKind, *facesDir, n, *checks)
 			if err != nil {
 				return fmt.Errorf("%d faces, start from the %s: %w", n, from, err)
 			}
@@ -111,16 +118,16 @@ func startBench(args []string) error {
 			if res.SnapWrite > 0 {
 				write = fmt.Sprintf("%s (changes paused %s)", fmtDur(res.SnapWrite), fmtDur(res.SnapPause))
 			}
-			row := fmt.Sprintf("| %d | from the %s | %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %s | %s | %s |",
-				n, from, fmtDur(res.Serving), fmtDur(res.CPU), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
+			row := fmt.Sprintf("| %d | %s | from the %s | %s | %s | %s | %.1f MB | %.0f B | %.1f MB | %.0f B | %.1f MB | %s | %s | %.1f %% / %.1f %% | %s | %s | %s |",
+				n, faces.kind, from, fmtDur(res.Serving), fmtDur(res.CPU), fmtDur(res.Process), float64(res.Heap)/1e6, float64(res.Heap)/float64(n),
 				float64(res.RSS)/1e6, float64(res.RSS)/float64(n), float64(res.PeakRSS)/1e6,
-				fmtDur(res.P50), fmtDur(res.P99), size, write, res.Load)
+				fmtDur(res.P50), fmtDur(res.P99), res.BlockedEnrolled, res.BlockedStrangers, size, write, res.Load)
 			rows = append(rows, row)
 			fmt.Println(row)
 		}
 	}
-	report("\n| faces | start | NewReplica returned after | its CPU time | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | snapshot file | snapshot written in | load average after |\n")
-	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	report("\n| faces | descriptors | start | NewReplica returned after | its CPU time | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | blocked: enrolled / strangers | snapshot file | snapshot written in | load average after |\n")
+	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		report("%s\n", r)
 	}
@@ -152,14 +159,17 @@ type startResult struct {
 	SnapWrite, SnapPause time.Duration
 	P50                  time.Duration // CheckFaces
 	P99                  time.Duration
-	Load                 string
+	// BlockedEnrolled and BlockedStrangers are the percentages of probes
+	// of enrolled people and of strangers that CheckFaces blocked.
+	BlockedEnrolled, BlockedStrangers float64
+	Load                              string
 }
 
 // startChild runs one start in a child process and returns its report.
-func startChild(dsn, schema, snap, from string, n, checks int) (startResult, error) {
+func startChild(dsn, schema, snap, from, faces, facesDir string, n, checks int) (startResult, error) {
 	var res startResult
 	cmd := exec.Command(os.Args[0], "start-child", "-dsn", dsn, "-schema", schema, "-snapshot", snap,
-		"-from", from, "-n", strconv.Itoa(n), "-checks", strconv.Itoa(checks))
+		"-from", from, "-n", strconv.Itoa(n), "-checks", strconv.Itoa(checks), "-faces", faces, "-faces-dir", facesDir)
 	cmd.Stderr = os.Stderr
 	outp, err := cmd.StdoutPipe()
 	if err != nil {
@@ -202,7 +212,13 @@ func startChildMain(args []string) error {
 	from := fs.String("from", "store", "where the replica must load from: store or snapshot")
 	n := fs.Int("n", 0, "approved faces in the registry")
 	checks := fs.Int("checks", 1000, "CheckFaces to time")
+	facesKind := fs.String("faces", facesFacesim, "descriptors: facesim or standin")
+	facesDir := fs.String("faces-dir", "", "shared faces directory")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	faces, err := newFaceSet(*facesKind, *facesDir, os.Getenv)
+	if err != nil {
 		return err
 	}
 	ctx := context.Background()
@@ -254,23 +270,39 @@ func startChildMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	lat := make([]time.Duration, 0, *checks)
-	for i := range *checks {
-		id := i * 7919 % *n // enrolled faces and strangers, half and half
-		if i%2 == 1 {
-			id = 1<<23 + i
-		}
-		d := []embed.Descriptor{descriptor(id)}
-		t := time.Now()
-		v := flt.CheckFaces(ctx, d).Verdict
-		lat = append(lat, time.Since(t))
-		if want := exclusion.Block; i%2 == 0 && v != want {
-			return fmt.Errorf("enrolled face %d: %s", id, v)
-		}
-		if i%2 == 1 && v != exclusion.Allow {
-			return fmt.Errorf("stranger %d: %s", id, v)
+	// Probes: enrolled people and strangers, half and half, drawn before
+	// the clock runs. The stand-in faces are exact: every enrolled one
+	// blocks, no stranger does. Dlib-like ones are not: another photo of an
+	// enrolled person may lie beyond the threshold, a stranger within it.
+	probes := make([]embed.Descriptor, *checks)
+	for i := range probes {
+		if i%2 == 0 {
+			probes[i] = faces.probe(i*7919%*n, false)
+		} else {
+			probes[i] = faces.probe(i, true)
 		}
 	}
+	lat := make([]time.Duration, 0, *checks)
+	var blocked [2]int
+	for i, d := range probes {
+		t := time.Now()
+		v := flt.CheckFaces(ctx, []embed.Descriptor{d}).Verdict
+		lat = append(lat, time.Since(t))
+		if v == exclusion.Block {
+			blocked[i%2]++
+		}
+		if faces.model != nil {
+			continue
+		}
+		if i%2 == 0 && v != exclusion.Block {
+			return fmt.Errorf("enrolled face %d: %s", i*7919%*n, v)
+		}
+		if i%2 == 1 && v != exclusion.Allow {
+			return fmt.Errorf("stranger %d: %s", i, v)
+		}
+	}
+	res.BlockedEnrolled = 100 * float64(blocked[0]) / float64((len(probes)+1)/2)
+	res.BlockedStrangers = 100 * float64(blocked[1]) / float64(max(len(probes)/2, 1))
 	slices.Sort(lat)
 	res.P50, res.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	if err := p.Close(); err != nil { // writes the snapshot if the start did not
@@ -352,7 +384,7 @@ func procStatus(field string) (int64, error) {
 // with COPY (what n Submit and Approve calls would store, checksums
 // included), and the counts to match. Bench only: it knows pgstore's
 // layout.
-func fill(ctx context.Context, dsn, schema string, from, n int) error {
+func fill(ctx context.Context, dsn, schema string, faces *faceSet, from, n int) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -364,7 +396,7 @@ func fill(ctx context.Context, dsn, schema string, from, n int) error {
 		if i == n {
 			return nil, nil
 		}
-		req := approvedRequest(i, t)
+		req := approvedRequest(i, faces.enrolled(i), t)
 		b, err := json.Marshal(req)
 		if err != nil {
 			return nil, err
@@ -380,9 +412,9 @@ func fill(ctx context.Context, dsn, schema string, from, n int) error {
 	return err
 }
 
-// approvedRequest returns identity i's approved face opt-out as the
-// Registry would store it.
-func approvedRequest(i int, t time.Time) *exclusion.Request {
+// approvedRequest returns identity i's approved face opt-out, whose face
+// has descriptor d, as the Registry would store it.
+func approvedRequest(i int, d embed.Descriptor, t time.Time) *exclusion.Request {
 	sum := sha256.Sum256([]byte(fmt.Sprint("photo ", i)))
 	r := &exclusion.Request{
 		ID: fmt.Sprintf("S%09d", i), Version: 2, Kind: exclusion.FaceOptOut, Status: exclusion.Approved,
@@ -392,7 +424,7 @@ func approvedRequest(i int, t time.Time) *exclusion.Request {
 			SHA256: hex.EncodeToString(sum[:]), Width: 64, Height: 64, Format: "png",
 			Faces: []exclusion.FaceRecord{{
 				Box: image.Rect(0, 0, 64, 64), Quality: embed.Quality{Size: 64, Sharpness: 100, Score: 1}, Enrolled: true,
-				Descriptors: map[string]embed.Descriptor{idModel.ID: descriptor(i)},
+				Descriptors: map[string]embed.Descriptor{idModel.ID: d},
 			}},
 		}},
 	}
