@@ -43,14 +43,18 @@ func startBench(args []string) error {
 	dsn := fs.String("dsn", "", "PostgreSQL to use (default: a throwaway cluster on loopback)")
 	checks := fs.Int("checks", 1000, "CheckFaces timed after each start")
 	out := fs.String("out", "", "also write the report to this file")
-	facesKind := fs.String("faces", facesFacesim, "descriptors enrolled and probed: facesim (dlib-like, fitted to the shared idols' dlib descriptors) or standin (unit vectors about 1.41 apart)")
+	facesKinds := fs.String("faces", facesFacesim, "descriptors enrolled and probed, comma-separated, each in its own registry: facesim (dlib-like, fitted to the shared idols' dlib descriptors) or standin (unit vectors about 1.41 apart)")
 	facesDir := fs.String("faces-dir", "", "shared faces directory, for -faces facesim (default $"+progenv.FacesEnv+", else ../shared/faces)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	faces, err := newFaceSet(*facesKind, *facesDir, os.Getenv)
-	if err != nil {
-		return err
+	var sets []*faceSet
+	for _, k := range strings.Split(*facesKinds, ",") {
+		fset, err := newFaceSet(strings.TrimSpace(k), *facesDir, os.Getenv)
+		if err != nil {
+			return err
+		}
+		sets = append(sets, fset)
 	}
 	var ns []int
 	for _, f := range strings.Split(*sizes, ",") {
@@ -74,21 +78,7 @@ func startBench(args []string) error {
 		fmt.Fprintf(&rep, format, args...)
 		fmt.Printf(format, args...)
 	}
-	report("# examples/replicas start\n\n%s, load average at start: %s, GOMAXPROCS %d, faces %s\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.GOMAXPROCS(0), faces.kind)
-	schema := fmt.Sprintf("start%d", time.Now().UnixNano()%1e9)
-	cfg := pgstore.DefaultConfig()
-	cfg.DSN, cfg.Schema = *dsn, schema
-	st, err := pgstore.Open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	reg, err := exclusion.Create(ctx, st, idEmbedder{}, exclusion.DefaultConfig())
-	if err != nil {
-		return err
-	}
-	if err := reg.Close(); err != nil {
-		return err
-	}
+	report("# examples/replicas start\n\n%s, load average at start: %s, GOMAXPROCS %d, faces %s\n\n", time.Now().UTC().Format(time.RFC3339), loadavg(), runtime.GOMAXPROCS(0), *facesKinds)
 	dir, err := os.MkdirTemp("", "replicas-start-")
 	if err != nil {
 		return err
@@ -96,19 +86,56 @@ func startBench(args []string) error {
 	defer os.RemoveAll(dir)
 	snap := filepath.Join(dir, "replica.snapshot")
 	var rows []string
+	for _, faces := range sets {
+		var err error
+		rows, err = startSizes(ctx, *dsn, faces, *facesDir, ns, *checks, snap, report, rows)
+		if err != nil {
+			return err
+		}
+	}
+	report("\n| faces | descriptors | start | NewReplica returned after | its CPU time | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | blocked: enrolled / strangers | snapshot file | snapshot written in | load average after |\n")
+	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		report("%s\n", r)
+	}
+	if *out != "" {
+		return os.WriteFile(*out, []byte(rep.String()), 0o644)
+	}
+	return nil
+}
+
+// startSizes fills a fresh registry of faces up to each size of ns in turn
+// and starts a replica from the store, then from its snapshot, at each;
+// it appends a table row per start to rows.
+func startSizes(ctx context.Context, dsn string, faces *faceSet, facesDir string, ns []int, checks int, snap string,
+	report func(string, ...any), rows []string) ([]string, error) {
+	schema := fmt.Sprintf("start%d", time.Now().UnixNano()%1e9)
+	cfg := pgstore.DefaultConfig()
+	cfg.DSN, cfg.Schema = dsn, schema
+	st, err := pgstore.Open(ctx, cfg)
+	if err != nil {
+		return rows, err
+	}
+	reg, err := exclusion.Create(ctx, st, idEmbedder{}, exclusion.DefaultConfig())
+	if err != nil {
+		return rows, err
+	}
+	if err := reg.Close(); err != nil {
+		return rows, err
+	}
 	filled := 0
 	for _, n := range ns {
 		t0 := time.Now()
-		if err := fill(ctx, *dsn, schema, faces, filled, n); err != nil {
-			return err
+		if err := fill(ctx, dsn, schema, faces, filled, n); err != nil {
+			return rows, err
 		}
-		report("%d approved face opt-outs in PostgreSQL: %d written in %.1f s (COPY, bench only); load average %s\n\n", n, n-filled, time.Since(t0).Seconds(), loadavg())
+		report("%s: %d approved face opt-outs in PostgreSQL: %d written in %.1f s (COPY, bench only); load average %s\n\n", faces.kind, n, n-filled, time.Since(t0).Seconds(), loadavg())
 		filled = n
 		_ = os.Remove(snap)
 		for _, from := range []string{"store", "snapshot"} {
-			res, err := startChild(*dsn, schema, snap, from, *facesKind, *facesDir, n, *checks)
+			res, err := startChild(dsn, schema, snap, from, faces.kind, facesDir, n, checks)
 			if err != nil {
-				return fmt.Errorf("%d faces, start from the %s: %w", n, from, err)
+				return rows, fmt.Errorf("%d faces, start from the %s: %w", n, from, err)
 			}
 			size := "-"
 			if fi, err := os.Stat(snap); err == nil {
@@ -126,15 +153,7 @@ func startBench(args []string) error {
 			fmt.Println(row)
 		}
 	}
-	report("\n| faces | descriptors | start | NewReplica returned after | its CPU time | process start to serving | heap in use | heap per face | RSS | RSS per face | peak RSS | CheckFaces p50 | p99 | blocked: enrolled / strangers | snapshot file | snapshot written in | load average after |\n")
-	report("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		report("%s\n", r)
-	}
-	if *out != "" {
-		return os.WriteFile(*out, []byte(rep.String()), 0o644)
-	}
-	return nil
+	return rows, nil
 }
 
 func loadavg() string {
