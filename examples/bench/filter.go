@@ -1188,8 +1188,12 @@ func classTable(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		return ms(d) / float64(len(byKind[k]))
 	}
 	gi := slices.IndexFunc(crs, func(r crow) bool { return r.key == "goface" })
-	fmt.Fprintf(stdout, "\nCPU ms per image by kind of image (user+system time of the process, median of %d interleaved rounds; go-face's recognizer loading, %.0f ms, taken off); registry of %d bulk faces; load %s\n",
-		rounds, ms(fix), n, loadAvg())
+	note := ""
+	if gi >= 0 {
+		note = fmt.Sprintf("; go-face's recognizer loading, %.0f ms, taken off", ms(fix))
+	}
+	fmt.Fprintf(stdout, "\nCPU ms per image by kind of image (user+system time of the process, median of %d interleaved rounds%s); registry of %d bulk faces; load %s\n",
+		rounds, note, n, loadAvg())
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	head := "kind\timages"
 	for _, r := range crs {
