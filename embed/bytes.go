@@ -108,6 +108,16 @@ func (d *Dlib) readJPEGHeader(data []byte, lim imageutil.Limits) (jpegHeader, er
 // decoded at the largest DCT scale within it and scanned as if that were
 // its full resolution; faces are then scaled back.
 func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error) {
+	return d.jpegScan(ctx, data, hdr, maxPixels, st, func(wk *dlib.Worker, size, full image.Point) ([]Face, error) {
+		return d.run(ctx, wk, size, full, image.Point{}, st)
+	})
+}
+
+// jpegScan takes a worker, decodes the JPEG into it as scanJPEG describes,
+// and calls scan with the worker, the decoded size and the size the scan
+// takes as full resolution (the decoded size itself when maxPixels reduced
+// the image); faces found in a budget-reduced image are scaled back.
+func (d *Dlib) jpegScan(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, scan func(wk *dlib.Worker, size, full image.Point) ([]Face, error)) ([]Face, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -143,9 +153,9 @@ func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPix
 		return nil, err
 	}
 	if !reduced {
-		return d.run(ctx, wk, size, full, image.Point{}, st)
+		return scan(wk, size, full)
 	}
-	faces, err := d.run(ctx, wk, size, size, image.Point{}, st)
+	faces, err := scan(wk, size, size)
 	if err != nil {
 		return nil, err
 	}

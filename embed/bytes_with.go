@@ -22,6 +22,26 @@ import (
 // scans work on a reduced copy: never a full-size turned copy. It is safe
 // for concurrent use.
 func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOptions) (BytesResult, error) {
+	return facesBytesWith(ctx, d, d, data, opts)
+}
+
+// scanner finds and describes faces for facesBytesWith: Dlib with its own
+// descriptors, or a Locator with its DescribeFunc.
+type scanner interface {
+	// scanJPEG decodes a JPEG in a worker and finds its faces (Dlib.scanJPEG).
+	scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error)
+	// scanImage finds the faces of a decoded image; cropRetry false skips
+	// the crop retry.
+	scanImage(ctx context.Context, img image.Image, cropRetry bool) ([]Face, Stats, error)
+}
+
+func (d *Dlib) scanImage(ctx context.Context, img image.Image, cropRetry bool) ([]Face, Stats, error) {
+	return d.facesWithStats(ctx, img, cropRetry)
+}
+
+// facesBytesWith is FacesBytesWith over d's workers, decoding and limits,
+// with the faces found and described by s.
+func facesBytesWith(ctx context.Context, d *Dlib, s scanner, data []byte, opts BytesOptions) (BytesResult, error) {
 	var res BytesResult
 	for _, t := range opts.Turns {
 		if t.Degrees != 90 && t.Degrees != 180 && t.Degrees != 270 {
@@ -39,7 +59,7 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 		return res, err
 	}
 	if !isJPEG(data) {
-		return d.withDecoded(ctx, data, lim, opts)
+		return withDecoded(ctx, s, data, lim, opts)
 	}
 	t := time.Now()
 	hdr, err := d.readJPEGHeader(data, lim)
@@ -60,7 +80,7 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 		}
 	}
 	var st Stats
-	faces, err := d.scanJPEG(ctx, data, hdr, opts.MaxPixels, &st)
+	faces, err := s.scanJPEG(ctx, data, hdr, opts.MaxPixels, &st)
 	res.Scans++
 	res.Stats = addStats(res.Stats, st)
 	res.Reduction = 1
@@ -79,7 +99,7 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 	if err != nil {
 		return res, err
 	}
-	return d.turnScans(ctx, small, res, opts.Turns)
+	return turnScans(ctx, s, small, res, opts.Turns)
 }
 
 // turnScans scans small, a reduced copy of the oriented image, turned by
@@ -87,11 +107,11 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 // full-resolution image (res.Size). The crop retry (DlibConfig.NoCropRetry)
 // applies only when small is the image at full resolution: a reduced copy
 // of a larger image is no face crop.
-func (d *Dlib) turnScans(ctx context.Context, small *image.NRGBA, res BytesResult, turns []Turn) (BytesResult, error) {
+func turnScans(ctx context.Context, s scanner, small *image.NRGBA, res BytesResult, turns []Turn) (BytesResult, error) {
 	cropRetry := small.Bounds().Size() == res.Size
 	for _, tr := range turns {
 		turned := imageutil.Orient(small, turnOrientation(tr.Degrees))
-		faces, st, err := d.facesWithStats(ctx, turned, cropRetry)
+		faces, st, err := s.scanImage(ctx, turned, cropRetry)
 		res.Stats = addStats(res.Stats, st)
 		res.Scans++
 		if err != nil {
@@ -116,10 +136,10 @@ func (d *Dlib) turnScans(ctx context.Context, small *image.NRGBA, res BytesResul
 
 // withDecoded is FacesBytesWith for formats other than JPEG: one decode by
 // imageutil, then scans of the image and of reduced turned copies.
-func (d *Dlib) withDecoded(ctx context.Context, data []byte, lim imageutil.Limits, opts BytesOptions) (BytesResult, error) {
+func withDecoded(ctx context.Context, s scanner, data []byte, lim imageutil.Limits, opts BytesOptions) (BytesResult, error) {
 	var res BytesResult
 	t := time.Now()
-	img, err := imageutil.DecodeBytes(data, imageutil.WithLimits(lim), imageutil.WithPixelBudget(opts.MaxPixels))
+	img, err := imageutil.DecodeBytesContext(ctx, data, imageutil.WithLimits(lim), imageutil.WithPixelBudget(opts.MaxPixels))
 	dec := time.Since(t)
 	if err != nil {
 		res.Stats.Decode = dec
@@ -134,7 +154,7 @@ func (d *Dlib) withDecoded(ctx context.Context, data []byte, lim imageutil.Limit
 			return res, err
 		}
 	}
-	faces, st, err := d.FacesWithStats(ctx, rgb)
+	faces, st, err := s.scanImage(ctx, rgb, true)
 	st.Decode, st.DecodeScale = dec, 1/float64(k)
 	res.Stats, res.Scans = st, 1
 	scaleFaces(faces, float64(k), float64(k))
@@ -147,7 +167,7 @@ func (d *Dlib) withDecoded(ctx context.Context, data []byte, lim imageutil.Limit
 	if reduce := fitReduce(sz, opts.Turns[0].Reduce); reduce > 1 {
 		small = imageutil.Resize(rgb, max(1, sz.X/reduce), max(1, sz.Y/reduce))
 	}
-	return d.turnScans(ctx, small, res, opts.Turns)
+	return turnScans(ctx, s, small, res, opts.Turns)
 }
 
 // lookJPEG decodes a reduced, oriented copy of a JPEG for BytesOptions.Look.
