@@ -62,11 +62,11 @@ func (f *flatIndex) appendVector(id uint64, dst []float32) ([]float32, bool) {
 	return f.x.Vector(index.ID(id), dst)
 }
 
-// rows returns a copy of every face id and descriptor in the index, in
-// storage order (row i of data belongs to ids[i]), taken with one memory
-// move each.
-func (f *flatIndex) rows() (ids []index.ID, data []float32) {
-	return f.x.AppendRows(nil, nil)
+// appendRows appends every face id and descriptor in the index to ids and
+// data, in storage order (row i of the appended data belongs to the i-th
+// appended id), with one memory move each.
+func (f *flatIndex) appendRows(ids []index.ID, data []float32) ([]index.ID, []float32) {
+	return f.x.AppendRows(ids, data)
 }
 
 func (f *flatIndex) delete(id uint64) bool { return f.x.Delete(index.ID(id)) }

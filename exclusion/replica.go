@@ -478,10 +478,12 @@ func (p *Replica) saveSnapshot() {
 	}
 	s := &snapshot{Seq: seq, Created: p.identity.Created, Models: p.identity.Models}
 	t0 := time.Now()
+	ids, data := p.reg.rowBuffers()
+	tp := time.Now()
 	p.reg.wmu.Lock()
-	live := p.reg.copyLive()
+	live := p.reg.copyLive(ids, data)
 	p.reg.wmu.Unlock()
-	paused := time.Since(t0)
+	paused := time.Since(tp)
 	var err error
 	s.reqs, s.faces, s.data, err = live.order()
 	if err == nil {

@@ -79,12 +79,37 @@ type liveCopy struct {
 	faceCount int
 }
 
-// copyLive copies the registry's live set. The caller holds r.wmu, so that
-// no change lands meanwhile (changes wait for as long as copyLive runs);
-// checks go on. The copy takes a clone of each map and one memory move of
-// each index's arrays; putting the faces in order is order's work, after
-// the caller lets changes go on.
-func (r *Registry) copyLive() *liveCopy {
+// rowBuffers returns, for each gallery, empty id and descriptor slices with
+// room for its index's rows and some more, their memory allocated and
+// touched now, before the caller makes changes wait, so that copyLive only
+// moves bytes when the live set has not grown past the room meanwhile.
+func (r *Registry) rowBuffers() (ids [][]index.ID, data [][]float32) {
+	r.mu.RLock()
+	gs := slices.Clone(r.galleries)
+	r.mu.RUnlock()
+	ids, data = make([][]index.ID, len(gs)), make([][]float32, len(gs))
+	for m, g := range gs {
+		n := g.idx.len()
+		n += n/64 + 1024
+		ids[m], data[m] = make([]index.ID, n), make([]float32, n*g.idx.dim())
+		for i := 0; i < len(ids[m]); i += 512 { // one write per 4 KiB page
+			ids[m][i] = 0
+		}
+		for i := 0; i < len(data[m]); i += 1024 {
+			data[m][i] = 0
+		}
+		ids[m], data[m] = ids[m][:0], data[m][:0]
+	}
+	return ids, data
+}
+
+// copyLive copies the registry's live set, appending the index rows to
+// ids[m] and data[m] (from rowBuffers, or nil). The caller holds r.wmu, so
+// that no change lands meanwhile (changes wait for as long as copyLive
+// runs); checks go on. The copy takes a clone of each map and one memory
+// move of each index's arrays; putting the faces in order is order's work,
+// after the caller lets changes go on.
+func (r *Registry) copyLive(ids [][]index.ID, data [][]float32) *liveCopy {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	c := &liveCopy{
@@ -100,7 +125,12 @@ func (r *Registry) copyLive() *liveCopy {
 		g.mu.RLock()
 		c.faces[m], c.reqFaces[m] = maps.Clone(g.faces), maps.Clone(g.reqs)
 		g.mu.RUnlock()
-		c.ids[m], c.data[m] = g.idx.rows()
+		var bi []index.ID
+		var bd []float32
+		if m < len(ids) && m < len(data) {
+			bi, bd = ids[m], data[m]
+		}
+		c.ids[m], c.data[m] = g.idx.appendRows(bi, bd)
 		c.dims[m] = g.idx.dim()
 	}
 	return c
