@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -376,14 +377,16 @@ func TestCopyLive(t *testing.T) {
 	}
 }
 
+var snapshotLiveN = flag.Int("snapshotlive.n", 100000, "one-face requests in BenchmarkSnapshotLive's live set")
+
 // BenchmarkSnapshotLive times how long changes wait while a replica copies
-// the live set of 100,000 one-face requests before it writes its snapshot:
+// the live set of -snapshotlive.n one-face requests (100,000 by default)
+// before it writes its snapshot:
 // per face (the baseline) and by whole rows (copyLive into rowBuffers,
 // what a replica does; its order step, after changes go on, is reported as
 // order-ns/op; rowBuffers, before changes wait, is not timed).
 func BenchmarkSnapshotLive(b *testing.B) {
-	const n = 100000
-	reg := liveSnapshotRegistry(b, n, 0)
+	reg := liveSnapshotRegistry(b, *snapshotLiveN, 0)
 	b.Run("per face", func(b *testing.B) {
 		for range b.N {
 			reg.wmu.Lock()
