@@ -663,10 +663,18 @@ func (r *Registry) install(lr *liveReq, faces [][]EnrolledFace) error {
 			return err
 		}
 	}
+	r.addKeysLocked(lr)
+	return nil
+}
+
+// addKeysLocked enters lr in the live set's request map, face count and
+// image-level lookups (SHA-256, URL, perceptual hash). r.mu must be held
+// for writing.
+func (r *Registry) addKeysLocked(lr *liveReq) {
 	r.reqs[lr.id] = lr
 	r.nfaces += lr.nfaces
-	for _, s := range lr.sha {
-		r.sha[s] = append(r.sha[s], lr.id)
+	for _, h := range lr.sha {
+		r.sha[h] = append(r.sha[h], lr.id)
 	}
 	for _, u := range lr.urls {
 		r.urls[u] = append(r.urls[u], lr.id)
@@ -674,7 +682,6 @@ func (r *Registry) install(lr *liveReq, faces [][]EnrolledFace) error {
 	for _, h := range lr.hashes {
 		r.hashes = append(r.hashes, liveHash{h: h, req: lr.id})
 	}
-	return nil
 }
 
 // resetLive empties the live set (fresh galleries of the same models), for

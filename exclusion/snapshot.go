@@ -201,17 +201,7 @@ func (r *Registry) installSnapshot(s *snapshot) error {
 		if _, dup := r.reqs[lr.id]; dup {
 			return fmt.Errorf("%w: snapshot: request %q twice", ErrCorrupt, lr.id)
 		}
-		r.reqs[lr.id] = lr
-		r.nfaces += lr.nfaces
-		for _, h := range lr.sha {
-			r.sha[h] = append(r.sha[h], lr.id)
-		}
-		for _, u := range lr.urls {
-			r.urls[u] = append(r.urls[u], lr.id)
-		}
-		for _, h := range lr.hashes {
-			r.hashes = append(r.hashes, liveHash{h: h, req: lr.id})
-		}
+		r.addKeysLocked(lr)
 	}
 	for m, g := range r.galleries {
 		if err := g.load(s.reqs, s.faces[m], ids, s.data[m]); err != nil {
