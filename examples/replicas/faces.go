@@ -17,8 +17,8 @@ const (
 )
 
 // facesimWiden is the between-person widening of the facesim model, as in
-// `bench filter` and the index benchmarks: different people at a median
-// distance near 0.9, about 0.1 % of pairs within dlib's 0.6.
+// `bench filter` and the index benchmarks (internal/facesim's doc says
+// what spread it gives).
 const facesimWiden = 7
 
 // faceSet draws the descriptors of `replicas start`: identity i's enrolled
