@@ -185,14 +185,16 @@ func TestConfirmation(t *testing.T) {
 	t.Run("bad links", func(t *testing.T) {
 		exp, _ := strconv.ParseInt(q.Get("exp"), 10, 64)
 		past := time.Now().Add(-time.Minute).Unix()
+		other := flipFirst(id) // another request's id: never this one's
+		tampered := flipFirst(q.Get("sig"))
 		tests := []struct {
 			name   string
 			v      url.Values
 			code   int
 			marker string
 		}{
-			{"tampered signature", url.Values{"id": {id}, "exp": {q.Get("exp")}, "sig": {"x" + q.Get("sig")[1:]}}, 400, "not valid"},
-			{"other id", url.Values{"id": {"A" + id[1:]}, "exp": {q.Get("exp")}, "sig": {q.Get("sig")}}, 400, "not valid"},
+			{"tampered signature", url.Values{"id": {id}, "exp": {q.Get("exp")}, "sig": {tampered}}, 400, "not valid"},
+			{"other id", url.Values{"id": {other}, "exp": {q.Get("exp")}, "sig": {q.Get("sig")}}, 400, "not valid"},
 			{"later expiry", url.Values{"id": {id}, "exp": {strconv.FormatInt(exp+3600, 10)}, "sig": {q.Get("sig")}}, 400, "not valid"},
 			{"expired", url.Values{"id": {id}, "exp": {strconv.FormatInt(past, 10)}, "sig": {confirmSig(testKey, id, past)}}, 410, "expired"},
 		}
@@ -563,4 +565,13 @@ func TestConfigValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flipFirst returns s with its first character replaced by another one of
+// the same alphabet, so the result always differs from s.
+func flipFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }
