@@ -110,7 +110,7 @@ func facesBytesWith(ctx context.Context, d *Dlib, s scanner, data []byte, opts B
 func turnScans(ctx context.Context, s scanner, small *image.NRGBA, res BytesResult, turns []Turn) (BytesResult, error) {
 	cropRetry := small.Bounds().Size() == res.Size
 	for _, tr := range turns {
-		turned := imageutil.Orient(small, turnOrientation(tr.Degrees))
+		turned := imageutil.Orient(small, imageutil.TurnOrientation(tr.Degrees))
 		faces, st, err := s.scanImage(ctx, turned, cropRetry)
 		res.Stats = addStats(res.Stats, st)
 		res.Scans++

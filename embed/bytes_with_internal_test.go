@@ -39,7 +39,7 @@ func TestUnturn(t *testing.T) {
 					img.Pix[img.PixOffset(x, y)] = 200
 				}
 			}
-			turned := imageutil.Orient(img, turnOrientation(deg))
+			turned := imageutil.Orient(img, imageutil.TurnOrientation(deg))
 			var found image.Rectangle
 			for y := 0; y < turned.Rect.Dy(); y++ {
 				for x := 0; x < turned.Rect.Dx(); x++ {

@@ -15,10 +15,6 @@ import (
 	"github.com/faceoptout/faceoptout/imageutil"
 )
 
-// turnOrientation is the EXIF orientation that turns an image clockwise by
-// deg.
-func turnOrientation(deg int) int { return map[int]int{0: 1, 90: 6, 180: 3, 270: 8}[deg] }
-
 // TestFacesBytesWithTurns turns photos (EXIF-less, as a sideways upload
 // is) by 90, 180 and 270 degrees and checks that FacesBytesWith finds their
 // faces under the turn that makes them upright, with boxes where the
@@ -37,7 +33,7 @@ func TestFacesBytesWithTurns(t *testing.T) {
 		}
 		upFace, _ := embed.Largest(up)
 		for _, k := range []int{90, 180, 270} {
-			turned := imageutil.Orient(img, turnOrientation(k))
+			turned := imageutil.Orient(img, imageutil.TurnOrientation(k))
 			want := (360 - k) % 360
 			wantBox := embed.UnturnBox(upFace.Box, turned.Rect.Size(), want)
 			for _, format := range []string{"jpeg", "png"} {

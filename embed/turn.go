@@ -68,20 +68,6 @@ type BytesResult struct {
 	Stats Stats
 }
 
-// turnOrientation is the EXIF orientation that turns an upright image
-// clockwise by deg degrees.
-func turnOrientation(deg int) int {
-	switch deg {
-	case 90:
-		return 6
-	case 180:
-		return 3
-	case 270:
-		return 8
-	}
-	return 1
-}
-
 // scaleFaces multiplies the boxes, landmarks and sizes of faces by fx, fy.
 func scaleFaces(faces []Face, fx, fy float64) {
 	if fx == 1 && fy == 1 {

@@ -73,15 +73,10 @@ func (f *Filter) facesTurned(ctx context.Context, img *image.NRGBA) ([]embed.Fac
 
 // rotate returns img turned clockwise by deg (0, 90, 180 or 270).
 func rotate(img image.Image, deg int) image.Image {
-	switch deg {
-	case 90:
-		return imageutil.Orient(img, 6) // EXIF 6: turn 90° clockwise
-	case 180:
-		return imageutil.Orient(img, 3)
-	case 270:
-		return imageutil.Orient(img, 8)
+	if imageutil.TurnOrientation(deg) == 1 {
+		return img
 	}
-	return img
+	return imageutil.Orient(img, imageutil.TurnOrientation(deg))
 }
 
 // unrotate maps a box found in img turned clockwise by deg back to img,

@@ -9,6 +9,22 @@ import (
 // a rotated band fills whole cache lines of the destination.
 const band = 16
 
+// TurnOrientation returns the EXIF orientation that turns an upright image
+// clockwise by deg degrees: 6 for 90, 3 for 180, 8 for 270, and 1 (the
+// identity) for any other value. Orient(img, TurnOrientation(deg)) is img
+// turned by deg.
+func TurnOrientation(deg int) int {
+	switch deg {
+	case 90:
+		return 6
+	case 180:
+		return 3
+	case 270:
+		return 8
+	}
+	return 1
+}
+
 // Orient returns an opaque 8-bit copy of img with the EXIF orientation o
 // applied: 1 is the identity, 2 mirrors horizontally, 3 rotates 180°, 4
 // mirrors vertically, 5 transposes, 6 rotates 90° clockwise, 7 transverses, 8

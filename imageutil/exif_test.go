@@ -111,6 +111,48 @@ func TestOrient(t *testing.T) {
 	}
 }
 
+// TestTurnOrientation checks that Orient with TurnOrientation(deg) turns
+// an image clockwise by deg, pixel by pixel, and that other angles leave it
+// as it is.
+func TestTurnOrientation(t *testing.T) {
+	const w, h = 5, 3
+	src := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range src.Pix {
+		src.Pix[i] = byte(i)
+	}
+	for i := 3; i < len(src.Pix); i += 4 {
+		src.Pix[i] = 0xff
+	}
+	tests := []struct {
+		name string
+		deg  int
+		size image.Point
+		to   func(x, y int) (int, int) // where src's pixel (x, y) lands
+	}{
+		{"upright", 0, image.Pt(w, h), func(x, y int) (int, int) { return x, y }},
+		{"90 clockwise", 90, image.Pt(h, w), func(x, y int) (int, int) { return h - 1 - y, x }},
+		{"180", 180, image.Pt(w, h), func(x, y int) (int, int) { return w - 1 - x, h - 1 - y }},
+		{"270 clockwise", 270, image.Pt(h, w), func(x, y int) (int, int) { return y, w - 1 - x }},
+		{"not a quarter turn", 45, image.Pt(w, h), func(x, y int) (int, int) { return x, y }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Orient(src, TurnOrientation(tc.deg))
+			if got.Bounds().Size() != tc.size {
+				t.Fatalf("size %v, want %v", got.Bounds().Size(), tc.size)
+			}
+			for y := range h {
+				for x := range w {
+					tx, ty := tc.to(x, y)
+					if a, b := src.NRGBAAt(x, y), got.NRGBAAt(tx, ty); a != b {
+						t.Fatalf("pixel (%d,%d) -> (%d,%d): %v, want %v", x, y, tx, ty, b, a)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestOrientationParsers(t *testing.T) {
 	le := binary.LittleEndian
 	long := exifTIFF(6, le)

@@ -126,7 +126,7 @@ func facesTurned(ctx context.Context, emb embed.Embedder, img *image.NRGBA, turn
 	}
 	scans := 1
 	for _, t := range turns {
-		turned := imageutil.Orient(small, orientation(t.Degrees))
+		turned := imageutil.Orient(small, imageutil.TurnOrientation(t.Degrees))
 		faces, err = emb.Faces(ctx, turned)
 		scans++
 		if err != nil {
@@ -148,20 +148,6 @@ func facesTurned(ctx context.Context, emb embed.Embedder, img *image.NRGBA, turn
 		return faces, t.Degrees, scans, nil
 	}
 	return []embed.Face{}, 0, scans, nil
-}
-
-// orientation is the EXIF orientation that turns an upright image
-// clockwise by deg degrees.
-func orientation(deg int) int {
-	switch deg {
-	case 90:
-		return 6
-	case 180:
-		return 3
-	case 270:
-		return 8
-	}
-	return 1
 }
 
 // scaleBoxes multiplies the boxes of faces by fx, fy; scaled faces lose
