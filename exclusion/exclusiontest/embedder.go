@@ -154,7 +154,7 @@ func DescriptorDim(c color.Color, dim int) embed.Descriptor {
 }
 
 func descriptor(k [3]uint8, dim int) embed.Descriptor {
-	s := uint64(k[0])<<16 | uint64(k[1])<<8 | uint64(k[2]) | 0x9e3779b97f4a7c15
+	s := (uint64(k[0])<<16 | uint64(k[1])<<8 | uint64(k[2])) ^ 0x9e3779b97f4a7c15 // one seed per colour
 	d := make(embed.Descriptor, dim)
 	var n float64
 	for i := range d {
