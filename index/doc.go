@@ -32,8 +32,12 @@
 //     AddBatch builds on all cores (a lock per neighbour list, striped, as
 //     in hnswlib) while queries go on.
 //   - Index switches between them by size: exact up to Config.ExactUpTo
-//     vectors (DefaultExactUpTo, about 1 M), HNSW above, and Exact reports
-//     which one answered.
+//     vectors (DefaultExactUpTo, about 1 M), HNSW above, and Exact and
+//     Status report which one answers. The graph is built in the
+//     background from a copy of the rows while the Flat answers exactly;
+//     changes made meanwhile are recorded and replayed onto the graph just
+//     before it replaces the Flat. Wait waits for a build, Err reports a
+//     failed one (the Flat answers on), Close stops one.
 //
 // Distances are Euclidean (not squared), as in embed.Descriptor.Distance.
 // Queries do not allocate on the hot path: per-query state (heaps, a
@@ -61,11 +65,14 @@
 // with several workers, which connects its nodes under the read lock so
 // that queries continue (a node of the batch is found once connected).
 // Add, Delete, and a writer waiting behind a batch still hold queries up.
-// In ModeAuto the Add that crosses ExactUpTo builds the whole graph (with
-// AddBatch, on all cores) under the Index's write lock, which at a million
-// vectors takes minutes of queries waiting; build the HNSW ahead of time
-// (ModeHNSW) for such sizes. An Index that switched to HNSW does not switch
-// back when it shrinks.
+// In ModeAuto the Add that crosses ExactUpTo starts the graph's build in
+// the background: queries go on, answered exactly by the Flat; writers
+// wait while the rows are copied (two memory moves) and, at the swap,
+// while the last recorded changes are replayed. The build takes all cores
+// (AddBatch) and, at its peak, memory for the Flat, the copy and the graph
+// together; Status reports its progress. A failed build is not retried:
+// the Flat answers on. An Index that switched to HNSW does not switch back
+// when it shrinks.
 //
 // Flat's range queries (Within, WithinBatch) scan an int8 shadow of the rows
 // (one byte per number plus a per-row header, beside the four bytes per

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -199,6 +200,34 @@ func (h *HNSW) Nodes() int {
 	return len(h.ids)
 }
 
+// Vector appends the stored vector of id to dst and reports whether id
+// is live. Safe for concurrent use.
+func (h *HNSW) Vector(id ID, dst []float32) ([]float32, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n, ok := h.node[id]
+	if !ok {
+		return dst, false
+	}
+	return append(dst, h.vec(n)...), true
+}
+
+// AppendRows appends every live id to ids and its vector to data, in node
+// order (row i of the appended data, Dim numbers, belongs to the i-th
+// appended id), under the read lock: a consistent copy of the live set.
+// Safe for concurrent use.
+func (h *HNSW) AppendRows(ids []ID, data []float32) ([]ID, []float32) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids, data = slices.Grow(ids, h.live), slices.Grow(data, h.live*h.cfg.Dim)
+	for n, id := range h.ids {
+		if !h.isDead(uint32(n)) {
+			ids, data = append(ids, id), append(data, h.vec(uint32(n))...)
+		}
+	}
+	return ids, data
+}
+
 func (h *HNSW) vec(n uint32) []float32 {
 	d := h.cfg.Dim
 	return h.vecs[int(n)*d : int(n+1)*d]
@@ -323,7 +352,22 @@ func (h *HNSW) drawLevel() int {
 // WriteFile wait for the batch, and once one of them waits, new queries
 // wait behind it (sync.RWMutex). With one worker the batch holds the
 // write lock throughout. Safe for concurrent use.
-func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
+func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error { return h.addBatch(ids, vs, nil, nil) }
+
+// errStopped means a build was stopped through its stop flag.
+var errStopped = errors.New("index: build stopped")
+
+// addBatch is AddBatch. A non-nil done counts the nodes connected so far;
+// a non-nil stop, once set, ends the connecting early with errStopped and
+// leaves the graph unusable (nodes stored but not connected): only a
+// caller that discards h on errStopped sets it.
+func (h *HNSW) addBatch(ids []ID, vs [][]float32, stop *atomic.Bool, done *atomic.Int64) error {
+	stopped := func() bool { return stop != nil && stop.Load() }
+	connected := func() {
+		if done != nil {
+			done.Add(1)
+		}
+	}
 	if len(ids) != len(vs) {
 		return fmt.Errorf("%w: %d ids for %d vectors", ErrInvalidArgument, len(ids), len(vs))
 	}
@@ -362,11 +406,15 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 	nw = max(1, min(nw, len(ids)/64))
 	if nw == 1 {
 		sc := h.getScratch()
+		defer h.scratch.Put(sc)
 		for i := range ids {
+			if stopped() {
+				return errStopped
+			}
 			n := first + uint32(i)
 			h.connect(n, int(h.levels[n]), sc)
+			connected()
 		}
-		h.scratch.Put(sc)
 		return nil
 	}
 	// Nodes are connected in a random order: vectors that arrive together
@@ -383,7 +431,12 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 	start := min(len(ids), max(0, 1024-int(first)))
 	sc := h.getScratch()
 	for _, n := range order[:start] {
+		if stopped() {
+			h.scratch.Put(sc)
+			return errStopped
+		}
 		h.connect(n, int(h.levels[n]), sc)
+		connected()
 	}
 	h.scratch.Put(sc)
 	// The workers run under the read lock, so queries go on beside them:
@@ -410,15 +463,19 @@ func (h *HNSW) AddBatch(ids []ID, vs [][]float32) error {
 			defer h.scratch.Put(sc)
 			for {
 				i := next.Add(1) - 1
-				if i >= int64(len(order)) {
+				if i >= int64(len(order)) || stopped() {
 					return
 				}
 				n := order[i]
 				h.connect(n, int(h.levels[n]), sc)
+				connected()
 			}
 		}()
 	}
 	wg.Wait()
+	if stopped() {
+		return errStopped
+	}
 	return nil
 }
 

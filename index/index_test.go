@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -413,6 +414,9 @@ func TestIndexSwitchesBySize(t *testing.T) {
 		if err := x.Add(index.ID(i), vs[i]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := x.Wait(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 	if x.Exact() || x.Len() != 600 {
 		t.Fatalf("after growth: Exact %v Len %d", x.Exact(), x.Len())

@@ -749,5 +749,8 @@ func LoadConfig(path string, cfg Config) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.needsBuild() { // no other goroutine has x yet
+		x.startBuild()
+	}
 	return x, nil
 }
