@@ -180,16 +180,9 @@ func (o operator) open(ctx context.Context, rf regFlags, withEmbedder bool) (*ex
 // registryKind sets ef.Kind to the kind of embedder of the model the
 // registry in dir records.
 func (o operator) registryKind(ctx context.Context, dir string, ef *embedder.Flags, opts []registrydir.Option) error {
-	reg, err := registrydir.Open(ctx, dir, registrydir.Embedder{}, opts...)
+	models, err := registrydir.Models(ctx, dir, opts...)
 	if err != nil {
 		return err
-	}
-	models := reg.Models()
-	if err := reg.Close(); err != nil {
-		return err
-	}
-	if len(models) == 0 {
-		return fmt.Errorf("registry %s records no face model", dir)
 	}
 	ef.Kind = embedder.KindOf(models[0])
 	return nil

@@ -22,11 +22,18 @@
 //	FACEOPTOUT_REVIEWER_TOKEN=secret FACEOPTOUT_INTAKE_KEY=<64 hex> FACEOPTOUT_THUMBNAIL_KEY=<64 hex> \
 //	  intake --registry DIR --base-url https://optout.example.com --smtp 127.0.0.1:25 --from optout@example.com
 //
+// The registry is a directory made by faceoptout init or a PostgreSQL
+// location (then --thumbnails DIR is needed); an encrypted registry needs
+// its operator key (--key-file, else $FACEOPTOUT_KEY_FILE). Faces are
+// described with the model the registry was created with (ONNX or dlib,
+// read from the registry; --embedder only to insist on one), from the
+// models in --models (else $FACEOPTOUT_MODELS, else ./models).
+//
 // --smtp sink starts an in-process mail sink that logs each message
 // (confirmation links included) instead of sending it: for trying the app
 // on one machine. Without the keys the app makes random ones and says so:
 // links mailed and thumbnails kept then stop working at the next start.
-// Thumbnails live in DIR/thumbnails, encrypted; uploaded photos are never
+// Thumbnails live in DIR/thumbnails (--thumbnails), encrypted; uploaded photos are never
 // stored. Expired unconfirmed requests are withdrawn and outdated
 // thumbnails deleted every minute.
 //
@@ -51,11 +58,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/mailsink"
-	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
-	"github.com/faceoptout/faceoptout/exclusion/boltstore"
 	"github.com/faceoptout/faceoptout/exclusion/thumbdir"
 )
 
@@ -98,7 +104,9 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
 	regFlag := fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")
-	models := fs.String("models", "", "dlib models directory (default $FACEOPTOUT_MODELS, else models)")
+	ef := embedder.RegisterDefault(fs, os.Getenv, embedder.ONNX)
+	keyFile := fs.String("key-file", "", "operator key file of an encrypted registry (default $"+registrydir.KeyFileEnv+")")
+	thumbFlag := fs.String("thumbnails", "", "directory of the encrypted face thumbnails (default REGISTRY/thumbnails; needed with a PostgreSQL registry)")
 	baseURL := fs.String("base-url", "", "public URL of the app, for links in mail (default http://ADDR)")
 	smtpAddr := fs.String("smtp", "sink", `mail relay host:port, or "sink" to log mail instead of sending it`)
 	from := fs.String("from", "optout@localhost", "sender address of the app's mail")
@@ -137,23 +145,36 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 		mailer = logMailer{SMTPMailer{Addr: sink.Addr(), From: *from}}
 	}
 
-	thumbs, err := thumbdir.New(filepath.Join(dir, "thumbnails"))
+	tdir := *thumbFlag
+	if tdir == "" {
+		if registrydir.IsPostgres(dir) {
+			return errors.New("a PostgreSQL registry needs --thumbnails DIR")
+		}
+		tdir = filepath.Join(dir, "thumbnails")
+	}
+	thumbs, err := thumbdir.New(tdir)
 	if err != nil {
 		return err
 	}
 	rcfg := exclusion.DefaultConfig()
 	rcfg.Confirm = exclusion.ConfirmConfig{Required: true, Within: cfg.LinkTTL}
 	rcfg.Thumbnails = exclusion.ThumbnailConfig{Store: thumbs, Key: tkey, TTL: 30 * 24 * time.Hour}
-	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(*models, os.Getenv), 2)
+	opts := []registrydir.Option{registrydir.WithConfig(rcfg)}
+	if *keyFile == "" {
+		*keyFile = os.Getenv(registrydir.KeyFileEnv)
+	}
+	if *keyFile != "" {
+		k, err := registrydir.ReadKeyFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, registrydir.WithKey(k))
+	}
+	reg, closeReg, err := openRegistry(ctx, dir, ef, opts)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	reg, err := openRegistry(ctx, dir, emb, rcfg)
-	if err != nil {
-		return err
-	}
-	defer reg.Close()
+	defer closeReg()
 
 	h, err := newApp(reg, mailer, cfg)
 	if err != nil {
@@ -174,27 +195,29 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// openRegistry opens the bbolt registry in dir (made by faceoptout init)
-// with cfg; exclusion.Open refuses an embedder of another model than the
-// registry's faces (exclusion.ErrModel). Encrypted registries
-// (registry.keys) and PostgreSQL locations are not supported here.
-func openRegistry(ctx context.Context, dir string, emb registrydir.Embedder, cfg exclusion.Config) (*exclusion.Registry, error) {
-	if _, err := registrydir.Model(dir); err != nil {
-		return nil, fmt.Errorf("intake: %s is not a registry (run faceoptout init first): %w", dir, err)
+// openRegistry opens the registry at dir (a directory made by faceoptout
+// init, or a PostgreSQL location) with opts, and the embedder of the model
+// its faces were enrolled with (the one --embedder names, when given:
+// exclusion.Open refuses another model than the registry's, ErrModel).
+// closeReg closes both.
+func openRegistry(ctx context.Context, dir string, ef *embedder.Flags, opts []registrydir.Option) (reg *exclusion.Registry, closeReg func(), err error) {
+	if !ef.KindSet {
+		models, err := registrydir.Models(ctx, dir, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("intake: %s (run faceoptout init first): %w", dir, err)
+		}
+		ef.Kind = embedder.KindOf(models[0])
 	}
-	if _, err := os.Stat(filepath.Join(dir, registrydir.KeysFile)); err == nil {
-		return nil, fmt.Errorf("intake: %s is encrypted (%s): not supported by this example", dir, registrydir.KeysFile)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, registrydir.DBFile), boltstore.Config{})
+	emb, err := ef.New()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	reg, err := exclusion.Open(ctx, st, emb.Embedder, cfg)
+	reg, err = registrydir.Open(ctx, dir, registrydir.Embedder{Embedder: emb}, opts...)
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		_ = emb.Close()
+		return nil, nil, err
 	}
-	return reg, nil
+	return reg, func() { _ = reg.Close(); _ = emb.Close() }, nil
 }
 
 // expireLoop withdraws expired unconfirmed requests and deletes outdated

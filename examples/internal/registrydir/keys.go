@@ -29,9 +29,15 @@ const KeyFileEnv = "FACEOPTOUT_KEY_FILE"
 type Option func(*options)
 
 type options struct {
-	key []byte
-	old [][]byte
+	key  []byte
+	old  [][]byte
+	base *exclusion.Config
 }
+
+// WithConfig makes cfg, instead of exclusion.DefaultConfig, the registry's
+// configuration; its Encryption is replaced by what WithKey and
+// WithOldKeys ask for.
+func WithConfig(cfg exclusion.Config) Option { return func(o *options) { o.base = &cfg } }
 
 // WithKey encrypts the registry's descriptors and image hashes under the
 // operator key (exclusion.KeySize bytes; see exclusion.EncryptionConfig):
@@ -90,6 +96,10 @@ func config(dir string, create bool, opts []Option) (exclusion.Config, error) {
 		f(&o)
 	}
 	cfg := exclusion.DefaultConfig()
+	if o.base != nil {
+		cfg = *o.base
+		cfg.Encryption = exclusion.EncryptionConfig{}
+	}
 	kp := filepath.Join(dir, KeysFile)
 	if o.key == nil {
 		if _, err := os.Stat(kp); err == nil {

@@ -17,8 +17,9 @@ func IsPostgres(loc string) bool {
 	return strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://")
 }
 
-// postgres creates (create) or opens the registry at a PostgreSQL location.
-func postgres(ctx context.Context, dsn string, emb Embedder, create bool) (*exclusion.Registry, error) {
+// postgres creates (create) or opens the registry at a PostgreSQL location
+// with rcfg.
+func postgres(ctx context.Context, dsn string, emb Embedder, create bool, rcfg exclusion.Config) (*exclusion.Registry, error) {
 	cfg := pgstore.DefaultConfig()
 	cfg.DSN = dsn
 	st, err := pgstore.Open(ctx, cfg)
@@ -27,9 +28,9 @@ func postgres(ctx context.Context, dsn string, emb Embedder, create bool) (*excl
 	}
 	var reg *exclusion.Registry
 	if create {
-		reg, err = exclusion.Create(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+		reg, err = exclusion.Create(ctx, st, emb.Embedder, rcfg)
 	} else {
-		reg, err = pgstore.OpenRegistry(ctx, st, emb.Embedder, exclusion.DefaultConfig())
+		reg, err = pgstore.OpenRegistry(ctx, st, emb.Embedder, rcfg)
 	}
 	if err != nil {
 		_ = st.Close()

@@ -117,10 +117,11 @@ func Create(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exc
 		return nil, errors.New("registrydir: creating a registry needs the embedder whose model it records")
 	}
 	if IsPostgres(dir) {
-		if _, err := config(dir, true, opts); err != nil {
+		cfg, err := config(dir, true, opts)
+		if err != nil {
 			return nil, err
 		}
-		return postgres(ctx, dir, emb, true)
+		return postgres(ctx, dir, emb, true, cfg)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("registrydir: %w", err)
@@ -165,10 +166,11 @@ func Create(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exc
 // (exclusion.ErrKey otherwise).
 func Open(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exclusion.Registry, error) {
 	if IsPostgres(dir) {
-		if _, err := config(dir, false, opts); err != nil {
+		cfg, err := config(dir, false, opts)
+		if err != nil {
 			return nil, err
 		}
-		return postgres(ctx, dir, emb, false)
+		return postgres(ctx, dir, emb, false, cfg)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, EmbedderFile))
 	if err != nil {
@@ -194,6 +196,24 @@ func Open(ctx context.Context, dir string, emb Embedder, opts ...Option) (*exclu
 		return nil, err
 	}
 	return reg, nil
+}
+
+// Models returns the face models of the registry at loc (a directory or a
+// PostgreSQL location), opening it without an embedder: what a program
+// needs to load the embedder that matches.
+func Models(ctx context.Context, loc string, opts ...Option) ([]embed.Model, error) {
+	reg, err := Open(ctx, loc, Embedder{}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	models := reg.Models()
+	if err := reg.Close(); err != nil {
+		return nil, err
+	}
+	if len(models) == 0 {
+		return nil, fmt.Errorf("registrydir: %s records no face model: %w", loc, exclusion.ErrCorrupt)
+	}
+	return models, nil
 }
 
 // Model returns the model name embedder.json in dir records.

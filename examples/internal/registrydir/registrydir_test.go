@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/faceoptout/faceoptout/examples/internal/exampletest"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
@@ -80,4 +81,58 @@ func TestResolve(t *testing.T) {
 	if d, _ := registrydir.Resolve("/flag", env); d != "/flag" {
 		t.Errorf("Resolve = %q", d)
 	}
+}
+
+// TestWithConfigAndModels opens a registry with a configuration of the
+// program's own (WithConfig) and reads its models without an embedder
+// (Models), as the intake app does.
+func TestWithConfigAndModels(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "reg")
+	fake := exampletest.Embedder()
+	reg, err := registrydir.Create(ctx, dir, fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	models, err := registrydir.Models(ctx, dir)
+	if want := fake.Embedder.Model(); err != nil || len(models) != 1 || models[0] != want {
+		t.Fatalf("Models = %v, %v; want [%v]", models, err, want)
+	}
+	if _, err := registrydir.Models(ctx, t.TempDir()); err == nil {
+		t.Error("Models of an empty directory succeeded")
+	}
+	tests := []struct {
+		name string
+		opts []registrydir.Option
+		want exclusion.Status
+	}{
+		{"default configuration", nil, exclusion.Pending},
+		{"confirmation required", []registrydir.Option{registrydir.WithConfig(confirming())}, exclusion.Unconfirmed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, err := registrydir.Open(ctx, dir, fake, tc.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reg.Close()
+			req, err := reg.Submit(ctx, exampletest.Submission(exclusion.FaceOptOut, exampletest.Photo(2)), "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.Status != tc.want {
+				t.Errorf("a new request is %s, want %s", req.Status, tc.want)
+			}
+		})
+	}
+}
+
+// confirming is the default configuration with confirmation required.
+func confirming() exclusion.Config {
+	cfg := exclusion.DefaultConfig()
+	cfg.Confirm = exclusion.ConfirmConfig{Required: true, Within: time.Hour}
+	return cfg
 }
