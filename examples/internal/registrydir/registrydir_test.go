@@ -18,14 +18,8 @@ func TestCreateOpen(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "reg")
 	fake := exampletest.Embedder()
-	reg, err := registrydir.Create(ctx, dir, fake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := exampletest.OptOut(t, reg, 1)
-	if err := reg.Close(); err != nil {
-		t.Fatal(err)
-	}
+	var id string
+	create(t, dir, fake, func(reg *exclusion.Registry) { id = exampletest.OptOut(t, reg, 1) })
 	// The registry checks the model's identity, whatever the name says.
 	other := registrydir.Embedder{Embedder: &exclusiontest.Embedder{Dim: 64}, Name: fake.Name}
 	tests := []struct {
@@ -90,13 +84,7 @@ func TestWithConfigAndModels(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "reg")
 	fake := exampletest.Embedder()
-	reg, err := registrydir.Create(ctx, dir, fake)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Close(); err != nil {
-		t.Fatal(err)
-	}
+	create(t, dir, fake, nil)
 	models, err := registrydir.Models(ctx, dir)
 	if want := fake.Embedder.Model(); err != nil || len(models) != 1 || models[0] != want {
 		t.Fatalf("Models = %v, %v; want [%v]", models, err, want)
@@ -135,4 +123,20 @@ func confirming() exclusion.Config {
 	cfg := exclusion.DefaultConfig()
 	cfg.Confirm = exclusion.ConfirmConfig{Required: true, Within: time.Hour}
 	return cfg
+}
+
+// create makes a registry in dir, calls fill (if not nil) with it and
+// closes it.
+func create(t *testing.T, dir string, emb registrydir.Embedder, fill func(*exclusion.Registry)) {
+	t.Helper()
+	reg, err := registrydir.Create(context.Background(), dir, emb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fill != nil {
+		fill(reg)
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
