@@ -182,10 +182,20 @@ func TestFivePoints(t *testing.T) {
 	for i := range p {
 		p[i] = Point{float64(i), float64(2 * i)}
 	}
-	got := fivePoints(&p)
-	want := [5]Point{{38.5, 77}, {44.5, 89}, {30, 60}, {48, 96}, {54, 108}}
-	if got != want {
-		t.Fatalf("fivePoints = %v, want %v", got, want)
+	tests := []struct {
+		name string
+		rule FivePointRule
+		want [5]Point
+	}{
+		{"eye centres, outer mouth corners", FiveCentres, [5]Point{{38.5, 77}, {44.5, 89}, {30, 60}, {48, 96}, {54, 108}}},
+		{"eyelids, mid mouth corners", FiveLids, [5]Point{{39, 78}, {45, 90}, {30, 60}, {54, 108}, {59, 118}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fivePoints(&p, tt.rule); got != tt.want {
+				t.Fatalf("fivePoints = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -31,6 +31,22 @@ const (
 func (l Landmarker) dlib68() bool { return l == Dlib68 || l == Mean68 }
 func (l Landmarker) onnx68() bool { return l == ONNX68 || l == Mean68 }
 
+// FivePointRule says how the five alignment points are taken from 68
+// iBUG 300-W points.
+type FivePointRule string
+
+const (
+	// FiveCentres (the zero value) takes the eyes' centres (means of
+	// their six points), the nose tip (30) and the outer mouth corners
+	// (48, 54).
+	FiveCentres FivePointRule = ""
+	// FiveLids takes each eye as the mean of its four lid points (37, 38,
+	// 40, 41 and 43, 44, 46, 47), the nose tip, and each mouth corner
+	// midway between the outer and inner corners (48 and 60, 54 and 64),
+	// as faceplugin-face-recognition-js converts fr_landmark.onnx's points.
+	FiveLids FivePointRule = "lids"
+)
+
 // Optimization is the graph optimisation level ONNX Runtime applies to a
 // model when it loads it. It changes how fast the model runs, not what it
 // computes (outputs differ by float rounding only), so it is not part of
@@ -133,7 +149,49 @@ type LandmarkModelConfig struct {
 	Size int
 	// Optimization as in ModelConfig.
 	Optimization Optimization
+	// Crop places the square the model sees relative to the detector's
+	// box. The zero value feeds the box itself.
+	Crop LandmarkCrop
+	// Refine is the number of extra passes: each crops again around the
+	// previous pass's 68 points (RefineLayout) and runs the model again,
+	// one more Size x Size run per face and pass. 0 means none; at most 3.
+	Refine int
+	// RefineLayout is where the model's 68 points sit in the crop it
+	// expects, for Refine. The zero value means fr_landmark.onnx's
+	// (FRLandmarkLayout).
+	RefineLayout PointLayout
 }
+
+// LandmarkCrop places the landmark model's crop relative to the
+// detector's box of width w (HOG boxes are square): a square of side
+// Scale * w, its centre moved by (OffsetX * w, OffsetY * w) from the box's
+// centre (negative: left, up), then moved inside the image as far as it
+// fits (and shrunk to the image's shorter side when larger).
+type LandmarkCrop struct {
+	// Scale is the crop's side in box widths. 0 means the box itself (its
+	// width and height, without the offsets).
+	Scale float64
+	// OffsetX and OffsetY move the crop's centre, in box widths.
+	OffsetX, OffsetY float64
+}
+
+// DetectCrop is the crop fr_landmark.onnx's own pipeline feeds it,
+// expressed relative to dlib's HOG box: that pipeline crops the square of
+// side the fr_detect.onnx box's height around that box's centre, which
+// sits on average 1.2 HOG box widths wide and 0.075 widths above the HOG
+// box's centre on the shared photo sets (TestCropConvention measures it).
+func DetectCrop() LandmarkCrop { return LandmarkCrop{Scale: 1.2, OffsetY: -0.075} }
+
+// PointLayout describes where a landmark model's 68 points sit in the
+// crop it expects, as fractions of the crop's side: their mean at
+// (CentreX, CentreY), their root-mean-square distance from it Spread.
+type PointLayout struct {
+	CentreX, CentreY, Spread float64
+}
+
+// FRLandmarkLayout is fr_landmark.onnx's layout, measured on crops made
+// as its own pipeline makes them (TestCropConvention).
+func FRLandmarkLayout() PointLayout { return PointLayout{CentreX: 0.5, CentreY: 0.59, Spread: 0.30} }
 
 // Config configures New. Start from DefaultConfig.
 type Config struct {
@@ -162,6 +220,10 @@ type Config struct {
 	LandmarkModel LandmarkModelConfig
 	// Threads is the number of threads each model session runs on.
 	Threads int
+	// FivePoints says which of the 68 points make the five alignment
+	// points; the zero value is FiveCentres. It changes the descriptors,
+	// so it is part of the Model.
+	FivePoints FivePointRule
 	// NoAntialias samples each chip pixel once (Warp). Otherwise, when a
 	// face is larger than the chip, each chip pixel averages k x k
 	// bilinear samples (k: source pixels per chip pixel, rounded up, at
@@ -291,6 +353,9 @@ func (c *Config) validate() error {
 	if c.Landmarks != Dlib68 && c.Landmarks != ONNX68 && c.Landmarks != Mean68 {
 		return bad("Landmarks", "%q is none of %q, %q, %q", c.Landmarks, Dlib68, ONNX68, Mean68)
 	}
+	if c.FivePoints != FiveCentres && c.FivePoints != FiveLids {
+		return bad("FivePoints", "%q is none of %q, %q", c.FivePoints, FiveCentres, FiveLids)
+	}
 	if c.Landmarks.dlib68() && c.Shape68File == "" {
 		return bad("Shape68File", "empty")
 	}
@@ -305,6 +370,17 @@ func (c *Config) validate() error {
 			return bad("LandmarkModel.Input/Output", "empty name")
 		case l.Size < 8 || l.Size > 512:
 			return bad("LandmarkModel.Size", "%d is outside [8, 512]", l.Size)
+		case !finite(l.Crop.Scale, l.Crop.OffsetX, l.Crop.OffsetY) || l.Crop.Scale < 0 || l.Crop.Scale > 4 ||
+			math.Abs(l.Crop.OffsetX) > 1 || math.Abs(l.Crop.OffsetY) > 1:
+			return bad("LandmarkModel.Crop", "%+v: Scale must be in [0, 4], the offsets in [-1, 1]", l.Crop)
+		case l.Refine < 0 || l.Refine > 3:
+			return bad("LandmarkModel.Refine", "%d is outside [0, 3]", l.Refine)
+		}
+		if r := l.RefineLayout; r != (PointLayout{}) {
+			if !finite(r.CentreX, r.CentreY, r.Spread) || r.CentreX < 0 || r.CentreX > 1 || r.CentreY < 0 || r.CentreY > 1 ||
+				r.Spread < 0.01 || r.Spread > 1 {
+				return bad("LandmarkModel.RefineLayout", "%+v: the centre must be in [0, 1], Spread in [0.01, 1]", r)
+			}
 		}
 	}
 	return nil

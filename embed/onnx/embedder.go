@@ -170,9 +170,19 @@ func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	if !cfg.NoAntialias {
 		fmt.Fprintf(&b, "antialias area-samples-4\n")
 	}
+	if cfg.FivePoints != FiveCentres {
+		fmt.Fprintf(&b, "five-points %s\n", cfg.FivePoints)
+	}
 	if cfg.Landmarks.onnx68() {
 		l := cfg.LandmarkModel
 		fmt.Fprintf(&b, "landmark-model %s %s %d\n", l.Input, l.Output, l.Size)
+		if l.Crop != (LandmarkCrop{}) {
+			fmt.Fprintf(&b, "landmark-crop %s %s %s\n", f(l.Crop.Scale), f(l.Crop.OffsetX), f(l.Crop.OffsetY))
+		}
+		if l.Refine > 0 {
+			r := l.refineLayout()
+			fmt.Fprintf(&b, "landmark-refine %d %s %s %s\n", l.Refine, f(r.CentreX), f(r.CentreY), f(r.Spread))
+		}
 	}
 	fmt.Fprintf(&b, "l2-normalised\n")
 	sum := sha256.Sum256([]byte(b.String()))
@@ -479,7 +489,7 @@ func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair
 					pts[j] = Point{float64(q.X), float64(q.Y)}
 				}
 			}
-			fromDlib[i] = fivePoints(&pts)
+			fromDlib[i] = fivePoints(&pts, e.cfg.FivePoints)
 		}
 	}
 	if e.cfg.Landmarks.onnx68() {
@@ -489,7 +499,7 @@ func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair
 			if err != nil {
 				return nil, err
 			}
-			fromONNX[i] = fivePoints(&pts)
+			fromONNX[i] = fivePoints(&pts, e.cfg.FivePoints)
 		}
 	}
 	switch {
@@ -508,56 +518,119 @@ func (e *Embedder) landmarks(s embed.Scan, found []embed.Located, p *sessionPair
 	return out, nil
 }
 
-// fivePoints reduces 68 iBUG 300-W points to the template's five: the
-// centres of the eyes (means of their six points), the nose tip (30) and
-// the outer mouth corners (48, 54).
-func fivePoints(p *[68]Point) [5]Point {
-	mean := func(from, to int) Point {
+// fivePoints reduces 68 iBUG 300-W points to the template's five as rule
+// says (see FivePointRule).
+func fivePoints(p *[68]Point, rule FivePointRule) [5]Point {
+	mean := func(idx ...int) Point {
 		var q Point
-		for i := from; i <= to; i++ {
+		for _, i := range idx {
 			q.X += p[i].X
 			q.Y += p[i].Y
 		}
-		k := float64(to - from + 1)
+		k := float64(len(idx))
 		return Point{q.X / k, q.Y / k}
 	}
-	return [5]Point{mean(36, 41), mean(42, 47), p[30], p[48], p[54]}
+	if rule == FiveLids {
+		return [5]Point{mean(37, 38, 40, 41), mean(43, 44, 46, 47), p[30], mean(48, 60), mean(54, 64)}
+	}
+	return [5]Point{mean(36, 37, 38, 39, 40, 41), mean(42, 43, 44, 45, 46, 47), p[30], p[48], p[54]}
 }
 
-// onnxLandmarks runs the landmark model on the box: its grey crop resized
-// (bilinear, pixel centres aligned) to the model's input, pixel/256.
+// onnxLandmarks runs the landmark model on the crop LandmarkModel.Crop
+// places around the box, then LandmarkModel.Refine times on the crop
+// around the previous pass's points (refineCrop).
 func (e *Embedder) onnxLandmarks(s embed.Scan, box image.Rectangle, sess *session) ([68]Point, error) {
 	var pts [68]Point
 	if sess == nil {
 		return pts, fmt.Errorf("%w: no landmark session", ErrRuntime)
 	}
+	l := &e.cfg.LandmarkModel
+	var c cropRect
+	if l.Crop.Scale == 0 {
+		c = boxCrop(box)
+	} else {
+		w := float64(box.Dx())
+		side := l.Crop.Scale * w
+		cx := float64(box.Min.X+box.Max.X)/2 + l.Crop.OffsetX*w
+		cy := float64(box.Min.Y+box.Max.Y)/2 + l.Crop.OffsetY*w
+		c = cropRect{cx - side/2, cy - side/2, side, side}
+	}
+	pts, err := e.landmarksIn(s, c, box, sess)
+	for range l.Refine {
+		if err != nil {
+			break
+		}
+		pts, err = e.landmarksIn(s, refineCrop(&pts, l.refineLayout()), box, sess)
+	}
+	return pts, err
+}
+
+// refineLayout is RefineLayout with its default filled in.
+func (l *LandmarkModelConfig) refineLayout() PointLayout {
+	if l.RefineLayout == (PointLayout{}) {
+		return FRLandmarkLayout()
+	}
+	return l.RefineLayout
+}
+
+// cropRect is a crop of the worker's image, in pixels.
+type cropRect struct{ x, y, w, h float64 }
+
+// boxCrop is the box itself.
+func boxCrop(b image.Rectangle) cropRect {
+	return cropRect{float64(b.Min.X), float64(b.Min.Y), float64(b.Dx()), float64(b.Dy())}
+}
+
+// refineCrop is the square crop in which pts sit as the layout says:
+// their mean at the layout's centre, their RMS distance from it the
+// layout's Spread times the side.
+func refineCrop(pts *[68]Point, lay PointLayout) cropRect {
+	var mx, my float64
+	for _, p := range pts {
+		mx += p.X
+		my += p.Y
+	}
+	mx, my = mx/68, my/68
+	var ss float64
+	for _, p := range pts {
+		ss += (p.X-mx)*(p.X-mx) + (p.Y-my)*(p.Y-my)
+	}
+	side := math.Sqrt(ss/68) / lay.Spread
+	return cropRect{mx - lay.CentreX*side, my - lay.CentreY*side, side, side}
+}
+
+// landmarksIn moves c inside the image (shrinking it to the image when it
+// is larger), resizes its grey pixels (bilinear, pixel centres aligned) to
+// the model's input, pixel/256, and runs the model; box is for errors.
+func (e *Embedder) landmarksIn(s embed.Scan, c cropRect, box image.Rectangle, sess *session) ([68]Point, error) {
+	var pts [68]Point
 	size := e.cfg.LandmarkModel.Size
-	// Move the box inside the image, as far as it fits.
-	b := box
-	if d := -b.Min.X; d > 0 {
-		b = b.Add(image.Pt(d, 0))
+	W, H := float64(s.Size.X), float64(s.Size.Y)
+	if !finite(c.x, c.y, c.w, c.h) || !(c.w >= 2 && c.h >= 2) {
+		return pts, fmt.Errorf("%w: landmark crop %+v of box %v", ErrAlign, c, box)
 	}
-	if d := -b.Min.Y; d > 0 {
-		b = b.Add(image.Pt(0, d))
+	if c.w > W {
+		c.x, c.w = c.x+(c.w-W)/2, W
 	}
-	if d := b.Max.X - s.Size.X; d > 0 {
-		b = b.Sub(image.Pt(d, 0))
+	if c.h > H {
+		c.y, c.h = c.y+(c.h-H)/2, H
 	}
-	if d := b.Max.Y - s.Size.Y; d > 0 {
-		b = b.Sub(image.Pt(0, d))
-	}
-	b = b.Intersect(image.Rect(0, 0, s.Size.X, s.Size.Y))
-	if b.Dx() < 2 || b.Dy() < 2 {
+	// Move the crop inside the image, as far as it fits.
+	c.x = math.Max(0, math.Min(c.x, W-c.w))
+	c.y = math.Max(0, math.Min(c.y, H-c.h))
+	r := image.Rect(int(math.Floor(c.x)), int(math.Floor(c.y)), int(math.Ceil(c.x+c.w)), int(math.Ceil(c.y+c.h))).
+		Intersect(image.Rect(0, 0, s.Size.X, s.Size.Y))
+	if r.Dx() < 2 || r.Dy() < 2 {
 		return pts, fmt.Errorf("%w: box %v is outside the image", ErrAlign, box)
 	}
-	pix, err := s.Worker.Region(b)
+	pix, err := s.Worker.Region(r)
 	if err != nil {
 		return pts, fmt.Errorf("%w: %v", ErrRuntime, err)
 	}
-	sx, sy := float64(b.Dx())/float64(size), float64(b.Dy())/float64(size)
+	sx, sy := c.w/float64(size), c.h/float64(size)
 	// Resize with pixel centres aligned; clamp at the edges.
-	inv := Affine{sx, 0, 0.5*sx - 0.5, 0, sy, 0.5*sy - 0.5}
-	rgb := warpClamped(pix, b.Dx(), b.Dy(), inv, size, size)
+	inv := Affine{sx, 0, c.x - float64(r.Min.X) + 0.5*sx - 0.5, 0, sy, c.y - float64(r.Min.Y) + 0.5*sy - 0.5}
+	rgb := warpClamped(pix, r.Dx(), r.Dy(), inv, size, size)
 	in := sess.in.GetData()
 	for i := range size * size {
 		grey := 0.299*rgb[3*i] + 0.587*rgb[3*i+1] + 0.114*rgb[3*i+2]
@@ -575,7 +648,7 @@ func (e *Embedder) onnxLandmarks(s embed.Scan, box image.Rectangle, sess *sessio
 		if !finite(x, y) {
 			return pts, fmt.Errorf("%w: landmark %d is not finite", ErrAlign, i)
 		}
-		pts[i] = Point{float64(b.Min.X) + x*float64(b.Dx()), float64(b.Min.Y) + y*float64(b.Dy())}
+		pts[i] = Point{c.x + x*c.w, c.y + y*c.h}
 	}
 	return pts, nil
 }

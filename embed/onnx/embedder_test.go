@@ -255,6 +255,16 @@ func TestNewErrors(t *testing.T) {
 		{"threshold beyond unit vectors", func(c *onnx.Config) { c.Model.Threshold = 2.5 }, onnx.ErrConfig},
 		{"NaN weak review", func(c *onnx.Config) { c.Model.WeakReview = math.NaN() }, onnx.ErrConfig},
 		{"template outside chip", func(c *onnx.Config) { c.Model.Template[2] = [2]float64{500, 3} }, onnx.ErrConfig},
+		{"negative landmark crop", func(c *onnx.Config) { c.LandmarkModel.Crop.Scale = -1 }, onnx.ErrConfig},
+		{"huge landmark crop", func(c *onnx.Config) { c.LandmarkModel.Crop.Scale = 5 }, onnx.ErrConfig},
+		{"NaN landmark crop offset", func(c *onnx.Config) { c.LandmarkModel.Crop.OffsetY = math.NaN() }, onnx.ErrConfig},
+		{"landmark crop offset beyond a box", func(c *onnx.Config) { c.LandmarkModel.Crop.OffsetX = 1.5 }, onnx.ErrConfig},
+		{"negative refine", func(c *onnx.Config) { c.LandmarkModel.Refine = -1 }, onnx.ErrConfig},
+		{"too many refine passes", func(c *onnx.Config) { c.LandmarkModel.Refine = 4 }, onnx.ErrConfig},
+		{"zero refine spread", func(c *onnx.Config) { c.LandmarkModel.RefineLayout = onnx.PointLayout{CentreX: 0.5, CentreY: 0.5} }, onnx.ErrConfig},
+		{"refine centre outside the crop", func(c *onnx.Config) {
+			c.LandmarkModel.RefineLayout = onnx.PointLayout{CentreX: 2, CentreY: 0.5, Spread: 0.3}
+		}, onnx.ErrConfig},
 		{"missing library", func(c *onnx.Config) { c.Library = "/nonexistent/libonnxruntime.so.1" }, onnx.ErrLibrary},
 		{"library of the wrong hash", func(c *onnx.Config) { c.Library = garbage }, onnx.ErrLibrary},
 		{"missing model", func(c *onnx.Config) { c.Model.File = "/nonexistent/model.onnx" }, onnx.ErrModel},

@@ -29,7 +29,11 @@ type evalSystem struct {
 
 // parseSystems parses --systems: comma-separated names, each dlib or onnx
 // followed by options joined with +: dlib68, onnx68, mean68 (landmark
-// source), flip (flip-summed descriptors), noaa (no antialiasing),
+// source), detcrop (the landmark model's crop as its own pipeline makes
+// it: onnx.DetectCrop), cropS (a crop S box widths wide, DetectCrop's
+// offset), refineN (N extra landmark passes, LandmarkModelConfig.Refine),
+// lids (five points as onnx.FiveLids takes them),
+// flip (flip-summed descriptors), noaa (no antialiasing),
 // mirror, shiftN (enrolment views: the mirror image, chips shifted N chip
 // pixels), weakR (weak-face rule radius R), and @T (global threshold T).
 func parseSystems(list string, ef *embedder.Flags) ([]evalSystem, error) {
@@ -68,6 +72,22 @@ func parseSystems(list string, ef *embedder.Flags) ([]evalSystem, error) {
 				s.onnx.Model.Flip = true
 			case o == "noaa":
 				s.onnx.NoAntialias = true
+			case o == "lids":
+				s.onnx.FivePoints = onnx.FiveLids
+			case o == "detcrop":
+				s.onnx.LandmarkModel.Crop = onnx.DetectCrop()
+			case strings.HasPrefix(o, "crop"):
+				v, err := strconv.ParseFloat(strings.TrimPrefix(o, "crop"), 64)
+				if err != nil || !(v > 0) || v > 4 {
+					return nil, bad
+				}
+				s.onnx.LandmarkModel.Crop = onnx.LandmarkCrop{Scale: v, OffsetY: onnx.DetectCrop().OffsetY}
+			case strings.HasPrefix(o, "refine"):
+				v, err := strconv.Atoi(strings.TrimPrefix(o, "refine"))
+				if err != nil || v < 1 || v > 3 {
+					return nil, bad
+				}
+				s.onnx.LandmarkModel.Refine = v
 			case o == "mirror":
 				s.aug.Mirror = true
 			case strings.HasPrefix(o, "shift"):
