@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/index"
 )
 
 // Decider decides on one described face against a Gallery of enrolled
@@ -173,16 +174,18 @@ type EnrolledFace struct {
 	SuspendedUntil time.Time
 }
 
-// Gallery is a set of enrolled faces in an exact index (index.Flat): a
-// range search returns every face within the radius, which an opt-out
-// filter needs (an approximate index could let an opted-out face through).
-// The Registry keeps its approved faces in one (the live set every Filter
-// reads), Sweep copies the selected requests' faces into a private one, and
+// Gallery is a set of enrolled faces in an index.Index. NewGallery's is
+// exact (index.Flat): a range search returns every face within the radius,
+// which an opt-out filter needs (an approximate index could let an
+// opted-out face through). The Registry keeps its approved faces in one per
+// model (the live set every Filter reads), exact unless
+// Config.Index.ApproximateAbove lets an HNSW graph answer above a size;
+// Sweep copies the selected requests' faces into a private exact one, and
 // the evaluation harness builds one per split.
 //
 // A Gallery is safe for concurrent use.
 type Gallery struct {
-	idx *flatIndex // guards itself
+	idx *faceIndex // guards itself
 
 	mu     sync.RWMutex // guards faces, reqs and maxThr
 	faces  map[uint64]EnrolledFace
@@ -190,14 +193,26 @@ type Gallery struct {
 	maxThr float64             // largest Threshold of a face in the gallery
 }
 
-// NewGallery returns an empty gallery for descriptors of dim numbers.
-func NewGallery(dim int) (*Gallery, error) {
-	idx, err := newFlatIndex(dim)
+// NewGallery returns an empty exact gallery for descriptors of dim
+// numbers.
+func NewGallery(dim int) (*Gallery, error) { return newGallery(dim, IndexConfig{}) }
+
+// newGallery returns an empty gallery whose index follows cfg.
+func newGallery(dim int, cfg IndexConfig) (*Gallery, error) {
+	idx, err := newFaceIndex(dim, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Gallery{idx: idx, faces: map[uint64]EnrolledFace{}, reqs: map[string][]uint64{}}, nil
 }
+
+// IndexStatus reports which index answers the gallery's searches (exact
+// or HNSW), its size and the progress of a background graph build. Safe
+// for concurrent use.
+func (g *Gallery) IndexStatus() index.Status { return g.idx.status() }
+
+// close stops a background graph build; the gallery keeps answering.
+func (g *Gallery) close() { g.idx.close() }
 
 // Add adds faces to the gallery: all of them, or none when one is invalid
 // (a descriptor of the wrong length or not finite, an ID already present, a

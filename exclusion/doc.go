@@ -104,10 +104,13 @@
 //   - The live index is exact (index.Flat) and in memory, rebuilt from the
 //     store on Open (a Replica with ReplicaConfig.Snapshot loads it from its
 //     snapshot file instead); the Filter stores and logs nothing about the
-//     faces it checks. It stays exact at every size: no approximate index
-//     (index.HNSW) answers opt-out checks, since at the decision radius an
-//     HNSW graph finds every face within it only when searched so widely
-//     that it is slower than the exact scan (index/BENCHMARKS.md, N = 1 M).
+//     faces it checks. By default it stays exact at every size: no
+//     approximate index (index.HNSW) answers opt-out checks, since at the
+//     decision radius an HNSW graph finds every face within it only when
+//     searched so widely that it is slower than the exact scan
+//     (index/BENCHMARKS.md). Config.Index.ApproximateAbove lets a graph,
+//     built in the background, answer above a size: faster checks that may
+//     miss an enrolled face (Registry.IndexStatus reports which answers).
 //     A check therefore costs time in proportion to the registry's faces;
 //     examples/replicas/README.md measures that cost and the memory per
 //     face, and states the largest registry one machine serves.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/index"
 )
 
 // Config configures a Registry.
@@ -39,6 +40,9 @@ type Config struct {
 	// Encryption seals descriptors and image hashes in the store under
 	// per-request data keys; the zero value stores them in clear.
 	Encryption EncryptionConfig
+	// Index says which index answers the face searches; the zero value is
+	// exact at every size.
+	Index IndexConfig
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -123,6 +127,9 @@ func newRegistry(store Store, emb embed.Embedder, cfg Config) (*Registry, error)
 			return nil, fmt.Errorf("%w: model %s given twice", ErrModel, m)
 		}
 		seen[m.ID] = true
+	}
+	if _, err := cfg.Index.indexConfig(1); err != nil {
+		return nil, err
 	}
 	if err := errors.Join(cfg.Confirm.validate(), cfg.Thumbnails.validate()); err != nil {
 		return nil, err
@@ -254,17 +261,34 @@ func (r *Registry) setModels(models []embed.Model) error {
 	}
 	galleries := make([]*Gallery, len(models))
 	for i, m := range models {
-		g, err := NewGallery(m.Dim)
+		g, err := newGallery(m.Dim, r.cfg.Index)
 		if err != nil {
 			return err
 		}
 		galleries[i] = g
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	old := r.galleries
 	r.models = slices.Clone(models)
 	r.galleries = galleries
+	r.mu.Unlock()
+	for _, g := range old {
+		g.close()
+	}
 	return nil
+}
+
+// IndexStatus reports, for each of Models, which index answers its face
+// searches (exact or HNSW, see Config.Index), its size and the progress
+// of a background graph build. Safe for concurrent use.
+func (r *Registry) IndexStatus() []index.Status {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]index.Status, len(r.galleries))
+	for i, g := range r.galleries {
+		out[i] = g.IndexStatus()
+	}
+	return out
 }
 
 // gallery returns the live faces of models[model], or nil.
@@ -810,6 +834,10 @@ func (r *Registry) Close() error {
 		return nil
 	}
 	r.closed = true
+	gs := r.galleries
 	r.mu.Unlock()
+	for _, g := range gs {
+		g.close()
+	}
 	return r.store.Close()
 }

@@ -2,10 +2,12 @@
 // one?" (a range search) and the usual k-nearest question, over face
 // descriptors (float32 vectors of any fixed dimension; 128 for dlib).
 //
-// The exclusion package keeps its enrolled faces in a Flat, which is exact:
-// an opt-out filter must never miss an enrolled face within its radius.
-// HNSW, the size-switching Index and persistence serve search services and
-// the benchmarks (examples/bench, BENCHMARKS.md), not exclusion decisions.
+// The exclusion package keeps its enrolled faces in an Index in ModeExact
+// by default (a Flat): an opt-out filter must never miss an enrolled face
+// within its radius. Its IndexConfig can set ModeAuto, where a graph built
+// in the background answers above a size; HNSW and persistence otherwise
+// serve search services and the benchmarks (examples/bench,
+// BENCHMARKS.md).
 //
 // # Basics
 //

@@ -162,7 +162,29 @@ func New(cfg Config) (*Index, error) {
 }
 
 // Config returns the configuration. Safe for concurrent use.
-func (x *Index) Config() Config { return x.cfg }
+func (x *Index) Config() Config {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.cfg
+}
+
+// SetSearch changes the graph's query-time parameters EfSearch and
+// RangeSlack (validated as in HNSWConfig): those of the graph that answers,
+// or of the graph built later. Safe for concurrent use.
+func (x *Index) SetSearch(ef int, slack float32) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c := x.cfg.HNSW
+	c.EfSearch, c.RangeSlack = ef, slack
+	if err := c.validate(); err != nil {
+		return err
+	}
+	x.cfg.HNSW.EfSearch, x.cfg.HNSW.RangeSlack = ef, slack
+	if x.hnsw != nil {
+		return x.hnsw.SetSearch(ef, slack)
+	}
+	return nil
+}
 
 // active returns the index that answers now. Call with x.mu held.
 func (x *Index) active() Searcher {
@@ -428,7 +450,7 @@ func (x *Index) startBuild() {
 	b := &build{started: time.Now(), end: make(chan struct{})}
 	x.build = b
 	x.wg.Add(1)
-	go x.runBuild(b, x.flat)
+	go x.runBuild(b, x.flat, x.cfg.HNSW)
 }
 
 // replayBatch is the number of recorded changes below which the build
@@ -439,15 +461,18 @@ const replayBatch = 256
 // runBuild builds the graph from a copy of flat's rows, replays the
 // changes recorded meanwhile and swaps the graph in; on failure it records
 // the error and leaves the Flat answering.
-func (x *Index) runBuild(b *build, flat *Flat) {
+func (x *Index) runBuild(b *build, flat *Flat, cfg HNSWConfig) {
 	defer x.wg.Done()
 	defer close(b.end)
-	h, err := x.buildGraph(b, flat)
+	h, err := x.buildGraph(b, flat, cfg)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if err == nil && !b.stop.Load() {
 		// No writer holds x.mu, so the log is complete.
 		err = replay(h, b.log)
+	}
+	if err == nil && !b.stop.Load() { // SetSearch may have run meanwhile
+		err = h.SetSearch(x.cfg.HNSW.EfSearch, x.cfg.HNSW.RangeSlack)
 	}
 	x.build = nil
 	switch {
@@ -461,8 +486,8 @@ func (x *Index) runBuild(b *build, flat *Flat) {
 
 // buildGraph builds the graph and replays changes beside writers until
 // few are left.
-func (x *Index) buildGraph(b *build, flat *Flat) (*HNSW, error) {
-	h, err := NewHNSW(x.cfg.HNSW)
+func (x *Index) buildGraph(b *build, flat *Flat, cfg HNSWConfig) (*HNSW, error) {
+	h, err := NewHNSW(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +499,7 @@ func (x *Index) buildGraph(b *build, flat *Flat) (*HNSW, error) {
 	if err := x.hook("copied"); err != nil {
 		return nil, err
 	}
-	if err := h.addBatch(ids, rows(data, x.cfg.Dim), &b.stop, &b.done); err != nil {
+	if err := h.addBatch(ids, rows(data, cfg.Dim), &b.stop, &b.done); err != nil {
 		return nil, err
 	}
 	ids, data = nil, nil

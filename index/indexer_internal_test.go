@@ -320,3 +320,28 @@ func TestHNSWVectorAndRows(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexSetSearch(t *testing.T) {
+	x := smallIndex(t, 100, nil)
+	if err := x.SetSearch(0, 0.1); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("SetSearch(0, 0.1): %v", err)
+	}
+	if err := x.SetSearch(40, 0.1); err != nil { // before the graph exists
+		t.Fatal(err)
+	}
+	for i, v := range gaussVecs(9, 150, 16) {
+		if err := x.Add(ID(i), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitBuild(t, x)
+	if err := x.SetSearch(50, 0.05); err != nil { // on the graph that answers
+		t.Fatal(err)
+	}
+	x.mu.RLock()
+	c := x.hnsw.Config()
+	x.mu.RUnlock()
+	if c.EfSearch != 50 || c.RangeSlack != 0.05 || x.Config().HNSW.EfSearch != 50 {
+		t.Fatalf("graph search settings %d %v", c.EfSearch, c.RangeSlack)
+	}
+}

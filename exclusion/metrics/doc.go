@@ -21,6 +21,8 @@
 //	check_seconds{op}               histogram: time per decision
 //	embed_stage_seconds{stage}      histogram: embedder stage times (Metrics.Embedder over *embed.Dlib)
 //	faces                           gauge: faces that block (the live index's size)
+//	index_approximate               gauge: 1 when an HNSW graph answers some face searches (exclusion.IndexConfig)
+//	index_building                  gauge: 1 while such a graph is built in the background
 //	feed_applied_seq, feed_head_seq gauges: last applied and newest seen feed sequence (replicas)
 //	feed_lag                        gauge: changes seen but not applied
 //	staleness_seconds               gauge: time since the replica last confirmed it was up to date

@@ -14,6 +14,7 @@ import (
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/exclusion"
+	"github.com/faceoptout/faceoptout/index"
 )
 
 // ErrWatching means the Metrics already watch a replica or registry.
@@ -92,20 +93,43 @@ func (m *Metrics) gauges(fs map[string]func() float64, help map[string]string) e
 	return nil
 }
 
-// WatchRegistry exports the number of faces that block in reg.
+// indexGauges adds to fs and help the gauges of reg's face indexes.
+func indexGauges(reg func() *exclusion.Registry, fs map[string]func() float64, help map[string]string) {
+	flag := func(f func(index.Status) bool) func() float64 {
+		return func() float64 {
+			for _, s := range reg().IndexStatus() {
+				if f(s) {
+					return 1
+				}
+			}
+			return 0
+		}
+	}
+	fs["index_approximate"] = flag(func(s index.Status) bool { return !s.Exact })
+	fs["index_building"] = flag(func(s index.Status) bool { return s.Building })
+	help["index_approximate"] = "1 when an HNSW graph answers some face searches (exclusion.IndexConfig), 0 when every one is exact."
+	help["index_building"] = "1 while an HNSW graph is built in the background (the exact index answers meanwhile)."
+}
+
+// WatchRegistry exports the number of faces that block in reg and which
+// index answers its face searches.
 func (m *Metrics) WatchRegistry(reg *exclusion.Registry) error {
-	return m.gauges(map[string]func() float64{
+	fs := map[string]func() float64{
 		"faces": func() float64 { return float64(reg.Len()) },
-	}, map[string]string{"faces": "Faces that block (enrolled faces of approved requests)."})
+	}
+	help := map[string]string{"faces": "Faces that block (enrolled faces of approved requests)."}
+	indexGauges(func() *exclusion.Registry { return reg }, fs, help)
+	return m.gauges(fs, help)
 }
 
 // WatchReplica exports the replica's index size, feed sequence numbers,
-// lag and staleness, read from its Status at each scrape.
+// lag and staleness, read from its Status at each scrape, and which index
+// answers its face searches.
 func (m *Metrics) WatchReplica(p *exclusion.Replica) error {
 	st := func(f func(exclusion.ReplicaStatus) float64) func() float64 {
 		return func() float64 { return f(p.Status()) }
 	}
-	return m.gauges(map[string]func() float64{
+	fs := map[string]func() float64{
 		"faces":             st(func(s exclusion.ReplicaStatus) float64 { return float64(s.Faces) }),
 		"feed_applied_seq":  st(func(s exclusion.ReplicaStatus) float64 { return float64(s.Applied) }),
 		"feed_head_seq":     st(func(s exclusion.ReplicaStatus) float64 { return float64(s.Head) }),
@@ -117,14 +141,17 @@ func (m *Metrics) WatchReplica(p *exclusion.Replica) error {
 			}
 			return 0
 		}),
-	}, map[string]string{
+	}
+	help := map[string]string{
 		"faces":             "Faces that block (enrolled faces of approved requests).",
 		"feed_applied_seq":  "Sequence number of the last change feed entry applied.",
 		"feed_head_seq":     "Newest change feed sequence number seen.",
 		"feed_lag":          "Feed changes seen but not yet applied.",
 		"staleness_seconds": "Seconds since the replica last confirmed it had applied every change.",
 		"stale":             "1 while the replica is past its staleness bound and answers unchecked.",
-	})
+	}
+	indexGauges(p.Registry, fs, help)
+	return m.gauges(fs, help)
 }
 
 // Filter wraps an exclusion.Filter: the same decisions, counted by verdict

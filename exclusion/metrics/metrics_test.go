@@ -113,10 +113,12 @@ func TestFilterMetrics(t *testing.T) {
 		"faceoptout_checks_total,op=url,verdict=allow":       1,
 		"faceoptout_check_seconds,op=faces,count":            2,
 		"faceoptout_check_seconds,op=image,count":            2,
-		"faceoptout_faces": 1,
+		"faceoptout_faces":             1,
+		"faceoptout_index_approximate": 0,
+		"faceoptout_index_building":    0,
 	}
 	for k, v := range want {
-		if got[k] != v {
+		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
