@@ -47,7 +47,8 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		seed     = fs.Uint64("seed", 1, "sampling seed")
 		idols    = fs.String("idols", "", "idols.json to fit the face model on (default $"+progenv.FacesEnv+"/idols/idols.json, else ../shared/faces/idols/idols.json)")
 		radii    = fs.String("radii", "0.45,0.6", "radii for range search")
-		systems  = fs.String("systems", "exact,hnsw,coder,hnswlib", "what to measure")
+		systems  = fs.String("systems", "exact,hnsw,coder,hnswlib", "what to measure (also: switch, index.Index in ModeAuto against ModeExact: decisions, latency and the background build)")
+		upTo     = fs.Int("exact-up-to", 1000, "switch: the ModeAuto Index's ExactUpTo")
 		m        = fs.String("m", "24", "our HNSW: M values (comma separated)")
 		efc      = fs.Int("efc", 200, "efConstruction for every HNSW")
 		efs      = fs.String("ef", "16,32,64", "our HNSW: EfSearch values for Within (beyond-radius exploration)")
@@ -113,8 +114,8 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		return err
 	}
 	rng := rand.New(rand.NewPCG(*seed, 2026))
-	vs, _, centres := model.Sample(rng, (*n+*perID-1) / *perID, *perID)
-	vs = vs[:*n]
+	vs, labels, centres := model.Sample(rng, (*n+*perID-1) / *perID, *perID)
+	vs, labels = vs[:*n], labels[:*n]
 	centres = centres[:(*n+*perID-1) / *perID]
 	qs := make([][]float32, *nq)
 	for i := range qs {
@@ -140,7 +141,9 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	}
 
 	tw := &table{radii: rs, n: *n}
-	tw.header(stdout)
+	if want["exact"] || want["hnsw"] || want["coder"] {
+		tw.header(stdout)
+	}
 
 	if want["exact"] {
 		if err := benchExact(ctx, tw, stdout, vs, qs[:min(*exactQ, len(qs))], truth, logf); err != nil {
@@ -152,6 +155,12 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 			if err := benchOurs(ctx, tw, stdout, vs, qs, truth, mm, *efc, efList, slacks, *workers, *save, *load, logf); err != nil {
 				return err
 			}
+		}
+	}
+	if want["switch"] {
+		p := switchParams{upTo: *upTo, m: ms[0], efc: *efc, workers: *workers, efs: efList, slacks: slacks}
+		if err := benchSwitch(ctx, stdout, vs, labels, qs, truth, rs, p, logf); err != nil {
+			return err
 		}
 	}
 	if want["hnswlib"] {
