@@ -34,12 +34,12 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/onnx"
 	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/boltstore"
 	"github.com/faceoptout/faceoptout/imageutil"
-	"github.com/faceoptout/faceoptout/internal/facesim"
 )
 
 // mixFile is one image of the crawl mix.
@@ -54,7 +54,13 @@ type mixFile struct {
 // several sizes (facesim descriptors in bulk plus three real faces/bbt
 // enrolments and one image removal, so that some images block).
 //
-//	bench filter [--enrolled 0,10000] [--rounds 3] [--mix crawl|rotated] [--cache DIR]
+//	bench filter [--embedder dlib|onnx] [--enrolled 0,10000] [--rounds 3] [--mix crawl|rotated] [--cache DIR]
+//
+// With --embedder onnx the registry holds the ONNX model's descriptors
+// (bulk: facesim fitted to the model's descriptors of faces/eastasian,
+// see bulkDescriptors) and the rows dlibfilter and dlibfacesbytes put the
+// dlib embedder's Filter (over a dlib registry of the same size) and bare
+// FacesBytes beside it in the same run.
 func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench filter", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -63,8 +69,9 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	nRounds := fs.Int("rounds", 3, "run every row this many times, interleaved, and report each by its median round")
 	mix := fs.String("mix", "crawl", "crawl: the crawl mix; rotated: EXIF-less turned copies of the faces/bbt and faces/idols photos (what turned scans catch)")
 	cache := fs.String("cache", filepath.Join(os.TempDir(), "faceoptout-crawlmix"), "directory for the generated mix (reused when present)")
-	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface,gofaceasis", "rows to run (goface: go-face on JPEG copies of the non-JPEG images; gofaceasis: on the files as they are)")
-	widen := fs.Float64("widen", 7, "facesim between-person widening for the bulk enrolments")
+	rowsFlag := fs.String("rows", "filter,upright,batch,imageutil,facesbytes,goface,gofaceasis", "rows to run (goface: go-face on JPEG copies of the non-JPEG images; gofaceasis: on the files as they are; with --embedder onnx also dlibfilter and dlibfacesbytes: the dlib embedder's Filter over a dlib registry of the same size, and its bare FacesBytes)")
+	widen := fs.Float64("widen", 0, "facesim between-person widening for the bulk enrolments (0: 7 for dlib, fitted to idols.json; 1 for onnx, fitted to faces/eastasian)")
+	shrink := fs.Float64("shrink", -1, "facesim shrinkage of the bulk's covariances towards isotropic ones, in [0, 1] (facesim.Model.Shrink; negative: 0 for dlib, "+fmt.Sprint(defaultShrink(embedder.ONNX))+" for onnx)")
 	storeFlag := fs.String("store", "auto", "registry store: bolt (boltstore, one fsync per write), memory (in memory, same Submit and Approve) or auto (memory above 100000 enrolled faces)")
 	byClass := fs.Bool("by-class", false, "instead of the rows' tables, CPU time per image of go-face (JPEG copies), bare FacesBytes and the Filter for every kind of image of the mix (rows goface, facesbytes, filter, upright among --rows), at the first registry size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof and of the registry's building to PREFIX-registry-ENROLLED.pprof")
@@ -119,11 +126,39 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 		*mix, len(files), float64(total)/1e6, kindList(kinds), webpNote)
 
 	dcfg := ef.DlibConfig()
-	emb, err := embed.NewDlib(dcfg)
-	if err != nil {
-		return err
+	var (
+		emb     benchEmbedder
+		dlibEmb *embed.Dlib // the dlib rows beside another embedder
+	)
+	if ef.Kind == embedder.ONNX {
+		oe, err := onnx.New(ef.ONNXConfig())
+		if err != nil {
+			return err
+		}
+		defer oe.Close()
+		emb = oe
+		if rows["dlibfilter"] || rows["dlibfacesbytes"] {
+			if dlibEmb, err = embed.NewDlib(dcfg); err != nil {
+				return err
+			}
+			defer dlibEmb.Close()
+		}
+	} else {
+		d, err := embed.NewDlib(dcfg)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		emb = d
+		delete(rows, "dlibfilter")
+		delete(rows, "dlibfacesbytes")
 	}
-	defer emb.Close()
+	if *widen == 0 {
+		*widen = defaultWiden(ef.Kind)
+	}
+	if *shrink < 0 {
+		*shrink = defaultShrink(ef.Kind)
+	}
 	// OpenBLAS (dlib's and go-face's descriptor network) picks its kernels
 	// from the CPU model unless OPENBLAS_CORETYPE names them: the figures
 	// depend on it, for every row alike.
@@ -133,7 +168,8 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 			blasCore = "OPENBLAS_CORETYPE=" + c
 		}
 	}
-	fmt.Fprintf(stdout, "dlib: MinFaceSize %d, %d workers, GOMAXPROCS %d; %s; load %s\n", dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), blasCore, loadAvg())
+	fmt.Fprintf(stdout, "embedder %s (model %s, dimension %d, threshold %g): MinFaceSize %d, %d workers, GOMAXPROCS %d; %s; load %s\n",
+		ef.Kind, emb.Model().Name, emb.Model().Dim, emb.Model().Threshold, dcfg.MinFaceSize, dcfg.Workers, runtime.GOMAXPROCS(0), blasCore, loadAvg())
 
 	for i, n := range sizes {
 		if i == 1 {
@@ -142,7 +178,7 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 			delete(rows, "gofaceasis")
 		}
 		inMemory := *storeFlag == "memory" || (*storeFlag == "auto" && n > 100000)
-		if err := filterSize(ctx, stdout, logf, emb, dcfg, faces, files, n, *nRounds, *widen, rows, inMemory, *cpuProfile, filepath.Join(*cache, "goface-jpeg"), *byClass); err != nil {
+		if err := filterSize(ctx, stdout, logf, emb, dlibEmb, dcfg, faces, files, n, *nRounds, *widen, *shrink, rows, inMemory, *cpuProfile, *cache, *byClass); err != nil {
 			return err
 		}
 		if *byClass {
@@ -177,8 +213,11 @@ func (r *filterRun) count(kind, v string) {
 }
 
 // filterSize builds a registry of n enrolled faces and runs the rows.
-func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
-	faces string, files []mixFile, n, rounds int, widen float64, rows map[string]bool, inMemory bool, cpuProfile, goFaceJPEGDir string, byClass bool) error {
+// With dlibEmb (not nil), the dlib rows run over a second registry of n
+// dlib faces.
+func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb benchEmbedder, dlibEmb *embed.Dlib, dcfg embed.DlibConfig,
+	faces string, files []mixFile, n, rounds int, widen, shrink float64, rows map[string]bool, inMemory bool, cpuProfile, cache string, byClass bool) error {
+	goFaceJPEGDir := filepath.Join(cache, "goface-jpeg")
 	dir, err := os.MkdirTemp("", "faceoptout-benchfilter-")
 	if err != nil {
 		return err
@@ -193,7 +232,15 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	if err != nil {
 		return err
 	}
-	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), inMemory, emb, faces, n, widen, logf)
+	bulk, bulkDesc, err := bulkDescriptors(ctx, emb, dcfg.MinFaceSize, faces, cache, n, widen, shrink, logf)
+	if err != nil {
+		stop()
+		return err
+	}
+	if n > 0 {
+		logf("bulk enrolments: %s", bulkDesc)
+	}
+	reg, err := benchRegistry(ctx, filepath.Join(dir, "registry.db"), inMemory, emb, bulk, faces, logf)
 	stop()
 	if err != nil {
 		return err
@@ -201,6 +248,20 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	defer reg.Close()
 	built := time.Since(t).Round(time.Millisecond)
 	logf("registry of %d bulk faces + 3 real enrolments + 1 removal built in %v (%s)", n, built, storeName)
+	var dlibReg *exclusion.Registry
+	dlibDesc := ""
+	if dlibEmb != nil && rows["dlibfilter"] {
+		dbulk, desc, err := bulkDescriptors(ctx, dlibEmb, dcfg.MinFaceSize, faces, cache, n, defaultWiden(embedder.Dlib), defaultShrink(embedder.Dlib), logf)
+		if err != nil {
+			return err
+		}
+		dlibDesc = desc
+		if dlibReg, err = benchRegistry(ctx, filepath.Join(dir, "registry-dlib.db"), inMemory, dlibEmb, dbulk, faces, logf); err != nil {
+			return err
+		}
+		defer dlibReg.Close()
+		logf("dlib registry of %d bulk faces built (%s)", n, desc)
+	}
 
 	newFilter := func(e embed.Embedder, upright bool) (*exclusion.Filter, error) {
 		cfg := exclusion.DefaultFilterConfig()
@@ -246,18 +307,38 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		}
 		return perImage(ctx, files, workers, filterCheck(f))
 	})
-	add("facesbytes", fmt.Sprintf("bare embed.FacesBytes, %d goroutines", workers), func() (*filterRun, error) {
-		return perImage(ctx, files, workers, func(ctx context.Context, data []byte) string {
-			faces, err := emb.FacesBytes(ctx, data)
-			switch {
-			case err != nil:
-				return "error"
-			case len(faces) > 0:
-				return "faces"
+	bare := func(e benchEmbedder) func() (*filterRun, error) {
+		return func() (*filterRun, error) {
+			return perImage(ctx, files, workers, func(ctx context.Context, data []byte) string {
+				faces, err := e.FacesBytes(ctx, data)
+				switch {
+				case err != nil:
+					return "error"
+				case len(faces) > 0:
+					return "faces"
+				}
+				return "no face"
+			})
+		}
+	}
+	add("facesbytes", fmt.Sprintf("bare FacesBytes (%s), %d goroutines", emb.Model().Name, workers), bare(emb))
+	newDlibFilter := func() (*exclusion.Filter, error) {
+		return exclusion.NewFilter(dlibReg, dlibEmb, exclusion.DefaultFilterConfig())
+	}
+	if dlibReg != nil {
+		add("dlibfilter", fmt.Sprintf("dlib's Filter.CheckImageBytes, default config, dlib registry, %d goroutines", workers), func() (*filterRun, error) {
+			f, err := newDlibFilter()
+			if err != nil {
+				return nil, err
 			}
-			return "no face"
+			return perImage(ctx, files, workers, filterCheck(f))
 		})
-	})
+	} else {
+		newDlibFilter = nil
+	}
+	if dlibEmb != nil {
+		add("dlibfacesbytes", fmt.Sprintf("bare FacesBytes (dlib), %d goroutines", workers), bare(dlibEmb))
+	}
 	if goFaceCompiled {
 		goFaceRow := func(paths []string) func() (*filterRun, error) {
 			return func() (*filterRun, error) {
@@ -298,7 +379,7 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	}
 
 	if byClass {
-		return classTable(ctx, stdout, logf, emb, dcfg, files, n, rounds, rows, newFilter, cpuProfile, goFaceJPEGDir)
+		return classTable(ctx, stdout, logf, emb, dcfg, files, n, rounds, rows, newFilter, newDlibFilter, cpuProfile, goFaceJPEGDir)
 	}
 	all := make([][]*filterRun, len(rs))
 	for round := range rounds {
@@ -322,7 +403,13 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		}
 	}
 
-	fmt.Fprintf(stdout, "\nregistry: %d bulk faces (facesim) + 3 faces/bbt opt-outs + 1 image removal, through Submit and Approve into a %s in %v; %d rounds, interleaved; load %s\n", n, storeName, built, rounds, loadAvg())
+	fmt.Fprintf(stdout, "\nregistry (%s): %d bulk faces + 3 faces/bbt opt-outs + 1 image removal, through Submit and Approve into a %s in %v; %d rounds, interleaved; load %s\n", emb.Model().Name, n, storeName, built, rounds, loadAvg())
+	if n > 0 {
+		fmt.Fprintf(stdout, "bulk faces: %s\n", bulkDesc)
+		if dlibDesc != "" {
+			fmt.Fprintf(stdout, "dlib rows' registry: the same requests, described by dlib; bulk faces: %s\n", dlibDesc)
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\timages per CPU-s\tvs FacesBytes (CPU)\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
 	var ref, gf, refCPU float64
@@ -566,7 +653,7 @@ func kindList(m map[string]int) string { return verdictList(m) }
 
 // plainEmbedder hides FacesBytesWith: the Filter then decodes with
 // imageutil and calls Faces.
-type plainEmbedder struct{ e *embed.Dlib }
+type plainEmbedder struct{ e embed.Embedder }
 
 func (p plainEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face, error) {
 	return p.e.Faces(ctx, img)
@@ -579,7 +666,7 @@ func (p plainEmbedder) Model() embed.Model { return p.e.Model() }
 // descriptor (a photo of several usable faces waits for a reviewer to
 // pick one); any other image goes to the real embedder.
 type bulkEmbedder struct {
-	real *embed.Dlib
+	real embed.Embedder
 
 	mu    sync.Mutex // guards descs
 	descs [][]float32
@@ -612,30 +699,13 @@ func (b *bulkEmbedder) Faces(ctx context.Context, img image.Image) ([]embed.Face
 	return out, nil
 }
 
-// benchRegistry creates a registry (a boltstore at path, or in memory)
-// with n facesim faces in bulk
-// opt-outs, three real opt-outs (faces/bbt sheldon1, penny1, leonard1) and
-// one image removal of a JPEG-q70 copy of the first idols photo (so its
-// original matches by perceptual hash only).
-func benchRegistry(ctx context.Context, path string, inMemory bool, emb *embed.Dlib, faces string, n int, widen float64, logf func(string, ...any)) (*exclusion.Registry, error) {
-	bulk := &bulkEmbedder{real: emb}
-	if n > 0 {
-		d, err := facesim.LoadIdols(filepath.Join(faces, "idols", "idols.json"))
-		if err != nil {
-			return nil, err
-		}
-		base, err := facesim.Fit(d.Descriptors, d.Labels)
-		if err != nil {
-			return nil, err
-		}
-		model, err := base.Widen(widen)
-		if err != nil {
-			return nil, err
-		}
-		rng := rand.New(rand.NewPCG(13, 2026))
-		bulk.descs, _, _ = model.Sample(rng, (n+1)/2, 2)
-		bulk.descs = bulk.descs[:n]
-	}
+// benchRegistry creates a registry of emb's model (a boltstore at path,
+// or in memory) with the descriptors descs as bulk face opt-outs (one per
+// generated photo), three real opt-outs (faces/bbt sheldon1, penny1,
+// leonard1, described by emb) and one image removal of a JPEG-q70 copy of
+// the first idols photo (so its original matches by perceptual hash only).
+func benchRegistry(ctx context.Context, path string, inMemory bool, emb embed.Embedder, descs [][]float32, faces string, logf func(string, ...any)) (*exclusion.Registry, error) {
+	bulk := &bulkEmbedder{real: emb, descs: descs}
 	var st exclusion.Store = newMemStore()
 	if !inMemory {
 		bs, err := boltstore.Create(path, boltstore.Config{})
@@ -1041,9 +1111,11 @@ func noise(w, h int, seed uint64) image.Image {
 // is taken off), bare FacesBytes and the Filter, interleaved over rounds
 // and reported by the median round, and prints each row's cost against
 // go-face's: where the per-CPU advantage is smallest.
-func classTable(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb *embed.Dlib, dcfg embed.DlibConfig,
+//
+// newDlibFilter (nil without the dlib rows) gives the row dlibfilter.
+func classTable(ctx context.Context, stdout io.Writer, logf func(string, ...any), emb benchEmbedder, dcfg embed.DlibConfig,
 	files []mixFile, n, rounds int, rows map[string]bool,
-	newFilter func(embed.Embedder, bool) (*exclusion.Filter, error), cpuProfile, goFaceJPEGDir string) error {
+	newFilter func(embed.Embedder, bool) (*exclusion.Filter, error), newDlibFilter func() (*exclusion.Filter, error), cpuProfile, goFaceJPEGDir string) error {
 	var kinds []string
 	byKind := map[string][]int{}
 	for i, f := range files {
@@ -1116,17 +1188,25 @@ func classTable(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 			return d, nf, err
 		}})
 	}
-	for _, k := range []string{"filter", "upright"} {
-		if !rows[k] {
+	for _, k := range []string{"filter", "upright", "dlibfilter"} {
+		if !rows[k] || (k == "dlibfilter" && newDlibFilter == nil) {
 			continue
 		}
-		f, err := newFilter(emb, k == "upright")
+		var f *exclusion.Filter
+		var err error
+		name := fmt.Sprintf("Filter, default config, %d goroutines", workers)
+		switch k {
+		case "upright":
+			name = fmt.Sprintf("Filter, UprightOnly, %d goroutines", workers)
+			f, err = newFilter(emb, true)
+		case "dlibfilter":
+			name = fmt.Sprintf("dlib's Filter, default config, dlib registry, %d goroutines", workers)
+			f, err = newDlibFilter()
+		default:
+			f, err = newFilter(emb, false)
+		}
 		if err != nil {
 			return err
-		}
-		name := fmt.Sprintf("Filter, default config, %d goroutines", workers)
-		if k == "upright" {
-			name = fmt.Sprintf("Filter, UprightOnly, %d goroutines", workers)
 		}
 		crs = append(crs, crow{k, name, func(idx []int) (time.Duration, int, error) {
 			d, err := timed(func() error { _, err := perImage(ctx, subset(idx), workers, filterCheck(f)); return err })
