@@ -1,5 +1,6 @@
-// Package facesim generates face-like 128-D descriptors for benchmarks and
-// evaluations that need more people than the shared photos hold.
+// Package facesim generates face-like descriptors (128-D dlib ones, or of
+// any dimension Fit is given) for benchmarks and evaluations that need
+// more people than the shared photos hold.
 //
 // # Basics
 //
@@ -12,6 +13,13 @@
 // than a world-wide population, and a factor of about 7 brings
 // different-person distances to a median near 0.9 with about 0.1 % of pairs
 // within 0.6, while same-person pairs keep a median near 0.38 (see Stats).
+//
+// Shrink moves both covariances towards isotropic ones of the same trace:
+// a fit to fewer people than dimensions (bench filter --embedder onnx fits
+// 512-D descriptors of 40 people) has a between-person covariance of low
+// rank, whose samples lie near one subspace; shrinking spreads the same
+// variance over every dimension and thins the tail of close
+// different-person pairs.
 //
 // LoadIdols reads ../shared/faces/idols/idols.json (base64 of 128
 // little-endian float32 per faces[].descriptor, labelled by faces[].idol_id).
