@@ -148,8 +148,23 @@ func bilinear(src []byte, w, h int, sx, sy float64, px *[3]float32) {
 // source pixel instead of aliasing. The samples are taken one at a time:
 // no k-times larger chip is allocated.
 func WarpArea(src []byte, w, h int, inv Affine, ow, oh, k int) []float32 {
+	return warpArea(src, w, h, inv, ow, oh, k, false)
+}
+
+// warpArea is WarpArea; with edge, samples outside the image take the
+// nearest edge pixel's value instead of black.
+func warpArea(src []byte, w, h int, inv Affine, ow, oh, k int, edge bool) []float32 {
+	sample := bilinear
+	if edge {
+		sample = func(src []byte, w, h int, sx, sy float64, px *[3]float32) {
+			bilinear(src, w, h, math.Max(0, math.Min(sx, float64(w-1))), math.Max(0, math.Min(sy, float64(h-1))), px)
+		}
+	}
 	if k <= 1 {
-		return Warp(src, w, h, inv, ow, oh)
+		if !edge {
+			return Warp(src, w, h, inv, ow, oh)
+		}
+		k = 1
 	}
 	// Sample (U, V) of the k-times larger chip sits at
 	// ((U+0.5)/k - 0.5, (V+0.5)/k - 0.5) of the chip.
@@ -169,7 +184,7 @@ func WarpArea(src []byte, w, h int, inv Affine, ow, oh, k int) []float32 {
 				fv := float64(v*k + j)
 				for i := range k {
 					fu := float64(u*k + i)
-					bilinear(src, w, h, big[0]*fu+big[1]*fv+big[2], big[3]*fu+big[4]*fv+big[5], &px)
+					sample(src, w, h, big[0]*fu+big[1]*fv+big[2], big[3]*fu+big[4]*fv+big[5], &px)
 					sum[0] += float64(px[0])
 					sum[1] += float64(px[1])
 					sum[2] += float64(px[2])

@@ -262,3 +262,67 @@ func equal(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestWarpEdge: with edge fill, a chip reading outside a uniform image
+// stays uniform (black outside without it), inside pixels are WarpArea's,
+// and a sample beyond a corner takes the corner's value.
+func TestWarpEdge(t *testing.T) {
+	const w, h = 8, 6
+	uniform := make([]byte, 3*w*h)
+	for i := range uniform {
+		uniform[i] = 200
+	}
+	ramp := make([]byte, 3*w*h)
+	for y := range h {
+		for x := range w {
+			for c := range 3 {
+				ramp[3*(y*w+x)+c] = byte(10*x + 20*y + c)
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		src  []byte
+		inv  Affine
+		k    int
+		// check is called with the edge-filled chip and WarpArea's.
+		check func(t *testing.T, edge, black []float32)
+	}{
+		{"uniform, chip twice the image", uniform, Affine{1, 0, -4, 0, 1, -3}, 1, func(t *testing.T, edge, black []float32) {
+			for i, v := range edge {
+				if v != 200 {
+					t.Fatalf("value %d = %v, want 200", i, v)
+				}
+			}
+			if black[0] != 0 {
+				t.Fatalf("without edge fill, value 0 = %v, want 0", black[0])
+			}
+		}},
+		{"uniform, area samples", uniform, Affine{2, 0, -6, 0, 2, -5}, 2, func(t *testing.T, edge, _ []float32) {
+			for i, v := range edge {
+				if math.Abs(float64(v)-200) > 1e-3 {
+					t.Fatalf("value %d = %v, want 200", i, v)
+				}
+			}
+		}},
+		{"ramp, inside the image", ramp, Affine{0.25, 0, 1, 0, 0.25, 1}, 1, func(t *testing.T, edge, black []float32) {
+			for i := range edge {
+				if edge[i] != black[i] {
+					t.Fatalf("value %d = %v, WarpArea %v", i, edge[i], black[i])
+				}
+			}
+		}},
+		{"ramp, beyond the top-left corner", ramp, Affine{1, 0, -5, 0, 1, -5}, 1, func(t *testing.T, edge, _ []float32) {
+			if edge[0] != 0 || edge[1] != 1 || edge[2] != 2 {
+				t.Fatalf("pixel (0, 0) = %v, want the corner's [0 1 2]", edge[:3])
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			edge := warpArea(tt.src, w, h, tt.inv, 2*w, 2*h, tt.k, true)
+			black := WarpArea(tt.src, w, h, tt.inv, 2*w, 2*h, tt.k)
+			tt.check(t, edge, black)
+		})
+	}
+}

@@ -178,8 +178,10 @@ type LandmarkCrop struct {
 // DetectCrop is the crop fr_landmark.onnx's own pipeline feeds it,
 // expressed relative to dlib's HOG box: that pipeline crops the square of
 // side the fr_detect.onnx box's height around that box's centre, which
-// sits on average 1.2 HOG box widths wide and 0.075 widths above the HOG
-// box's centre on the shared photo sets (TestCropConvention measures it).
+// is about 1.2 HOG box widths wide and 0.075 widths above the HOG box's
+// centre on the shared photos (faces/idols and faces/eastasian;
+// faces/bbt's crops cut it at their edges). TestCropConvention measures
+// it.
 func DetectCrop() LandmarkCrop { return LandmarkCrop{Scale: 1.2, OffsetY: -0.075} }
 
 // PointLayout describes where a landmark model's 68 points sit in the
@@ -220,6 +222,11 @@ type Config struct {
 	LandmarkModel LandmarkModelConfig
 	// Threads is the number of threads each model session runs on.
 	Threads int
+	// EdgeFill gives the chip's pixels outside the image the value of the
+	// image's nearest edge pixel. Otherwise they are black. It changes the
+	// descriptors of faces near the image's edges, so it is part of the
+	// Model.
+	EdgeFill bool
 	// FivePoints says which of the 68 points make the five alignment
 	// points; the zero value is FiveCentres. It changes the descriptors,
 	// so it is part of the Model.

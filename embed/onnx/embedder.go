@@ -170,6 +170,9 @@ func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	if !cfg.NoAntialias {
 		fmt.Fprintf(&b, "antialias area-samples-4\n")
 	}
+	if cfg.EdgeFill {
+		fmt.Fprintf(&b, "edge-fill nearest\n")
+	}
 	if cfg.FivePoints != FiveCentres {
 		fmt.Fprintf(&b, "five-points %s\n", cfg.FivePoints)
 	}
@@ -369,7 +372,7 @@ func (e *Embedder) embed(s embed.Scan, fwd Affine, sess *session, mirror bool) (
 	if !e.cfg.NoAntialias {
 		k = areaSamples(inv)
 	}
-	chip, err := warpFromWorker(s, inv, m.Size, m.Size, k)
+	chip, err := warpFromWorker(s, inv, m.Size, m.Size, k, e.cfg.EdgeFill)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -442,8 +445,9 @@ func (e *Embedder) infer(chip []float32, sess *session, flip bool) ([]float32, e
 const maxChipSource = 1 << 24
 
 // warpFromWorker copies the part of the worker's image a chip reads and
-// warps it.
-func warpFromWorker(s embed.Scan, inv Affine, ow, oh, k int) ([]float32, error) {
+// warps it; with edge, the chip's pixels outside the image repeat the
+// image's edge (the copy ends only where the image does).
+func warpFromWorker(s embed.Scan, inv Affine, ow, oh, k int, edge bool) ([]float32, error) {
 	x0, y0, x1, y1 := sourceBounds(inv, ow, oh)
 	// Only the pixels inside the image matter: the rest is black.
 	x0, y0 = math.Max(x0, 0), math.Max(y0, 0)
@@ -462,7 +466,7 @@ func warpFromWorker(s embed.Scan, inv Affine, ow, oh, k int) ([]float32, error) 
 	shifted := inv
 	shifted[2] -= x0
 	shifted[5] -= y0
-	return WarpArea(pix, r.Dx(), r.Dy(), shifted, ow, oh, k), nil
+	return warpArea(pix, r.Dx(), r.Dy(), shifted, ow, oh, k, edge), nil
 }
 
 // landmarks returns the five alignment points of each face, in the

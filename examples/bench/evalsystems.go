@@ -32,7 +32,8 @@ type evalSystem struct {
 // source), detcrop (the landmark model's crop as its own pipeline makes
 // it: onnx.DetectCrop), cropS (a crop S box widths wide, DetectCrop's
 // offset), refineN (N extra landmark passes, LandmarkModelConfig.Refine),
-// lids (five points as onnx.FiveLids takes them),
+// lids (five points as onnx.FiveLids takes them), edge (chip pixels
+// outside the image repeat its edge: onnx.Config.EdgeFill),
 // flip (flip-summed descriptors), noaa (no antialiasing),
 // mirror, shiftN (enrolment views: the mirror image, chips shifted N chip
 // pixels), weakR (weak-face rule radius R), and @T (global threshold T).
@@ -72,6 +73,8 @@ func parseSystems(list string, ef *embedder.Flags) ([]evalSystem, error) {
 				s.onnx.Model.Flip = true
 			case o == "noaa":
 				s.onnx.NoAntialias = true
+			case o == "edge":
+				s.onnx.EdgeFill = true
 			case o == "lids":
 				s.onnx.FivePoints = onnx.FiveLids
 			case o == "detcrop":

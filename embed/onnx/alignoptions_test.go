@@ -11,17 +11,15 @@ import (
 	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
-// TestLandmarkCrop: the landmark model's crop (LandmarkModelConfig.Crop)
-// and extra passes (Refine) are part of the Model's identity only when
-// set, and keep the boxes; the measured ones (DetectCrop, Refine) keep
-// the five points and the descriptors near the default's. A crop far off
-// the face still gives a descriptor (a poor one).
-func TestLandmarkCrop(t *testing.T) {
+// TestAlignmentOptions: the landmark model's crop (LandmarkModelConfig.Crop),
+// its extra passes (Refine), Config.FivePoints and Config.EdgeFill are part
+// of the Model's identity only when set, and keep the boxes; the measured
+// ones keep the five points and the descriptors near the default's. A crop
+// far off the face still gives a descriptor (a poor one).
+func TestAlignmentOptions(t *testing.T) {
 	base := newEmbedder(t, onnx.ONNX68)
 	dir := testenv.BBT(t)
 	photos, _ := filepath.Glob(filepath.Join(dir, "*", "*1.png"))
-	groups, _ := filepath.Glob(filepath.Join(dir, "bbt*.jpg"))
-	photos = append(photos, groups[:min(1, len(groups))]...)
 	if len(photos) < 2 {
 		t.Fatalf("no faces/bbt photos in %s", dir)
 	}
@@ -37,23 +35,25 @@ func TestLandmarkCrop(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		modify func(l *onnx.LandmarkModelConfig)
+		modify func(c *onnx.Config)
 		sameID bool
 		near   bool // the points and descriptors stay near the default's
 	}{
-		{"zero crop and refine, a layout without refine", func(l *onnx.LandmarkModelConfig) {
-			l.Crop, l.Refine, l.RefineLayout = onnx.LandmarkCrop{}, 0, onnx.FRLandmarkLayout()
+		{"zero crop and refine, a layout without refine", func(c *onnx.Config) {
+			c.LandmarkModel.Crop, c.LandmarkModel.Refine, c.LandmarkModel.RefineLayout = onnx.LandmarkCrop{}, 0, onnx.FRLandmarkLayout()
 		}, true, true},
-		{"detect crop", func(l *onnx.LandmarkModelConfig) { l.Crop = onnx.DetectCrop() }, false, true},
-		{"refine once", func(l *onnx.LandmarkModelConfig) { l.Refine = 1 }, false, true},
-		{"detect crop, refine twice", func(l *onnx.LandmarkModelConfig) { l.Crop, l.Refine = onnx.DetectCrop(), 2 }, false, true},
-		{"wide crop off-centre", func(l *onnx.LandmarkModelConfig) { l.Crop = onnx.LandmarkCrop{Scale: 3, OffsetX: 0.5, OffsetY: -1} }, false, false},
+		{"detect crop", func(c *onnx.Config) { c.LandmarkModel.Crop = onnx.DetectCrop() }, false, true},
+		{"refine once", func(c *onnx.Config) { c.LandmarkModel.Refine = 1 }, false, true},
+		{"detect crop, refine twice", func(c *onnx.Config) { c.LandmarkModel.Crop, c.LandmarkModel.Refine = onnx.DetectCrop(), 2 }, false, true},
+		{"eyelid five points", func(c *onnx.Config) { c.FivePoints = onnx.FiveLids }, false, true},
+		{"edge fill", func(c *onnx.Config) { c.EdgeFill = true }, false, true},
+		{"wide crop off-centre", func(c *onnx.Config) { c.LandmarkModel.Crop = onnx.LandmarkCrop{Scale: 3, OffsetX: 0.5, OffsetY: -1} }, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := base.Config()
 			cfg.Detection.Workers = 1
-			tt.modify(&cfg.LandmarkModel)
+			tt.modify(&cfg)
 			e, err := onnx.New(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -62,8 +62,8 @@ func TestLandmarkCrop(t *testing.T) {
 			if got := e.Model().ID == base.Model().ID; got != tt.sameID {
 				t.Fatalf("same Model ID as the default: %v, want %v", got, tt.sameID)
 			}
-			if e.Config().LandmarkModel != cfg.LandmarkModel {
-				t.Fatalf("Config().LandmarkModel = %+v, want %+v", e.Config().LandmarkModel, cfg.LandmarkModel)
+			if got := e.Config(); got.LandmarkModel != cfg.LandmarkModel || got.FivePoints != cfg.FivePoints || got.EdgeFill != cfg.EdgeFill {
+				t.Fatalf("Config() = %+v, want %+v", got, cfg)
 			}
 			for i, p := range photos {
 				faces, err := e.Faces(ctx, decode(t, p))
