@@ -77,7 +77,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 		fmt.Fprintf(w, " decision agreement r=%.2f | radius recall r=%.2f | p50 / p99 r=%.2f |", r, r, r)
 	}
 	fmt.Fprintf(w, " nearest recall | queries | notes |\n|")
-	for range 6 + 3*len(rs) {
+	for range 7 + 3*len(rs) {
 		fmt.Fprint(w, " --- |")
 	}
 	fmt.Fprintln(w)
