@@ -10,11 +10,15 @@
 //  2. five landmarks (eye centres, nose tip, mouth corners) come from a
 //     68-point ONNX landmark model (ONNX68, the default, fr_landmark.onnx),
 //     from dlib's 68-point predictor (Dlib68, from Debian's libdlib-data)
-//     or from the mean of both (Mean68);
+//     or from the mean of both (Mean68); by default the landmark model
+//     sees the detector's box, LandmarkModelConfig.Crop and Refine place
+//     its crop otherwise, and Config.FivePoints chooses which of the 68
+//     points make the five;
 //  3. a least-squares similarity transform (rotation, uniform scale,
 //     translation) maps them onto the model's template (ArcFaceTemplate
 //     for 112x112), and the chip is sampled with exact bilinear
-//     interpolation (black outside the image), averaging several samples
+//     interpolation (black outside the image, or its edge repeated with
+//     Config.EdgeFill), averaging several samples
 //     per chip pixel when the face is larger than the chip;
 //  4. the model (ONNX Runtime through github.com/yalue/onnxruntime_go, one
 //     session per worker, one thread each, at the graph optimisation level
