@@ -321,7 +321,7 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 			})
 		}
 	}
-	add("facesbytes", fmt.Sprintf("bare FacesBytes (%s), %d goroutines", emb.Model().Name, workers), bare(emb))
+	add("facesbytes", fmt.Sprintf("bare FacesBytes of %s, %d goroutines", emb.Model().Name, workers), bare(emb))
 	newDlibFilter := func() (*exclusion.Filter, error) {
 		return exclusion.NewFilter(dlibReg, dlibEmb, exclusion.DefaultFilterConfig())
 	}
@@ -337,7 +337,7 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		newDlibFilter = nil
 	}
 	if dlibEmb != nil {
-		add("dlibfacesbytes", fmt.Sprintf("bare FacesBytes (dlib), %d goroutines", workers), bare(dlibEmb))
+		add("dlibfacesbytes", fmt.Sprintf("bare FacesBytes of %s, %d goroutines", dlibEmb.Model().Name, workers), bare(dlibEmb))
 	}
 	if goFaceCompiled {
 		goFaceRow := func(paths []string) func() (*filterRun, error) {
@@ -411,8 +411,8 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\timages per CPU-s\tvs FacesBytes (CPU)\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
-	var ref, gf, refCPU float64
+	fmt.Fprintln(tw, "row\timages/s, median [range]\tvs FacesBytes\tvs go-face\timages per CPU-s\tvs FacesBytes (CPU)\tvs go-face (CPU)\tp50 ms\tp99 ms\tpeak RSS MB\tverdicts (median round)")
+	var ref, gf, refCPU, gfCPU float64
 	med := make([]*filterRun, len(rs))
 	for i, r := range rs {
 		med[i] = medianFilterRun(all[i])
@@ -421,7 +421,7 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 		case "facesbytes":
 			ref, refCPU = rate, perCPU(len(files), med[i].cpu)
 		case "goface":
-			gf = rate
+			gf, gfCPU = rate, perCPU(len(files), med[i].cpu)
 		}
 	}
 	for i := range rs {
@@ -445,12 +445,14 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 			p50, p99 = fmt.Sprintf("%.1f", latQuantile(m.lat, 0.5)), fmt.Sprintf("%.1f", latQuantile(m.lat, 0.99))
 		}
 		cpuRate := perCPU(len(files), m.cpu)
-		cpuRatio := "-"
-		if refCPU > 0 {
-			cpuRatio = fmt.Sprintf("%.2fx", cpuRate/refCPU)
+		cpuRatio := func(base float64) string {
+			if base == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2fx", cpuRate/base)
 		}
-		fmt.Fprintf(tw, "%s\t%.2f [%.2f-%.2f]\t%s\t%s\t%.2f\t%s\t%s\t%s\t%.0f\t%s\n", m.name, rate, lo, hi, ratio(ref), ratio(gf),
-			cpuRate, cpuRatio, p50, p99, float64(peak)/(1<<20), verdictList(m.verdicts))
+		fmt.Fprintf(tw, "%s\t%.2f [%.2f-%.2f]\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%.0f\t%s\n", m.name, rate, lo, hi, ratio(ref), ratio(gf),
+			cpuRate, cpuRatio(refCPU), cpuRatio(gfCPU), p50, p99, float64(peak)/(1<<20), verdictList(m.verdicts))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
