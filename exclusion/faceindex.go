@@ -2,6 +2,7 @@ package exclusion
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/index"
@@ -35,7 +36,9 @@ type IndexConfig struct {
 	// exact index, a copy of its rows and the graph together.
 	ApproximateAbove int
 	// HNSW configures that graph; zero fields mean
-	// index.DefaultHNSWConfig's (the dimension is the model's).
+	// index.DefaultHNSWConfig's (the dimension is the model's), except
+	// Workers: 0 builds on half of GOMAXPROCS (at least one goroutine), so
+	// that checks keep the other cores while the graph builds beside them.
 	HNSW index.HNSWConfig
 }
 
@@ -45,6 +48,9 @@ func (c IndexConfig) indexConfig(dim int) (index.Config, error) {
 		return index.Config{}, fmt.Errorf("exclusion: IndexConfig.ApproximateAbove %d is negative", c.ApproximateAbove)
 	}
 	ic := index.Config{Dim: dim, Mode: index.ModeExact, HNSW: c.HNSW}
+	if ic.HNSW.Workers == 0 {
+		ic.HNSW.Workers = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if c.ApproximateAbove > 0 {
 		ic.Mode, ic.ExactUpTo = index.ModeAuto, c.ApproximateAbove
 	}

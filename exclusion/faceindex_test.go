@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ func TestIndexConfig(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err %v, want error %v", err, tt.wantErr)
 			}
-			if err == nil && (ic.Mode != tt.mode || ic.Dim != 128 || (tt.upTo != 0 && ic.ExactUpTo != tt.upTo)) {
+			if err == nil && (ic.Mode != tt.mode || ic.Dim != 128 || (tt.upTo != 0 && ic.ExactUpTo != tt.upTo) ||
+				ic.HNSW.Workers != max(1, runtime.GOMAXPROCS(0)/2)) {
 				t.Fatalf("index config %+v", ic)
 			}
 			if _, err := newRegistry(nullStore{}, nil, Config{Index: tt.cfg}); (err != nil) != tt.wantErr {

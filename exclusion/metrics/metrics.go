@@ -209,7 +209,8 @@ func (f *Filter) Check(ctx context.Context, it exclusion.Item) exclusion.Decisio
 }
 
 // StatusHandler serves the replica's status as JSON (GET only): feed
-// sequence numbers, lag, staleness, faces, the last error. It answers 503
+// sequence numbers, lag, staleness, faces, the last error, and per model
+// which index answers the face searches (exclusion.Registry.IndexStatus). It answers 503
 // while the replica is past its staleness bound, so load balancers can take
 // it out of rotation.
 func StatusHandler(p *exclusion.Replica) http.Handler {
@@ -222,9 +223,10 @@ func StatusHandler(p *exclusion.Replica) http.Handler {
 		s := p.Status()
 		out := struct {
 			exclusion.ReplicaStatus
-			Lag              uint64  `json:"lag"`
-			StalenessSeconds float64 `json:"staleness_seconds"`
-		}{s, s.Lag(), s.Staleness.Seconds()}
+			Lag              uint64         `json:"lag"`
+			StalenessSeconds float64        `json:"staleness_seconds"`
+			Index            []index.Status `json:"index"` // per model: which index answers, a graph build's progress
+		}{s, s.Lag(), s.Staleness.Seconds(), p.Registry().IndexStatus()}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		if s.Stale {
