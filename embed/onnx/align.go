@@ -33,14 +33,26 @@ func (a Affine) Invert() (Affine, error) {
 // src onto dst with the least sum of squared distances. It needs at least
 // two distinct source points.
 func FitSimilarity(src, dst []Point) (Affine, error) {
+	return fitSimilarity(src, dst, nil)
+}
+
+// fitSimilarity is FitSimilarity with point i's squared distance weighted
+// by w[i] (all 1 when w is nil; weights are positive).
+func fitSimilarity(src, dst []Point, w []float64) (Affine, error) {
 	n := len(src)
-	if n < 2 || len(dst) != n {
+	if n < 2 || len(dst) != n || (w != nil && len(w) != n) {
 		return Affine{}, fmt.Errorf("%w: %d source and %d template points", ErrAlign, len(src), len(dst))
 	}
 	for i := range n {
 		if !finite(src[i].X, src[i].Y, dst[i].X, dst[i].Y) {
 			return Affine{}, fmt.Errorf("%w: point %d is not finite", ErrAlign, i)
 		}
+	}
+	sw := func(i int) float64 {
+		if w == nil {
+			return 1
+		}
+		return math.Sqrt(w[i])
 	}
 	// Unknowns (a, b, tx, ty): x' = a x - b y + tx, y' = b x + a y + ty.
 	// Centre the source points first, for a well-conditioned system.
@@ -61,11 +73,11 @@ func FitSimilarity(src, dst []Point) (Affine, error) {
 	A := mat.NewDense(2*n, 4, nil)
 	b := mat.NewVecDense(2*n, nil)
 	for i := range n {
-		x, y := src[i].X-cx, src[i].Y-cy
-		A.SetRow(2*i, []float64{x, -y, 1, 0})
-		A.SetRow(2*i+1, []float64{y, x, 0, 1})
-		b.SetVec(2*i, dst[i].X)
-		b.SetVec(2*i+1, dst[i].Y)
+		x, y, k := src[i].X-cx, src[i].Y-cy, sw(i)
+		A.SetRow(2*i, []float64{k * x, -k * y, k, 0})
+		A.SetRow(2*i+1, []float64{k * y, k * x, 0, k})
+		b.SetVec(2*i, k*dst[i].X)
+		b.SetVec(2*i+1, k*dst[i].Y)
 	}
 	var sol mat.VecDense
 	if err := sol.SolveVec(A, b); err != nil {

@@ -326,3 +326,61 @@ func TestWarpEdge(t *testing.T) {
 		})
 	}
 }
+
+// TestFitSimilarityWeighted: weights of 1 are FitSimilarity; points an
+// exact similarity maps give that similarity under any weights; a point
+// weighted near 0 stops pulling the fit (it tends to the fit without it).
+func TestFitSimilarityWeighted(t *testing.T) {
+	tmpl := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
+	truth := Affine{1.8, -0.4, 120, 0.4, 1.8, 60} // chip -> image
+	exact := make([]Point, len(tmpl))
+	for i, p := range tmpl {
+		exact[i] = truth.Apply(p)
+	}
+	moved := append([]Point(nil), exact...)
+	moved[3] = Point{moved[3].X - 25, moved[3].Y + 30} // an open mouth's corner
+	without, err := FitSimilarity(moved[:3], tmpl[:3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	unweighted, err := FitSimilarity(moved, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		src  []Point
+		w    []float64
+		want Affine
+		tol  float64
+	}{
+		{"weights of 1", moved, []float64{1, 1, 1, 1, 1}, unweighted, 1e-9},
+		{"exact points, uneven weights", exact, []float64{1, 1, 1, 0.2, 3}, mustInvert(t, truth), 1e-9},
+		{"moved corner weighted 1e-9", moved, []float64{1, 1, 1, 1e-9, 1e-9}, without, 1e-6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fitSimilarity(tt.src, tmpl, tt.w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if math.Abs(got[i]-tt.want[i]) > tt.tol {
+					t.Fatalf("fit = %v, want %v (tolerance %g)", got, tt.want, tt.tol)
+				}
+			}
+		})
+	}
+	if _, err := fitSimilarity(moved, tmpl, []float64{1, 1}); !errors.Is(err, ErrAlign) {
+		t.Fatalf("two weights for five points: %v, want ErrAlign", err)
+	}
+}
+
+func mustInvert(t *testing.T, a Affine) Affine {
+	t.Helper()
+	inv, err := a.Invert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}

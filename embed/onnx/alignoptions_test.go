@@ -12,7 +12,7 @@ import (
 )
 
 // TestAlignmentOptions: the landmark model's crop (LandmarkModelConfig.Crop),
-// its extra passes (Refine), Config.FivePoints and Config.EdgeFill are part
+// its extra passes (Refine), Config.FivePoints, EyesNose, MouthWeight and EdgeFill are part
 // of the Model's identity only when set, and keep the boxes; the measured
 // ones keep the five points and the descriptors near the default's. A crop
 // far off the face still gives a descriptor (a poor one).
@@ -42,9 +42,10 @@ func TestAlignmentOptions(t *testing.T) {
 		{"zero crop and refine, a layout without refine", func(c *onnx.Config) {
 			c.LandmarkModel.Crop, c.LandmarkModel.Refine, c.LandmarkModel.RefineLayout = onnx.LandmarkCrop{}, 0, onnx.FRLandmarkLayout()
 		}, true, true},
-		{"detect crop", func(c *onnx.Config) { c.LandmarkModel.Crop = onnx.DetectCrop() }, false, true},
-		{"refine once", func(c *onnx.Config) { c.LandmarkModel.Refine = 1 }, false, true},
+		{"eyes and nose only", func(c *onnx.Config) { c.EyesNose = true }, false, true},
 		{"detect crop, refine twice", func(c *onnx.Config) { c.LandmarkModel.Crop, c.LandmarkModel.Refine = onnx.DetectCrop(), 2 }, false, true},
+		{"mouth weighted a quarter", func(c *onnx.Config) { c.MouthWeight = 0.25 }, false, true},
+		{"mouth weight 1", func(c *onnx.Config) { c.MouthWeight = 1 }, true, true},
 		{"eyelid five points", func(c *onnx.Config) { c.FivePoints = onnx.FiveLids }, false, true},
 		{"edge fill", func(c *onnx.Config) { c.EdgeFill = true }, false, true},
 		{"wide crop off-centre", func(c *onnx.Config) { c.LandmarkModel.Crop = onnx.LandmarkCrop{Scale: 3, OffsetX: 0.5, OffsetY: -1} }, false, false},
@@ -62,7 +63,8 @@ func TestAlignmentOptions(t *testing.T) {
 			if got := e.Model().ID == base.Model().ID; got != tt.sameID {
 				t.Fatalf("same Model ID as the default: %v, want %v", got, tt.sameID)
 			}
-			if got := e.Config(); got.LandmarkModel != cfg.LandmarkModel || got.FivePoints != cfg.FivePoints || got.EdgeFill != cfg.EdgeFill {
+			if got := e.Config(); got.LandmarkModel != cfg.LandmarkModel || got.FivePoints != cfg.FivePoints || got.EdgeFill != cfg.EdgeFill || got.EyesNose != cfg.EyesNose ||
+				got.MouthWeight != cfg.MouthWeight {
 				t.Fatalf("Config() = %+v, want %+v", got, cfg)
 			}
 			for i, p := range photos {

@@ -222,6 +222,16 @@ type Config struct {
 	LandmarkModel LandmarkModelConfig
 	// Threads is the number of threads each model session runs on.
 	Threads int
+	// EyesNose fits the similarity to the eyes and the nose tip only (the
+	// three points faceplugin-face-recognition-js aligns by, without its
+	// affine's shear). Otherwise all five points count. It changes the
+	// descriptors, so it is part of the Model.
+	EyesNose bool
+	// MouthWeight weighs the mouth corners' squared distances in the
+	// similarity fit against the eyes' and the nose's (1); 0 means 1.
+	// EyesNose leaves them out. It changes the descriptors, so it is part
+	// of the Model.
+	MouthWeight float64
 	// EdgeFill gives the chip's pixels outside the image the value of the
 	// image's nearest edge pixel. Otherwise they are black. It changes the
 	// descriptors of faces near the image's edges, so it is part of the
@@ -359,6 +369,9 @@ func (c *Config) validate() error {
 	}
 	if c.Landmarks != Dlib68 && c.Landmarks != ONNX68 && c.Landmarks != Mean68 {
 		return bad("Landmarks", "%q is none of %q, %q, %q", c.Landmarks, Dlib68, ONNX68, Mean68)
+	}
+	if !finite(c.MouthWeight) || c.MouthWeight < 0 || c.MouthWeight > 100 {
+		return bad("MouthWeight", "%v is outside [0, 100]", c.MouthWeight)
 	}
 	if c.FivePoints != FiveCentres && c.FivePoints != FiveLids {
 		return bad("FivePoints", "%q is none of %q, %q", c.FivePoints, FiveCentres, FiveLids)

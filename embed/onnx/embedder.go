@@ -170,6 +170,12 @@ func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	if !cfg.NoAntialias {
 		fmt.Fprintf(&b, "antialias area-samples-4\n")
 	}
+	switch {
+	case cfg.EyesNose:
+		fmt.Fprintf(&b, "align-points eyes-nose\n")
+	case cfg.MouthWeight > 0 && cfg.MouthWeight != 1:
+		fmt.Fprintf(&b, "align-mouth-weight %s\n", f(cfg.MouthWeight))
+	}
 	if cfg.EdgeFill {
 		fmt.Fprintf(&b, "edge-fill nearest\n")
 	}
@@ -355,6 +361,13 @@ func (e *Embedder) align(pts [5]Point) (Affine, error) {
 	var tmpl [5]Point
 	for i, p := range e.cfg.Model.Template {
 		tmpl[i] = Point{p[0], p[1]}
+	}
+	switch {
+	case e.cfg.EyesNose:
+		return FitSimilarity(pts[:3], tmpl[:3])
+	case e.cfg.MouthWeight > 0 && e.cfg.MouthWeight != 1:
+		m := e.cfg.MouthWeight
+		return fitSimilarity(pts[:], tmpl[:], []float64{1, 1, 1, m, m})
 	}
 	return FitSimilarity(pts[:], tmpl[:])
 }

@@ -164,15 +164,15 @@ func TestParseSystems(t *testing.T) {
 	if s := got[2]; s.onnx.Landmarks != onnx.ONNX68 || !s.onnx.NoAntialias || s.threshold != onnx.DefaultThreshold {
 		t.Errorf("onnx+onnx68+noaa: %+v", s)
 	}
-	lm, err := parseSystems("onnx+detcrop+refine2+lids+edge,onnx+crop1.5+refine1", ef)
+	lm, err := parseSystems("onnx+detcrop+refine2+lids+edge+eyesnose,onnx+crop1.5+refine1", ef)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := lm[0].onnx.LandmarkModel; l.Crop != onnx.DetectCrop() || l.Refine != 2 || lm[0].onnx.FivePoints != onnx.FiveLids || !lm[0].onnx.EdgeFill {
-		t.Errorf("onnx+detcrop+refine2+lids+edge: %+v, five points %q, edge %v", l, lm[0].onnx.FivePoints, lm[0].onnx.EdgeFill)
+	if l := lm[0].onnx.LandmarkModel; l.Crop != onnx.DetectCrop() || l.Refine != 2 || lm[0].onnx.FivePoints != onnx.FiveLids || !lm[0].onnx.EdgeFill || !lm[0].onnx.EyesNose {
+		t.Errorf("onnx+detcrop+refine2+lids+edge+eyesnose: %+v, five points %q, edge %v", l, lm[0].onnx.FivePoints, lm[0].onnx.EdgeFill)
 	}
 	if l := lm[1].onnx.LandmarkModel; l.Crop != (onnx.LandmarkCrop{Scale: 1.5, OffsetY: onnx.DetectCrop().OffsetY}) || l.Refine != 1 ||
-		lm[1].onnx.FivePoints != onnx.FiveCentres || lm[1].onnx.EdgeFill {
+		lm[1].onnx.FivePoints != onnx.FiveCentres || lm[1].onnx.EdgeFill || lm[1].onnx.EyesNose {
 		t.Errorf("onnx+crop1.5+refine1: %+v", l)
 	}
 	for _, bad := range []string{"", "arcface", "dlib+flip", "onnx+sharpen", "onnx@x", "onnx+shift-1", "onnx+weak3",

@@ -33,7 +33,9 @@ type evalSystem struct {
 // it: onnx.DetectCrop), cropS (a crop S box widths wide, DetectCrop's
 // offset), refineN (N extra landmark passes, LandmarkModelConfig.Refine),
 // lids (five points as onnx.FiveLids takes them), edge (chip pixels
-// outside the image repeat its edge: onnx.Config.EdgeFill),
+// outside the image repeat its edge: onnx.Config.EdgeFill), eyesnose
+// (the similarity fitted to the eyes and nose only: onnx.Config.EyesNose),
+// mouthW (the mouth corners weighted W in the fit: onnx.Config.MouthWeight),
 // flip (flip-summed descriptors), noaa (no antialiasing),
 // mirror, shiftN (enrolment views: the mirror image, chips shifted N chip
 // pixels), weakR (weak-face rule radius R), and @T (global threshold T).
@@ -73,6 +75,14 @@ func parseSystems(list string, ef *embedder.Flags) ([]evalSystem, error) {
 				s.onnx.Model.Flip = true
 			case o == "noaa":
 				s.onnx.NoAntialias = true
+			case o == "eyesnose":
+				s.onnx.EyesNose = true
+			case strings.HasPrefix(o, "mouth"):
+				v, err := strconv.ParseFloat(strings.TrimPrefix(o, "mouth"), 64)
+				if err != nil || !(v > 0) || v > 100 {
+					return nil, bad
+				}
+				s.onnx.MouthWeight = v
 			case o == "edge":
 				s.onnx.EdgeFill = true
 			case o == "lids":
