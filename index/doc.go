@@ -94,4 +94,14 @@
 //
 // Batched and parallel scans start goroutines, which allocate a little per
 // call; single queries on one goroutine do not.
+//
+// # Security Considerations
+//
+// Vectors and queries come from face descriptors of untrusted images: a
+// wrong length, NaN or ±Inf is refused with an error (ErrDim,
+// ErrInvalidVector), never stored or searched. A file given to Load,
+// LoadFlat or LoadHNSW may be hostile: its sizes are checked against the
+// file's length before anything is allocated, every section against its
+// CRC32-C, and vectors, links and ids against their bounds, so a bad file
+// is an error (FuzzLoad), never a panic or an index that answers wrongly.
 package index
