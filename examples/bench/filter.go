@@ -73,7 +73,7 @@ func benchFilter(ctx context.Context, env progenv.Getenv, args []string, stdout,
 	widen := fs.Float64("widen", 0, "facesim between-person widening for the bulk enrolments (0: 7 for dlib, fitted to idols.json; 1 for onnx, fitted to faces/eastasian)")
 	shrink := fs.Float64("shrink", -1, "facesim shrinkage of the bulk's covariances towards isotropic ones, in [0, 1] (facesim.Model.Shrink; negative: 0 for dlib, "+fmt.Sprint(defaultShrink(embedder.ONNX))+" for onnx)")
 	storeFlag := fs.String("store", "auto", "registry store: bolt (boltstore, one fsync per write), memory (in memory, same Submit and Approve) or auto (memory above 100000 enrolled faces)")
-	byClass := fs.Bool("by-class", false, "instead of the rows' tables, CPU time per image of go-face (JPEG copies), bare FacesBytes and the Filter for every kind of image of the mix (rows goface, facesbytes, filter, upright among --rows), at the first registry size")
+	byClass := fs.Bool("by-class", false, "instead of the rows' tables, CPU time per image of go-face (JPEG copies), bare FacesBytes and the Filter for every kind of image of the mix (rows goface, facesbytes, filter, upright, dlibfilter among --rows), at the first registry size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every row's round to PREFIX-ROW-ENROLLED-ROUND.pprof and of the registry's building to PREFIX-registry-ENROLLED.pprof")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
