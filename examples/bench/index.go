@@ -24,9 +24,11 @@ import (
 
 	"github.com/coder/hnsw"
 
+	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/embed/onnx"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/index"
-	"github.com/faceoptout/faceoptout/internal/facesim"
 )
 
 // benchIndex compares, on face-like data, the exact index, our HNSW,
@@ -43,10 +45,14 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		perID    = fs.Int("per-identity", 4, "samples per enrolled person")
 		nq       = fs.Int("queries", 1000, "queries: half new samples of enrolled people, half people never enrolled")
 		exactQ   = fs.Int("exact-queries", 1000, "queries timed for the exact index (at most -queries)")
-		widen    = fs.Float64("widen", 7, "between-person covariance factor")
+		widen    = fs.Float64("widen", 0, "between-person covariance factor (0: 7 for -data-model dlib, 1 for onnx)")
+		shrink   = fs.Float64("shrink", -1, "facesim shrinkage of the covariances towards isotropic ones, in [0, 1] (negative: 0 for dlib, "+fmt.Sprint(defaultShrink(embedder.ONNX))+" for onnx)")
+		dataKind = fs.String("data-model", embedder.Dlib, "face model the data is fitted to: dlib (idols.json's dlib descriptors, 128-D) or onnx (the ONNX embedder's descriptors of faces/eastasian, 512-D, computed once and cached in -cache; the embedder flags --models, --onnx-model, --min-face... apply)")
+		facesDir = fs.String("faces", "", "-data-model onnx: shared faces directory (default $"+progenv.FacesEnv+", else ../shared/faces)")
+		cache    = fs.String("cache", filepath.Join(os.TempDir(), "faceoptout-crawlmix"), "-data-model onnx: directory of the cached descriptors of faces/eastasian (bench filter's cache)")
 		seed     = fs.Uint64("seed", 1, "sampling seed")
 		idols    = fs.String("idols", "", "idols.json to fit the face model on (default $"+progenv.FacesEnv+"/idols/idols.json, else ../shared/faces/idols/idols.json)")
-		radii    = fs.String("radii", "0.45,0.6", "radii for range search")
+		radii    = fs.String("radii", "", "radii for range search, comma separated (default: "+defaultIndexRadii(embedder.Dlib)+" for -data-model dlib, "+defaultIndexRadii(embedder.ONNX)+" for onnx, the last the model's threshold)")
 		systems  = fs.String("systems", "exact,hnsw,coder,hnswlib", "what to measure (also: switch, index.Index in ModeAuto against ModeExact: decisions, latency and the background build)")
 		upTo     = fs.Int("exact-up-to", 1000, "switch: the ModeAuto Index's ExactUpTo")
 		m        = fs.String("m", "24", "our HNSW: M values (comma separated)")
@@ -68,11 +74,28 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		coderDir = fs.String("coder-cache", "", "coder/hnsw: directory where its built graph is saved (Export) and, when present, loaded (Import) instead of rebuilt (build rate kept beside it)")
 		libCache = fs.String("hnswlib-cache", "", "hnswlib: directory where built indexes are saved and, when present, loaded instead of rebuilt (build rate kept beside them)")
 	)
+	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *dataKind != embedder.Dlib && *dataKind != embedder.ONNX {
+		return fmt.Errorf("-data-model %q: want %s or %s", *dataKind, embedder.Dlib, embedder.ONNX)
+	}
+	if ef.KindSet && ef.Kind != *dataKind {
+		return fmt.Errorf("--embedder %s with -data-model %s: the data's model is -data-model's", ef.Kind, *dataKind)
+	}
+	faces := progenv.FacesDir(*facesDir, env)
 	if *idols == "" {
-		*idols = filepath.Join(progenv.FacesDir("", env), "idols", "idols.json")
+		*idols = filepath.Join(faces, "idols", "idols.json")
+	}
+	if *radii == "" {
+		*radii = defaultIndexRadii(*dataKind)
+	}
+	if *widen == 0 {
+		*widen = defaultWiden(*dataKind)
+	}
+	if *shrink < 0 {
+		*shrink = defaultShrink(*dataKind)
 	}
 	rs, err := parseFloats(*radii)
 	if err != nil {
@@ -91,7 +114,11 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 		return err
 	}
 	if *loadOnly > 0 {
-		return benchLoad(stdout, *load, *loadOnly)
+		dim := embed.DlibDim
+		if *dataKind == embedder.ONNX {
+			dim = onnx.DefaultConfig().Model.Dim
+		}
+		return benchLoad(stdout, *load, *loadOnly, dim)
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(*systems, ",") {
@@ -101,15 +128,7 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 	}
-	d, err := facesim.LoadIdols(*idols)
-	if err != nil {
-		return err
-	}
-	base, err := facesim.Fit(d.Descriptors, d.Labels)
-	if err != nil {
-		return err
-	}
-	model, err := base.Widen(*widen)
+	model, unit, dataDesc, err := fitIndexModel(ctx, indexData{kind: *dataKind, idols: *idols, faces: faces, cache: *cache, embedder: ef, widen: *widen, shrink: *shrink}, logf)
 	if err != nil {
 		return err
 	}
@@ -125,7 +144,18 @@ func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, 
 			qs[i] = model.SampleOf(rng, model.Identity(rng))
 		}
 	}
-	logf("data: %d enrolled (%d per person), %d queries, between-person covariance x%g", *n, *perID, *nq, *widen)
+	if unit {
+		for _, v := range vs {
+			normalise(v)
+		}
+		for _, q := range qs {
+			normalise(q)
+		}
+	}
+	dataLine := fmt.Sprintf("data: %d enrolled (%d per person), %d-D, %d queries (half new samples of enrolled people, half strangers); %s; %s",
+		*n, *perID, len(vs[0]), *nq, dataDesc, pairStats(vs, labels, modelThreshold(*dataKind)))
+	logf("%s", dataLine)
+	fmt.Fprintf(stdout, "%s; load %s\n", dataLine, loadAvg())
 
 	// Ground truth with the exact index.
 	truth, err := groundTruth(vs, qs, rs)
@@ -217,7 +247,9 @@ type truthSet struct {
 }
 
 func groundTruth(vs, qs [][]float32, rs []float32) (*truthSet, error) {
-	f, err := index.NewFlat(index.DefaultFlatConfig())
+	fc := index.DefaultFlatConfig()
+	fc.Dim = len(vs[0])
+	f, err := index.NewFlat(fc)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +435,7 @@ func heapNow() uint64 {
 func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, logf func(string, ...any)) error {
 	h0 := heapNow()
 	c := index.DefaultFlatConfig()
-	c.Workers = 1 // single-query latency on one core
+	c.Dim, c.Workers = len(vs[0]), 1 // single-query latency on one core
 	f, err := index.NewFlat(c)
 	if err != nil {
 		return err
@@ -478,7 +510,7 @@ func benchExact(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32,
 func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, truth *truthSet, m, efc int, efs []int, slacks []float32, workers int, save, load string, logf func(string, ...any)) error {
 	h0 := heapNow()
 	c := index.DefaultHNSWConfig()
-	c.M, c.EfConstruction, c.RangeSlack, c.Workers = m, efc, slacks[0], workers
+	c.Dim, c.M, c.EfConstruction, c.RangeSlack, c.Workers = len(vs[0]), m, efc, slacks[0], workers
 	var h *index.HNSW
 	var rate float64
 	if load != "" {
@@ -536,7 +568,7 @@ func benchOurs(ctx context.Context, tw *table, w io.Writer, vs, qs [][]float32, 
 		}
 		logf("our HNSW written to %s in %.2f s", save, time.Since(t1).Seconds())
 		t1 = time.Now()
-		h2, err := index.LoadHNSW(save, index.DefaultHNSWConfig())
+		h2, err := index.LoadHNSW(save, c)
 		if err != nil {
 			return err
 		}
@@ -745,7 +777,7 @@ func writeF32(path string, vs [][]float32) error {
 // benchLoad times index.LoadHNSW of path runs times (after one untimed
 // read of the file so that every run finds it in the page cache) and
 // prints each time, the median and the graph size.
-func benchLoad(w io.Writer, path string, runs int) error {
+func benchLoad(w io.Writer, path string, runs, dim int) error {
 	if path == "" {
 		return errors.New("bench index: -load-only needs -load FILE")
 	}
@@ -762,7 +794,9 @@ func benchLoad(w io.Writer, path string, runs int) error {
 		h = nil
 		runtime.GC()
 		t0 := time.Now()
-		if h, err = index.LoadHNSW(path, index.DefaultHNSWConfig()); err != nil {
+		hc := index.DefaultHNSWConfig()
+		hc.Dim = dim
+		if h, err = index.LoadHNSW(path, hc); err != nil {
 			return err
 		}
 		ts = append(ts, time.Since(t0))

@@ -22,6 +22,9 @@ type switchParams struct {
 type switchRow struct {
 	system, phase, params string
 	agree, rr             []float64 // per radius: decision agreement, radius recall
+	ids                   []float64 // per radius: ids returned per query (mean)
+	bytesPerFace          float64   // heap growth per face; 0: not measured
+	build                 time.Duration
 	p50, p99              []time.Duration
 	recall1               float64 // -1: not measured
 	queries               int
@@ -39,6 +42,10 @@ type switchRow struct {
 //     (the Flat answers; its answers are checked against the exact ones
 //     over the faces loaded);
 //  3. the same Index once the graph answers, at every (ef, ε).
+//
+// Each row also gives the ids returned per query, the heap growth per
+// face (the exact Index; the ModeAuto Index once the graph answers) and
+// the build time (AddBatch of every face; the background build).
 //
 // Decision agreement is the share of queries whose set of requests
 // (facesim identities) with a face within r equals the exact one: the
@@ -74,10 +81,10 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 
 	fmt.Fprintf(w, "\n| N | index | phase | parameters |")
 	for _, r := range rs {
-		fmt.Fprintf(w, " decision agreement r=%.2f | radius recall r=%.2f | p50 / p99 r=%.2f |", r, r, r)
+		fmt.Fprintf(w, " decision agreement r=%.2f | radius recall r=%.2f | p50 / p99 r=%.2f | ids per query r=%.2f |", r, r, r, r)
 	}
-	fmt.Fprintf(w, " nearest recall | queries | notes |\n|")
-	for range 7 + 3*len(rs) {
+	fmt.Fprintf(w, " nearest recall | queries | bytes/face | build | notes |\n|")
+	for range 9 + 4*len(rs) {
 		fmt.Fprint(w, " --- |")
 	}
 	fmt.Fprintln(w)
@@ -85,16 +92,23 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 		fmt.Fprintf(w, "| %d | %s | %s | %s |", n, r.system, r.phase, r.params)
 		for i := range rs {
 			if i < len(r.agree) && r.agree[i] >= 0 {
-				fmt.Fprintf(w, " %.4f | %.4f | %s / %s |", r.agree[i], r.rr[i], fmtDur(r.p50[i]), fmtDur(r.p99[i]))
+				fmt.Fprintf(w, " %.4f | %.4f | %s / %s | %.1f |", r.agree[i], r.rr[i], fmtDur(r.p50[i]), fmtDur(r.p99[i]), r.ids[i])
 			} else {
-				fmt.Fprint(w, " - | - | - |")
+				fmt.Fprint(w, " - | - | - | - |")
 			}
 		}
 		rec := "-"
 		if r.recall1 >= 0 {
 			rec = fmt.Sprintf("%.4f", r.recall1)
 		}
-		fmt.Fprintf(w, " %s | %d | %s |\n", rec, r.queries, r.note)
+		bpf, build := "-", "-"
+		if r.bytesPerFace > 0 {
+			bpf = fmt.Sprintf("%.0f", r.bytesPerFace)
+		}
+		if r.build > 0 {
+			build = r.build.Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, " %s | %d | %s | %s | %s |\n", rec, r.queries, bpf, build, r.note)
 	}
 	// measureAll times x over qs at every radius on one goroutine and
 	// checks its answers against the exact ones.
@@ -102,7 +116,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 		lat := make([]time.Duration, len(qs))
 		var dst []index.Result
 		for ri, rad := range rs {
-			agree, cover := 0, 0
+			agree, cover, nids := 0, 0, 0
 			for i, q := range qs {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -114,6 +128,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 				if err != nil {
 					return err
 				}
+				nids += len(dst)
 				if covers(dst, truth.within[ri][i]) {
 					cover++
 				}
@@ -124,6 +139,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 			slices.Sort(lat)
 			r.agree = append(r.agree, float64(agree)/float64(len(qs)))
 			r.rr = append(r.rr, float64(cover)/float64(len(qs)))
+			r.ids = append(r.ids, float64(nids)/float64(len(qs)))
 			r.p50 = append(r.p50, lat[len(lat)/2])
 			r.p99 = append(r.p99, lat[len(lat)*99/100])
 		}
@@ -149,6 +165,8 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 
 	// 1. The baseline: exact at every size.
 	logf("switch: exact baseline, %d queries per radius", len(qs))
+	h0 := heapNow()
+	t0 := time.Now()
 	ex, err := index.New(index.Config{Dim: dim, Mode: index.ModeExact, Flat: index.FlatConfig{Workers: 1}})
 	if err != nil {
 		return err
@@ -156,12 +174,14 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 	if err := ex.AddBatch(ids, allData); err != nil {
 		return err
 	}
-	base := switchRow{system: "exact (Index, ModeExact)", phase: "-", params: "1 core per query"}
+	base := switchRow{system: "exact (Index, ModeExact)", phase: "-", params: "1 core per query", build: time.Since(t0)}
+	base.bytesPerFace = perFace(h0, n)
 	if err := measureAll(ex, &base); err != nil {
 		return err
 	}
 	print(base)
 	ex = nil
+	h0 = heapNow()
 
 	// 2. ModeAuto: load, build in the background, answer meanwhile.
 	hc := index.HNSWConfig{M: p.m, EfConstruction: p.efc, EfSearch: p.efs[0], RangeSlack: p.slacks[0], Workers: p.workers}
@@ -171,7 +191,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 	}
 	defer x.Close()
 	logf("switch: ModeAuto, ExactUpTo %d: loading %d faces, then %d added during the build", p.upTo, nBase, held)
-	t0 := time.Now()
+	t0 = time.Now()
 	if err := x.AdoptBatch(ids[:nBase], allData[:nBase*dim]); err != nil {
 		return err
 	}
@@ -194,7 +214,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 	}()
 	rad := rs[len(rs)-1]
 	var lat []time.Duration
-	agree, cover, exact := 0, 0, 0
+	agree, cover, exact, nids := 0, 0, 0, 0
 	var dst []index.Result
 	for i := 0; x.Status().Building; i++ {
 		if err := ctx.Err(); err != nil {
@@ -207,6 +227,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 		if err != nil {
 			return err
 		}
+		nids += len(dst)
 		if x.Exact() {
 			exact++
 		}
@@ -229,19 +250,21 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 	build := time.Since(t0)
 	during := <-addsDone
 	st := x.Status()
-	logf("switch: built in %s: %+v", build.Round(time.Millisecond), st)
+	bpf := perFace(h0, n)
+	logf("switch: built in %s: %+v; %.0f bytes/face", build.Round(time.Millisecond), st, bpf)
 	if st.Exact || st.Len != n {
 		return fmt.Errorf("switch: after the build: %+v, want hnsw with %d faces", st, n)
 	}
-	brow := switchRow{system: "Index, ModeAuto", phase: "during the build", params: fmt.Sprintf("ExactUpTo=%d", p.upTo), recall1: -1, queries: len(lat)}
+	brow := switchRow{system: "Index, ModeAuto", phase: "during the build", params: fmt.Sprintf("ExactUpTo=%d", p.upTo), recall1: -1, queries: len(lat), build: build}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		for range rs[:len(rs)-1] {
-			brow.agree, brow.rr = append(brow.agree, -1), append(brow.rr, -1) // not measured
+			brow.agree, brow.rr, brow.ids = append(brow.agree, -1), append(brow.rr, -1), append(brow.ids, -1) // not measured
 			brow.p50, brow.p99 = append(brow.p50, 0), append(brow.p99, 0)
 		}
 		brow.agree = append(brow.agree, float64(agree)/float64(len(lat)))
 		brow.rr = append(brow.rr, float64(cover)/float64(len(lat)))
+		brow.ids = append(brow.ids, float64(nids)/float64(len(lat)))
 		brow.p50, brow.p99 = append(brow.p50, lat[len(lat)/2]), append(brow.p99, lat[len(lat)*99/100])
 	}
 	brow.note = fmt.Sprintf("background build of %d faces in %s (M=%d efC=%d, %s build workers); %d faces added during it (replayed); r=%.2f only, agreement and recall over the faces loaded; %.4f of the answers with Exact() true; queries share the cores with the build",
@@ -255,7 +278,7 @@ func benchSwitch(ctx context.Context, w io.Writer, vs [][]float32, labels []int,
 				return err
 			}
 			logf("switch: HNSW ef=%d ε=%.2f", ef, sl)
-			r := switchRow{system: "Index, ModeAuto", phase: "after the switch (HNSW)", params: fmt.Sprintf("M=%d efC=%d ef=%d ε=%.2f", p.m, p.efc, ef, sl)}
+			r := switchRow{system: "Index, ModeAuto", phase: "after the switch (HNSW)", params: fmt.Sprintf("M=%d efC=%d ef=%d ε=%.2f", p.m, p.efc, ef, sl), bytesPerFace: bpf, build: build}
 			if err := measureAll(x, &r); err != nil {
 				return err
 			}
@@ -270,4 +293,14 @@ func workersName(n int) string {
 		return "GOMAXPROCS"
 	}
 	return strings.TrimSpace(fmt.Sprint(n))
+}
+
+// perFace returns the heap's growth since h0 (heapNow) per face, 0 when
+// the heap shrank.
+func perFace(h0 uint64, n int) float64 {
+	h := heapNow()
+	if h < h0 || n == 0 {
+		return 0
+	}
+	return float64(h-h0) / float64(n)
 }
