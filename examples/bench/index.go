@@ -36,7 +36,15 @@ import (
 // run: build rate, memory per vector, query latency, queries/s on two
 // cores, recall@1 and radius recall at two radii.
 //
+// The data is facesim's: fitted to idols.json's dlib descriptors
+// (-data-model dlib, radii 0.45 and 0.6), or at run time to the ONNX
+// embedder's descriptors of the faces/eastasian photos, samples scaled to
+// unit length (-data-model onnx, 512-D, radii 0.81 and the model's
+// threshold 1.08; the photos' descriptors are cached in -cache, bench
+// filter's cache, and nothing else of them is kept).
+//
 //	bench index -n 100000 -queries 1000
+//	bench index -data-model onnx -n 200000 -systems switch -ef 32,64 -slack 0.1,0.2
 func benchIndex(ctx context.Context, env progenv.Getenv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench index", flag.ContinueOnError)
 	fs.SetOutput(stderr)
