@@ -149,13 +149,7 @@ func bulkStats(bulk, real [][]float32, labels []int, thr float64) string {
 			}
 		}
 	}
-	f := func(xs []float64) string {
-		if len(xs) == 0 {
-			return "-"
-		}
-		slices.Sort(xs)
-		return fmt.Sprintf("median %.3f, %.3f %% within %.2f", facesim.Median(xs), 100*facesim.FractionWithin(xs, thr), thr)
-	}
+	f := func(xs []float64) string { return pairSummary(xs, thr) }
 	return fmt.Sprintf("bulk pairs: same person %s, different people %s; the real faces: same person %s, different people %s",
 		f(bSame), f(bDiff), f(rSame), f(rDiff))
 }
@@ -280,4 +274,14 @@ func defaultShrink(kind string) float64 {
 		return 0.15
 	}
 	return 0
+}
+
+// pairSummary describes pair distances xs (sorted in place): their median
+// and the share within thr.
+func pairSummary(xs []float64, thr float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	slices.Sort(xs)
+	return fmt.Sprintf("median %.3f, %.3f %% within %.2f", facesim.Median(xs), 100*facesim.FractionWithin(xs, thr), thr)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/embed/onnx"
@@ -107,13 +106,7 @@ func pairStats(vs [][]float32, labels []int, thr float64) string {
 			diff = append(diff, dist(vs[i], vs[j]))
 		}
 	}
-	f := func(xs []float64) string {
-		if len(xs) == 0 {
-			return "-"
-		}
-		slices.Sort(xs)
-		return fmt.Sprintf("median %.3f, %.3f %% within %.2f", facesim.Median(xs), 100*facesim.FractionWithin(xs, thr), thr)
-	}
+	f := func(xs []float64) string { return pairSummary(xs, thr) }
 	return fmt.Sprintf("enrolled pairs: same person %s; different people %s", f(same), f(diff))
 }
 
