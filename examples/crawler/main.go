@@ -13,7 +13,7 @@
 // files). Flags:
 //
 //	--registry DIR   the registry (default $FACEOPTOUT_REGISTRY); see "faceoptout init"
-//	--models DIR     dlib models (default $FACEOPTOUT_MODELS, else models)
+//	--models DIR     model files (default $FACEOPTOUT_MODELS, else models); the registry's own model (dlib or ONNX) is used
 //	--index FILE     the toy index to update (default: none, print only)
 //	--urls FILE      also crawl the URLs listed in FILE, one per line
 //	--workers N      images fetched at once, and dlib workers (default 2)
@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/examples/crawler/crawl"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
@@ -75,7 +76,7 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("crawler", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	regFlag := fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")
-	models := fs.String("models", "", "dlib models directory (default $FACEOPTOUT_MODELS, else models)")
+	models := fs.String("models", "", "directory of the model files (default $FACEOPTOUT_MODELS, else models); the registry's own model (dlib or ONNX) is loaded")
 	cfg := config{Crawl: crawl.DefaultConfig(), Now: time.Now}
 	fs.StringVar(&cfg.IndexPath, "index", "", "toy index JSON file to update")
 	urls := fs.String("urls", "", "file of URLs to crawl, one per line")
@@ -105,7 +106,9 @@ func mainErr(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("no sources: give folders, files or URLs")
 	}
 	cfg.Sources = srcs
-	sess, err := registrydir.OpenWithDlib(ctx, os.Getenv, *regFlag, *models, cfg.Crawl.Workers)
+	ef := embedder.Defaults(os.Getenv, *models, embedder.ONNX)
+	ef.Dlib.Workers = cfg.Crawl.Workers
+	sess, err := registrydir.OpenFromEnv(ctx, os.Getenv, *regFlag, ef)
 	if err != nil {
 		return err
 	}

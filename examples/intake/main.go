@@ -201,23 +201,11 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 // exclusion.Open refuses another model than the registry's, ErrModel).
 // closeReg closes both.
 func openRegistry(ctx context.Context, dir string, ef *embedder.Flags, opts []registrydir.Option) (reg *exclusion.Registry, closeReg func(), err error) {
-	if !ef.KindSet {
-		models, err := registrydir.Models(ctx, dir, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("intake: %s (run faceoptout init first): %w", dir, err)
-		}
-		ef.Kind = embedder.KindOf(models[0])
-	}
-	emb, err := ef.New()
+	sess, err := registrydir.OpenSession(ctx, dir, ef, opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("intake: %s (made by faceoptout init?): %w", dir, err)
 	}
-	reg, err = registrydir.Open(ctx, dir, registrydir.Embedder{Embedder: emb}, opts...)
-	if err != nil {
-		_ = emb.Close()
-		return nil, nil, err
-	}
-	return reg, func() { _ = reg.Close(); _ = emb.Close() }, nil
+	return sess.Registry, func() { _ = sess.Close() }, nil
 }
 
 // expireLoop withdraws expired unconfirmed requests and deletes outdated

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/faceoptout/faceoptout/examples/crawler/crawl"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 )
@@ -53,7 +54,7 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	regFlag := fs.String("registry", "", "registry directory (default $"+registrydir.Env+")")
-	models := fs.String("models", "", "dlib models directory (default $FACEOPTOUT_MODELS, else models)")
+	models := fs.String("models", "", "directory of the model files (default $FACEOPTOUT_MODELS, else models); the registry's own model (dlib or ONNX) is loaded")
 	indexPath := fs.String("index", "", "the crawler's index file")
 	dir := fs.String("dir", "", "a folder of images")
 	if err := fs.Parse(args); err != nil {
@@ -66,7 +67,9 @@ func mainErr(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sess, err := registrydir.OpenWithDlib(ctx, os.Getenv, *regFlag, *models, 2)
+	ef := embedder.Defaults(os.Getenv, *models, embedder.ONNX)
+	ef.Dlib.Workers = 2
+	sess, err := registrydir.OpenFromEnv(ctx, os.Getenv, *regFlag, ef)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func Register(fs *flag.FlagSet, env progenv.Getenv) *Flags {
 // RegisterDefault is Register with kind (Dlib or ONNX) as --embedder's
 // default.
 func RegisterDefault(fs *flag.FlagSet, env progenv.Getenv, kind string) *Flags {
-	f := &Flags{Kind: kind, Dlib: embed.DefaultDlibConfig(), ONNX: onnx.DefaultConfig(), env: env}
+	f := Defaults(env, "", kind)
 	cfg, oc := &f.Dlib, &f.ONNX
 	fs.Func("embedder", "face embedder: dlib or onnx (default "+kind+")", func(s string) error {
 		if s != Dlib && s != ONNX {
@@ -110,6 +110,14 @@ func RegisterDefault(fs *flag.FlagSet, env progenv.Getenv, kind string) *Flags {
 	})
 	fs.StringVar(&oc.Shape68File, "shape68", oc.Shape68File, "onnx with dlib68: dlib's 68-point predictor")
 	return f
+}
+
+// Defaults returns the flags' values without a flag set: kind (Dlib or
+// ONNX) as the default kind, the models in models (else
+// $FACEOPTOUT_MODELS, else ./models), every other setting its default. For
+// programs whose own flags would clash with Register's.
+func Defaults(env progenv.Getenv, models, kind string) *Flags {
+	return &Flags{Kind: kind, Dlib: embed.DefaultDlibConfig(), ONNX: onnx.DefaultConfig(), models: models, env: env}
 }
 
 // KindOf returns the kind of embedder that describes faces with m: Dlib

@@ -8,9 +8,14 @@
 //
 // # Basics
 //
-//	dir, err := registrydir.Resolve(flagValue, os.Getenv) // --registry or $FACEOPTOUT_REGISTRY
-//	d, emb, err := registrydir.NewDlib(progenv.ModelsDir(modelsFlag, os.Getenv), 2)
-//	reg, err := registrydir.Open(ctx, dir, emb)
+//	ef := embedder.Defaults(os.Getenv, modelsFlag, embedder.ONNX) // or embedder.Register's flags
+//	sess, err := registrydir.OpenFromEnv(ctx, os.Getenv, registryFlag, ef)
+//	defer sess.Close() // sess.Registry, and sess.Embedder of the registry's own model
+//
+// OpenSession does the same for a location and options the program has
+// resolved itself; Open takes an embedder the program loaded (nil for a
+// registry that is only listed and reviewed); Models reads the registry's
+// models without one.
 //
 // With an operator key (ReadKeyFile of --key-file or $FACEOPTOUT_KEY_FILE,
 // read by the program), WithKey(key) encrypts descriptors and image hashes
@@ -28,12 +33,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/embedder"
 	"github.com/faceoptout/faceoptout/examples/internal/progenv"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/boltstore"
@@ -229,49 +234,72 @@ func Model(dir string) (string, error) {
 	return m.Model, nil
 }
 
-var _ io.Closer = (*embed.Dlib)(nil)
-
-// Session is an open registry with the dlib embedder that checks against
-// it, as the example programs use them.
+// Session is an open registry with the embedder that checks against it,
+// as the example programs use them.
 type Session struct {
 	Registry *exclusion.Registry
 	Embedder Embedder
-	dlib     *embed.Dlib
+	emb      embedder.Embedder
 }
 
-// OpenWithDlib resolves the registry directory (flag value or
-// $FACEOPTOUT_REGISTRY), loads the dlib models (flag value,
-// $FACEOPTOUT_MODELS, else models) with the given number of workers, and
-// opens the registry, encrypted with the operator key in the file
-// $FACEOPTOUT_KEY_FILE names, if any; env is main's os.Getenv. Close the
-// session when done.
-func OpenWithDlib(ctx context.Context, env progenv.Getenv, registryFlag, modelsFlag string, workers int) (*Session, error) {
-	dir, err := Resolve(registryFlag, env)
+// EnvOptions returns the options the environment asks for: WithKey with
+// the operator key in the file $FACEOPTOUT_KEY_FILE names, if any. env is
+// main's os.Getenv.
+func EnvOptions(env progenv.Getenv) ([]Option, error) {
+	p := keyFileFrom(env)
+	if p == "" {
+		return nil, nil
+	}
+	key, err := ReadKeyFile(p)
 	if err != nil {
 		return nil, err
 	}
-	d, emb, err := NewDlib(progenv.ModelsDir(modelsFlag, env), workers)
+	return []Option{WithKey(key)}, nil
+}
+
+// OpenFromEnv resolves the registry location (registryFlag, else
+// $FACEOPTOUT_REGISTRY) and opens it as OpenSession does, encrypted with
+// the operator key in the file $FACEOPTOUT_KEY_FILE names, if any; env is
+// main's os.Getenv.
+func OpenFromEnv(ctx context.Context, env progenv.Getenv, registryFlag string, ef *embedder.Flags) (*Session, error) {
+	loc, err := Resolve(registryFlag, env)
 	if err != nil {
 		return nil, err
 	}
-	var opts []Option
-	if p := keyFileFrom(env); p != "" {
-		key, err := ReadKeyFile(p)
+	opts, err := EnvOptions(env)
+	if err != nil {
+		return nil, err
+	}
+	return OpenSession(ctx, loc, ef, opts...)
+}
+
+// OpenSession opens the registry at loc (a directory or a PostgreSQL
+// location) with opts, and loads the embedder of the model its faces were
+// enrolled with, configured by ef (its kind only when --embedder was
+// given: exclusion.Open refuses another model than the registry's). Close
+// the session when done.
+func OpenSession(ctx context.Context, loc string, ef *embedder.Flags, opts ...Option) (*Session, error) {
+	if !ef.KindSet {
+		models, err := Models(ctx, loc, opts...)
 		if err != nil {
-			_ = d.Close()
 			return nil, err
 		}
-		opts = append(opts, WithKey(key))
+		ef.Kind = embedder.KindOf(models[0])
 	}
-	reg, err := Open(ctx, dir, emb, opts...)
+	e, err := ef.New()
 	if err != nil {
-		_ = d.Close()
 		return nil, err
 	}
-	return &Session{Registry: reg, Embedder: emb, dlib: d}, nil
+	emb := Embedder{Embedder: e}
+	reg, err := Open(ctx, loc, emb, opts...)
+	if err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	return &Session{Registry: reg, Embedder: emb, emb: e}, nil
 }
 
 // Close closes the registry, then the embedder. It is idempotent.
 func (s *Session) Close() error {
-	return errors.Join(s.Registry.Close(), s.dlib.Close())
+	return errors.Join(s.Registry.Close(), s.emb.Close())
 }
