@@ -315,6 +315,10 @@ func DefaultConfig() Config {
 
 var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// mouthWeighted reports whether the similarity fit weighs the mouth
+// corners otherwise than the other points (MouthWeight set, not 1).
+func (c *Config) mouthWeighted() bool { return c.MouthWeight > 0 && c.MouthWeight != 1 }
+
 func (c *Config) validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...))

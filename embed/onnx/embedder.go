@@ -173,7 +173,7 @@ func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	switch {
 	case cfg.EyesNose:
 		fmt.Fprintf(&b, "align-points eyes-nose\n")
-	case cfg.MouthWeight > 0 && cfg.MouthWeight != 1:
+	case cfg.mouthWeighted():
 		fmt.Fprintf(&b, "align-mouth-weight %s\n", f(cfg.MouthWeight))
 	}
 	if cfg.EdgeFill {
@@ -365,7 +365,7 @@ func (e *Embedder) align(pts [5]Point) (Affine, error) {
 	switch {
 	case e.cfg.EyesNose:
 		return FitSimilarity(pts[:3], tmpl[:3])
-	case e.cfg.MouthWeight > 0 && e.cfg.MouthWeight != 1:
+	case e.cfg.mouthWeighted():
 		m := e.cfg.MouthWeight
 		return fitSimilarity(pts[:], tmpl[:], []float64{1, 1, 1, m, m})
 	}
