@@ -92,6 +92,36 @@ func fitSimilarity(src, dst []Point, w []float64) (Affine, error) {
 	return m, nil
 }
 
+// robustRounds is the number of reweighted fits fitSimilarityRobust makes
+// after the first.
+const robustRounds = 4
+
+// fitSimilarityRobust is fitSimilarity made robust to a misplaced point by
+// iteratively reweighted least squares: after each fit, point i's weight
+// is w[i] (1 when w is nil) times 1/(1+(r/scale)^2), r its residual (in
+// dst's units), and the fit is repeated.
+func fitSimilarityRobust(src, dst []Point, w []float64, scale float64) (Affine, error) {
+	m, err := fitSimilarity(src, dst, w)
+	if err != nil {
+		return m, err
+	}
+	rw := make([]float64, len(src))
+	for range robustRounds {
+		for i, p := range src {
+			q := m.Apply(p)
+			r := math.Hypot(q.X-dst[i].X, q.Y-dst[i].Y) / scale
+			rw[i] = 1 / (1 + r*r)
+			if w != nil {
+				rw[i] *= w[i]
+			}
+		}
+		if m, err = fitSimilarity(src, dst, rw); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
 func finite(v ...float64) bool {
 	for _, x := range v {
 		if math.IsNaN(x) || math.IsInf(x, 0) {

@@ -376,6 +376,59 @@ func TestFitSimilarityWeighted(t *testing.T) {
 	}
 }
 
+func TestFitSimilarityRobust(t *testing.T) {
+	tmpl := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
+	truth := Affine{1.8, -0.4, 120, 0.4, 1.8, 60} // chip -> image
+	exact := make([]Point, len(tmpl))
+	for i, p := range tmpl {
+		exact[i] = truth.Apply(p)
+	}
+	moved := append([]Point(nil), exact...)
+	moved[3] = Point{moved[3].X - 25, moved[3].Y + 30} // an open mouth's corner
+	want := mustInvert(t, truth)
+	plain, err := FitSimilarity(moved, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// worst is the largest distance, in chip pixels, between where fit and
+	// the true similarity put the exact points.
+	worst := func(fit Affine) float64 {
+		var d float64
+		for _, p := range exact {
+			a, b := fit.Apply(p), want.Apply(p)
+			d = math.Max(d, math.Hypot(a.X-b.X, a.Y-b.Y))
+		}
+		return d
+	}
+	tests := []struct {
+		name   string
+		src    []Point
+		w      []float64
+		scale  float64
+		within float64 // the fit's worst error, chip pixels
+	}{
+		{"exact points", exact, nil, 2, 1e-9},
+		{"exact points, mouth weighted", exact, []float64{1, 1, 1, 0.25, 0.25}, 2, 1e-9},
+		{"one point moved, scale 2", moved, nil, 2, worst(plain) / 4},
+		{"one point moved, scale 2, mouth weighted", moved, []float64{1, 1, 1, 0.25, 0.25}, 2, worst(plain) / 4},
+		{"one point moved, scale 1000 (nearly plain)", moved, nil, 1000, worst(plain) * 1.001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fitSimilarityRobust(tt.src, tmpl, tt.w, tt.scale)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e := worst(got); !(e <= tt.within) {
+				t.Fatalf("worst error %.4g chip pixels, want <= %.4g (plain fit %.4g)", e, tt.within, worst(plain))
+			}
+		})
+	}
+	if _, err := fitSimilarityRobust(moved[:1], tmpl[:1], nil, 2); !errors.Is(err, ErrAlign) {
+		t.Fatalf("one point: %v, want ErrAlign", err)
+	}
+}
+
 func mustInvert(t *testing.T, a Affine) Affine {
 	t.Helper()
 	inv, err := a.Invert()

@@ -46,6 +46,7 @@ func TestAlignmentOptions(t *testing.T) {
 		{"detect crop, refine twice", func(c *onnx.Config) { c.LandmarkModel.Crop, c.LandmarkModel.Refine = onnx.DetectCrop(), 2 }, false, true},
 		{"mouth weighted a quarter", func(c *onnx.Config) { c.MouthWeight = 0.25 }, false, true},
 		{"mouth weight 1", func(c *onnx.Config) { c.MouthWeight = 1 }, true, true},
+		{"robust fit", func(c *onnx.Config) { c.RobustScale = 2 }, false, true},
 		{"eyelid five points", func(c *onnx.Config) { c.FivePoints = onnx.FiveLids }, false, true},
 		{"edge fill", func(c *onnx.Config) { c.EdgeFill = true }, false, true},
 		{"wide crop off-centre", func(c *onnx.Config) { c.LandmarkModel.Crop = onnx.LandmarkCrop{Scale: 3, OffsetX: 0.5, OffsetY: -1} }, false, false},
@@ -64,7 +65,7 @@ func TestAlignmentOptions(t *testing.T) {
 				t.Fatalf("same Model ID as the default: %v, want %v", got, tt.sameID)
 			}
 			if got := e.Config(); got.LandmarkModel != cfg.LandmarkModel || got.FivePoints != cfg.FivePoints || got.EdgeFill != cfg.EdgeFill || got.EyesNose != cfg.EyesNose ||
-				got.MouthWeight != cfg.MouthWeight {
+				got.MouthWeight != cfg.MouthWeight || got.RobustScale != cfg.RobustScale {
 				t.Fatalf("Config() = %+v, want %+v", got, cfg)
 			}
 			for i, p := range photos {

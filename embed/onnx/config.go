@@ -232,6 +232,13 @@ type Config struct {
 	// EyesNose leaves them out. It changes the descriptors, so it is part
 	// of the Model.
 	MouthWeight float64
+	// RobustScale makes the similarity fit robust to a misplaced point:
+	// after a first fit, each point's squared distance is weighted by
+	// 1/(1+(r/RobustScale)^2), r its distance from its template point in
+	// chip pixels, and the fit repeated (Cauchy weights, iteratively
+	// reweighted least squares). 0 means a plain least-squares fit. It
+	// changes the descriptors, so it is part of the Model.
+	RobustScale float64
 	// EdgeFill gives the chip's pixels outside the image the value of the
 	// image's nearest edge pixel. Otherwise they are black. It changes the
 	// descriptors of faces near the image's edges, so it is part of the
@@ -376,6 +383,9 @@ func (c *Config) validate() error {
 	}
 	if !finite(c.MouthWeight) || c.MouthWeight < 0 || c.MouthWeight > 100 {
 		return bad("MouthWeight", "%v is outside [0, 100]", c.MouthWeight)
+	}
+	if !finite(c.RobustScale) || c.RobustScale < 0 || c.RobustScale > 1000 {
+		return bad("RobustScale", "%v is outside [0, 1000]", c.RobustScale)
 	}
 	if c.FivePoints != FiveCentres && c.FivePoints != FiveLids {
 		return bad("FivePoints", "%q is none of %q, %q", c.FivePoints, FiveCentres, FiveLids)

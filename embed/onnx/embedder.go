@@ -176,6 +176,9 @@ func modelOf(cfg Config, modelSum, shapeSum, lmSum string) embed.Model {
 	case cfg.mouthWeighted():
 		fmt.Fprintf(&b, "align-mouth-weight %s\n", f(cfg.MouthWeight))
 	}
+	if cfg.RobustScale > 0 {
+		fmt.Fprintf(&b, "align-robust cauchy %s\n", f(cfg.RobustScale))
+	}
 	if cfg.EdgeFill {
 		fmt.Fprintf(&b, "edge-fill nearest\n")
 	}
@@ -362,14 +365,18 @@ func (e *Embedder) align(pts [5]Point) (Affine, error) {
 	for i, p := range e.cfg.Model.Template {
 		tmpl[i] = Point{p[0], p[1]}
 	}
+	n, w := 5, []float64(nil)
 	switch {
 	case e.cfg.EyesNose:
-		return FitSimilarity(pts[:3], tmpl[:3])
+		n = 3
 	case e.cfg.mouthWeighted():
 		m := e.cfg.MouthWeight
-		return fitSimilarity(pts[:], tmpl[:], []float64{1, 1, 1, m, m})
+		w = []float64{1, 1, 1, m, m}
 	}
-	return FitSimilarity(pts[:], tmpl[:])
+	if e.cfg.RobustScale > 0 {
+		return fitSimilarityRobust(pts[:n], tmpl[:n], w, e.cfg.RobustScale)
+	}
+	return fitSimilarity(pts[:n], tmpl[:n], w)
 }
 
 // embed warps the face fwd maps onto the chip, runs the model (mirrored

@@ -261,6 +261,8 @@ func TestNewErrors(t *testing.T) {
 		{"landmark crop offset beyond a box", func(c *onnx.Config) { c.LandmarkModel.Crop.OffsetX = 1.5 }, onnx.ErrConfig},
 		{"negative mouth weight", func(c *onnx.Config) { c.MouthWeight = -1 }, onnx.ErrConfig},
 		{"infinite mouth weight", func(c *onnx.Config) { c.MouthWeight = math.Inf(1) }, onnx.ErrConfig},
+		{"negative robust scale", func(c *onnx.Config) { c.RobustScale = -1 }, onnx.ErrConfig},
+		{"NaN robust scale", func(c *onnx.Config) { c.RobustScale = math.NaN() }, onnx.ErrConfig},
 		{"unknown five-point rule", func(c *onnx.Config) { c.FivePoints = "pupils" }, onnx.ErrConfig},
 		{"negative refine", func(c *onnx.Config) { c.LandmarkModel.Refine = -1 }, onnx.ErrConfig},
 		{"too many refine passes", func(c *onnx.Config) { c.LandmarkModel.Refine = 4 }, onnx.ErrConfig},

@@ -69,7 +69,7 @@ func cmdEval(ctx context.Context, env progenv.Getenv, args []string, stdout, std
 	sizes := fs.String("sizes", "10000,100000,1000000", "with --scale: enrolled faces")
 	probes := fs.Int("probes", 2000, "with --scale: stranger probes per size")
 	thresholds := fs.String("thresholds", "0.4,0.5,0.55,0.6", "with --scale: global thresholds")
-	systems := fs.String("systems", "", "with --images: compare these embedders on the same photos and splits, e.g. dlib,onnx,onnx+flip,onnx+mean68+mirror@1.09 (options: dlib68, onnx68, mean68, detcrop, cropS, refineN, lids, edge, eyesnose, mouthW, flip, noaa, mirror, shiftN, weakR; @T: threshold)")
+	systems := fs.String("systems", "", "with --images: compare these embedders on the same photos and splits, e.g. dlib,onnx,onnx+flip,onnx+mean68+mirror@1.09 (options: dlib68, onnx68, mean68, detcrop, cropS, refineN, lids, edge, eyesnose, mouthW, robustS, flip, noaa, mirror, shiftN, weakR; @T: threshold)")
 	sweep := fs.String("sweep", "-0.04,-0.02,-0.01,0,0.01,0.02,0.04", "with --systems: offsets from each system's threshold the global-threshold sweep reports")
 	ef := embedder.Register(fs, env)
 	if err := fs.Parse(args); err != nil {

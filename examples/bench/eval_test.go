@@ -164,7 +164,7 @@ func TestParseSystems(t *testing.T) {
 	if s := got[2]; s.onnx.Landmarks != onnx.ONNX68 || !s.onnx.NoAntialias || s.threshold != onnx.DefaultThreshold {
 		t.Errorf("onnx+onnx68+noaa: %+v", s)
 	}
-	lm, err := parseSystems("onnx+detcrop+refine2+lids+edge+eyesnose,onnx+crop1.5+refine1", ef)
+	lm, err := parseSystems("onnx+detcrop+refine2+lids+edge+eyesnose,onnx+crop1.5+refine1,onnx+mouth0.25+robust2", ef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +175,11 @@ func TestParseSystems(t *testing.T) {
 		lm[1].onnx.FivePoints != onnx.FiveCentres || lm[1].onnx.EdgeFill || lm[1].onnx.EyesNose {
 		t.Errorf("onnx+crop1.5+refine1: %+v", l)
 	}
+	if c := lm[2].onnx; c.MouthWeight != 0.25 || c.RobustScale != 2 {
+		t.Errorf("onnx+mouth0.25+robust2: mouth weight %v, robust scale %v", c.MouthWeight, c.RobustScale)
+	}
 	for _, bad := range []string{"", "arcface", "dlib+flip", "onnx+sharpen", "onnx@x", "onnx+shift-1", "onnx+weak3",
-		"onnx+crop0", "onnx+crop9", "onnx+refine0", "onnx+refine4", "dlib+refine1"} {
+		"onnx+crop0", "onnx+crop9", "onnx+refine0", "onnx+refine4", "dlib+refine1", "onnx+robust0", "onnx+robust-1", "dlib+robust2"} {
 		if _, err := parseSystems(bad, ef); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

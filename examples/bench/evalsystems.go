@@ -36,6 +36,8 @@ type evalSystem struct {
 // outside the image repeat its edge: onnx.Config.EdgeFill), eyesnose
 // (the similarity fitted to the eyes and nose only: onnx.Config.EyesNose),
 // mouthW (the mouth corners weighted W in the fit: onnx.Config.MouthWeight),
+// robustS (the fit reweighted by residuals of scale S chip pixels:
+// onnx.Config.RobustScale),
 // flip (flip-summed descriptors), noaa (no antialiasing),
 // mirror, shiftN (enrolment views: the mirror image, chips shifted N chip
 // pixels), weakR (weak-face rule radius R), and @T (global threshold T).
@@ -83,6 +85,12 @@ func parseSystems(list string, ef *embedder.Flags) ([]evalSystem, error) {
 					return nil, bad
 				}
 				s.onnx.MouthWeight = v
+			case strings.HasPrefix(o, "robust"):
+				v, err := strconv.ParseFloat(strings.TrimPrefix(o, "robust"), 64)
+				if err != nil || !(v > 0) || v > 1000 {
+					return nil, bad
+				}
+				s.onnx.RobustScale = v
 			case o == "edge":
 				s.onnx.EdgeFill = true
 			case o == "lids":
