@@ -22,8 +22,9 @@
 //     per chip pixel when the face is larger than the chip;
 //  4. the model (ONNX Runtime through github.com/yalue/onnxruntime_go, one
 //     session per worker, one thread each, at the graph optimisation level
-//     ModelConfig.Optimization names) gives the descriptor, which is
-//     L2-normalised (ModelConfig.Flip: the chip and its mirror image
+//     ModelConfig.Optimization names, with denormal numbers flushed to
+//     zero on the calling thread for the run) gives the descriptor, which
+//     is L2-normalised (ModelConfig.Flip: the chip and its mirror image
 //     summed first).
 //
 // FacesBytesWith decodes, looks, budgets and turns exactly as
@@ -62,6 +63,13 @@
 // another library path fails with ErrLibrary. onnxruntime_go v1.27.0
 // speaks the C API of onnxruntime-node 1.30.0's library; newer bindings
 // need a newer library.
+//
+// Denormals are flushed only on amd64, and only on the thread that calls
+// the session: with Config.Threads above 1, ONNX Runtime's own pool
+// threads compute them at full cost (its set_denormal_as_zero option is
+// not used, because it also changes the floating-point settings of the Go
+// thread that creates the first session, for good). The feature model's
+// graph produces denormals, which x86 cores compute many times slower.
 //
 // Dlib68's points are whole pixels (dlib rounds them). Quality.Sharpness
 // is measured on the model's chip, not on dlib's 150x150 chip, so its

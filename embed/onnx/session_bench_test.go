@@ -10,7 +10,9 @@ import (
 )
 
 // BenchmarkSession: one run of each default model on one thread, at each
-// graph optimisation level (ModelConfig.Optimization).
+// graph optimisation level (ModelConfig.Optimization), with denormals
+// flushed to zero as the embedder runs it (flushed) and with the thread's
+// default floating-point settings (unflushed).
 //
 //	go test ./embed/onnx -run '^$' -bench Session
 func BenchmarkSession(b *testing.B) {
@@ -37,22 +39,32 @@ func BenchmarkSession(b *testing.B) {
 			skipOrFail(b, err)
 		}
 		for _, opt := range []Optimization{OptimizeAll, OptimizeExtended, OptimizeBasic, OptimizeNone} {
-			b.Run(m.name+"/"+string(opt), func(b *testing.B) {
-				s, err := newSession(path, m.input, m.output, m.shape, m.dim, 1, opt)
-				if err != nil {
-					b.Fatal(err)
+			for _, flushed := range []bool{true, false} {
+				name := m.name + "/" + string(opt) + "/flushed"
+				if !flushed {
+					name = m.name + "/" + string(opt) + "/unflushed"
 				}
-				defer s.destroy()
-				in := s.in.GetData()
-				for i := range in {
-					in[i] = float32(i%255)/128 - 1
-				}
-				for b.Loop() {
-					if err := s.run(); err != nil {
+				b.Run(name, func(b *testing.B) {
+					s, err := newSession(path, m.input, m.output, m.shape, m.dim, 1, opt)
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-			})
+					defer s.destroy()
+					in := s.in.GetData()
+					for i := range in {
+						in[i] = float32(i%255)/128 - 1
+					}
+					run := s.run
+					if !flushed {
+						run = s.s.Run
+					}
+					for b.Loop() {
+						if err := run(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }
