@@ -162,11 +162,8 @@ func withDecoded(ctx context.Context, s scanner, data []byte, lim imageutil.Limi
 		res.Faces = faces
 		return res, err
 	}
-	small := rgb
-	sz := rgb.Bounds().Size()
-	if reduce := fitReduce(sz, opts.Turns[0].Reduce); reduce > 1 {
-		small = imageutil.Resize(rgb, max(1, sz.X/reduce), max(1, sz.Y/reduce))
-	}
+	// A box mean, as a JPEG's DCT-scaled copy is.
+	small := imageutil.Shrink(rgb, fitReduce(rgb.Bounds().Size(), opts.Turns[0].Reduce))
 	return turnScans(ctx, s, small, res, opts.Turns)
 }
 

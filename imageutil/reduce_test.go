@@ -1,6 +1,7 @@
 package imageutil
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"image"
@@ -129,6 +130,9 @@ func TestReduce(t *testing.T) {
 		for _, k := range []int{2, 3, 7, 20, 60} {
 			t.Run(fmt.Sprintf("%s/k=%d", name, k), func(t *testing.T) {
 				got := reduce(img, img.Bounds(), k)
+				if sh := Shrink(img, k); !bytes.Equal(sh.Pix, got.Pix) || sh.Rect != got.Rect {
+					t.Fatalf("Shrink(img, %d) differs from reduce", k)
+				}
 				rw, rh := (w+k-1)/k, (h+k-1)/k
 				equal(t, image.Rect(0, 0, rw, rh), got.Rect)
 				for ry := range rh {
@@ -151,6 +155,33 @@ func TestReduce(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestShrinkByOne: k <= 1 returns the image itself when it is an NRGBA at
+// the origin, an equal NRGBA copy otherwise.
+func TestShrinkByOne(t *testing.T) {
+	n := image.NewNRGBA(image.Rect(0, 0, 3, 2))
+	for i := range n.Pix {
+		n.Pix[i] = uint8(40 * i)
+	}
+	for _, k := range []int{1, 0, -2} {
+		if got := Shrink(n, k); got != n {
+			t.Errorf("Shrink(nrgba, %d) made a copy", k)
+		}
+	}
+	r := image.NewRGBA(image.Rect(4, 5, 7, 7))
+	for i := range r.Pix {
+		r.Pix[i] = 0xff
+	}
+	got := Shrink(r, 1)
+	if got.Rect != image.Rect(0, 0, 3, 2) {
+		t.Fatalf("Shrink(rgba off the origin, 1): bounds %v", got.Rect)
+	}
+	for i, v := range got.Pix {
+		if v != 0xff {
+			t.Fatalf("Shrink(rgba, 1): byte %d = %d, want 255", i, v)
 		}
 	}
 }

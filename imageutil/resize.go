@@ -57,6 +57,20 @@ func Resize(img image.Image, width, height int) *image.NRGBA {
 	return imaging.Resize(img, width, height, resampleFilter)
 }
 
+// Shrink returns img shrunk by the integer factor k: each pixel is the
+// rounded mean of a k x k block of img (blocks at the right and bottom
+// edges average the pixels they have), as the pixel budget of Decode
+// reduces, so the result is ceil(w/k) x ceil(h/k) and opaque. It suits
+// copies searched for faces: a box mean, like the DCT scaling of a JPEG
+// decode, and much cheaper than Resize. k <= 1 returns img as an NRGBA at
+// the origin (img itself when it is one).
+func Shrink(img image.Image, k int) *image.NRGBA {
+	if k <= 1 {
+		return same(img)
+	}
+	return reduce(img, img.Bounds(), k)
+}
+
 // same returns img when it is already an *image.NRGBA at the origin, else an
 // NRGBA copy of it.
 func same(img image.Image) *image.NRGBA {
