@@ -33,7 +33,8 @@
 // library and golang.org/x/image.
 //
 // [Fit], [Scale] and [Resize] resize with disintegration/imaging's
-// Catmull-Rom filter. [PHash] computes a [Hash]; two images whose hashes
+// Catmull-Rom filter; [Shrink] divides the size by an integer with a box
+// mean, as the pixel budget does. [PHash] computes a [Hash]; two images whose hashes
 // differ in at most [DefaultMatchDistance] bits ([Hash.Distance]) count as
 // the same picture. Hashes are stored as 16 hexadecimal digits
 // ([Hash.String], [ParseHash]).
