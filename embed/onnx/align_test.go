@@ -327,18 +327,26 @@ func TestWarpEdge(t *testing.T) {
 	}
 }
 
+// movedCorner returns the ArcFace template, a similarity truth (chip to
+// image), the template's points mapped by truth, and the same points with
+// one mouth corner moved far off (an open mouth's corner).
+func movedCorner() (tmpl []Point, truth Affine, exact, moved []Point) {
+	tmpl = []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
+	truth = Affine{1.8, -0.4, 120, 0.4, 1.8, 60}
+	exact = make([]Point, len(tmpl))
+	for i, p := range tmpl {
+		exact[i] = truth.Apply(p)
+	}
+	moved = append([]Point(nil), exact...)
+	moved[3] = Point{moved[3].X - 25, moved[3].Y + 30}
+	return tmpl, truth, exact, moved
+}
+
 // TestFitSimilarityWeighted: weights of 1 are FitSimilarity; points an
 // exact similarity maps give that similarity under any weights; a point
 // weighted near 0 stops pulling the fit (it tends to the fit without it).
 func TestFitSimilarityWeighted(t *testing.T) {
-	tmpl := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
-	truth := Affine{1.8, -0.4, 120, 0.4, 1.8, 60} // chip -> image
-	exact := make([]Point, len(tmpl))
-	for i, p := range tmpl {
-		exact[i] = truth.Apply(p)
-	}
-	moved := append([]Point(nil), exact...)
-	moved[3] = Point{moved[3].X - 25, moved[3].Y + 30} // an open mouth's corner
+	tmpl, truth, exact, moved := movedCorner()
 	without, err := FitSimilarity(moved[:3], tmpl[:3])
 	if err != nil {
 		t.Fatal(err)
@@ -377,14 +385,7 @@ func TestFitSimilarityWeighted(t *testing.T) {
 }
 
 func TestFitSimilarityRobust(t *testing.T) {
-	tmpl := []Point{{38.2946, 51.6963}, {73.5318, 51.5014}, {56.0252, 71.7366}, {41.5493, 92.3655}, {70.7299, 92.2041}}
-	truth := Affine{1.8, -0.4, 120, 0.4, 1.8, 60} // chip -> image
-	exact := make([]Point, len(tmpl))
-	for i, p := range tmpl {
-		exact[i] = truth.Apply(p)
-	}
-	moved := append([]Point(nil), exact...)
-	moved[3] = Point{moved[3].X - 25, moved[3].Y + 30} // an open mouth's corner
+	tmpl, truth, exact, moved := movedCorner()
 	want := mustInvert(t, truth)
 	plain, err := FitSimilarity(moved, tmpl)
 	if err != nil {

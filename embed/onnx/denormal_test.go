@@ -18,11 +18,7 @@ import (
 // the full graph optimisation level. Registries enrolled either way stay
 // comparable.
 func TestDenormalsFlushed(t *testing.T) {
-	dir := testenv.ONNX(t)
-	cfg := DefaultConfig()
-	if err := loadRuntime(filepath.Join(dir, cfg.Library)); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := runtimeForTest(t)
 	m := cfg.Model
 	shape := ort.NewShape(1, 3, int64(m.Size), int64(m.Size))
 	open := func(opt Optimization) *session {

@@ -16,15 +16,7 @@ import (
 //
 //	go test ./embed/onnx -run '^$' -bench Session
 func BenchmarkSession(b *testing.B) {
-	dir := testenv.Models(b)
-	cfg := DefaultConfig()
-	lib := filepath.Join(dir, cfg.Library)
-	if _, err := checkFile(ErrLibrary, lib, ""); err != nil {
-		skipOrFail(b, err)
-	}
-	if err := loadRuntime(lib); err != nil {
-		b.Fatal(err)
-	}
+	dir, cfg := runtimeForTest(b)
 	models := []struct {
 		name, file, input, output string
 		shape                     ort.Shape
@@ -69,10 +61,27 @@ func BenchmarkSession(b *testing.B) {
 	}
 }
 
-func skipOrFail(b *testing.B, err error) {
-	b.Helper()
-	if testenv.CI() {
-		b.Fatalf("CI=true: %v; run make models", err)
+// runtimeForTest loads ONNX Runtime from the test models directory and
+// returns that directory with DefaultConfig, or skips t (fails it under
+// CI) when the library is missing.
+func runtimeForTest(t testing.TB) (string, Config) {
+	t.Helper()
+	dir := testenv.Models(t)
+	cfg := DefaultConfig()
+	lib := filepath.Join(dir, cfg.Library)
+	if _, err := checkFile(ErrLibrary, lib, ""); err != nil {
+		skipOrFail(t, err)
 	}
-	b.Skip(err)
+	if err := loadRuntime(lib); err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg
+}
+
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if testenv.CI() {
+		t.Fatalf("CI=true: %v; run make models", err)
+	}
+	t.Skip(err)
 }
