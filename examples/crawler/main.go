@@ -24,6 +24,10 @@
 //	--max-bytes N    largest image fetched (default 20 MiB)
 //	--json           print the results as JSON lines instead of a table
 //
+// The environment: $FACEOPTOUT_KEY_FILE (an encrypted registry's operator
+// key), $FACEOPTOUT_APPROXIMATE_ABOVE (above this many faces of a model an
+// HNSW graph answers the face searches; unset or 0: exact).
+//
 // Fail closed: an image that cannot be fetched, decoded or checked is
 // "unchecked" and is not indexed; an image that a later crawl does not allow
 // is removed from the index.

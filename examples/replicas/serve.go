@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/faceoptout/faceoptout/embed"
+	"github.com/faceoptout/faceoptout/examples/internal/registrydir"
 	"github.com/faceoptout/faceoptout/exclusion"
 	"github.com/faceoptout/faceoptout/exclusion/metrics"
 	"github.com/faceoptout/faceoptout/exclusion/pgstore"
@@ -38,6 +39,7 @@ type serveFlags struct {
 	dsn, schema, listen string
 	models              string
 	checks              int
+	approximateAbove    int
 	poll, maxStale      time.Duration
 	wake, control       bool
 }
@@ -54,8 +56,20 @@ func parseServe(args []string) (serveFlags, error) {
 	fs.DurationVar(&f.maxStale, "max-staleness", 0, "answer unchecked past this staleness (0: no bound)")
 	fs.BoolVar(&f.wake, "wake", true, "wake up on LISTEN/NOTIFY (false: poll only)")
 	fs.BoolVar(&f.control, "control", false, "read bench commands on stdin, write reports on stdout")
+	if v := os.Getenv(registrydir.ApproximateAboveEnv); v != "" {
+		n, err := registrydir.ParseApproximateAbove(v)
+		if err != nil {
+			return f, fmt.Errorf("serve: $%s: %w", registrydir.ApproximateAboveEnv, err)
+		}
+		f.approximateAbove = n
+	}
+	fs.IntVar(&f.approximateAbove, "approximate-above", f.approximateAbove,
+		"let an HNSW graph answer face searches above this many faces of a model, built in the background (0: exact; default $"+registrydir.ApproximateAboveEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return f, err
+	}
+	if f.approximateAbove < 0 {
+		return f, fmt.Errorf("serve: -approximate-above %d is negative", f.approximateAbove)
 	}
 	if f.dsn == "" {
 		return f, errors.New("serve: -dsn or $FACEOPTOUT_PG is required")
@@ -97,6 +111,7 @@ func serve(args []string) error {
 	}
 	rcfg := exclusion.DefaultReplicaConfig()
 	rcfg.PollInterval, rcfg.MaxStaleness, rcfg.Logger = f.poll, f.maxStale, log
+	rcfg.Registry.Index.ApproximateAbove = f.approximateAbove
 	start := time.Now()
 	p, err := exclusion.NewReplica(ctx, fst, emb, rcfg)
 	if err != nil {

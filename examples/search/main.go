@@ -14,6 +14,11 @@
 //	{"query":"penny beach","results":[{"source":{"url":"..."},"score":1}],
 //	 "filter":{"checked":3,"kept":1,"blocked":2,"review":0,"unchecked":0}}
 //
+// The environment: $FACEOPTOUT_REGISTRY, $FACEOPTOUT_MODELS,
+// $FACEOPTOUT_KEY_FILE (an encrypted registry's operator key) and
+// $FACEOPTOUT_APPROXIMATE_ABOVE (above this many faces of a model an HNSW
+// graph answers the face searches; unset or 0: exact).
+//
 // Each result's image is fetched (or read) again and checked when it is
 // about to be shown, so an opt-out approved after the crawl takes effect at
 // once. Caveat: the registry is opened by this process (one process at a

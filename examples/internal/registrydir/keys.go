@@ -29,15 +29,21 @@ const KeyFileEnv = "FACEOPTOUT_KEY_FILE"
 type Option func(*options)
 
 type options struct {
-	key  []byte
-	old  [][]byte
-	base *exclusion.Config
+	key    []byte
+	old    [][]byte
+	base   *exclusion.Config
+	approx *int // Index.ApproximateAbove, when set
 }
 
 // WithConfig makes cfg, instead of exclusion.DefaultConfig, the registry's
 // configuration; its Encryption is replaced by what WithKey and
 // WithOldKeys ask for.
 func WithConfig(cfg exclusion.Config) Option { return func(o *options) { o.base = &cfg } }
+
+// WithApproximateAbove sets the configuration's Index.ApproximateAbove:
+// above n live faces of a model an HNSW graph answers its face searches
+// (exclusion.IndexConfig); 0 keeps them exact.
+func WithApproximateAbove(n int) Option { return func(o *options) { o.approx = &n } }
 
 // WithKey encrypts the registry's descriptors and image hashes under the
 // operator key (exclusion.KeySize bytes; see exclusion.EncryptionConfig):
@@ -99,6 +105,9 @@ func config(dir string, create bool, opts []Option) (exclusion.Config, error) {
 	if o.base != nil {
 		cfg = *o.base
 		cfg.Encryption = exclusion.EncryptionConfig{}
+	}
+	if o.approx != nil {
+		cfg.Index.ApproximateAbove = *o.approx
 	}
 	kp := filepath.Join(dir, KeysFile)
 	if o.key == nil {

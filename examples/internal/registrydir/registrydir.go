@@ -35,6 +35,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faceoptout/faceoptout/embed"
@@ -242,19 +244,44 @@ type Session struct {
 	emb      embedder.Embedder
 }
 
+// ApproximateAboveEnv is the environment variable the programs read for
+// WithApproximateAbove: a number of faces (0 or unset: exact searches).
+const ApproximateAboveEnv = "FACEOPTOUT_APPROXIMATE_ABOVE"
+
 // EnvOptions returns the options the environment asks for: WithKey with
-// the operator key in the file $FACEOPTOUT_KEY_FILE names, if any. env is
+// the operator key in the file $FACEOPTOUT_KEY_FILE names, if any, and
+// WithApproximateAbove with $FACEOPTOUT_APPROXIMATE_ABOVE, if set. env is
 // main's os.Getenv.
 func EnvOptions(env progenv.Getenv) ([]Option, error) {
+	var opts []Option
+	if env != nil {
+		if v := env(ApproximateAboveEnv); v != "" {
+			n, err := ParseApproximateAbove(v)
+			if err != nil {
+				return nil, fmt.Errorf("registrydir: $%s: %w", ApproximateAboveEnv, err)
+			}
+			opts = append(opts, WithApproximateAbove(n))
+		}
+	}
 	p := keyFileFrom(env)
 	if p == "" {
-		return nil, nil
+		return opts, nil
 	}
 	key, err := ReadKeyFile(p)
 	if err != nil {
 		return nil, err
 	}
-	return []Option{WithKey(key)}, nil
+	return append(opts, WithKey(key)), nil
+}
+
+// ParseApproximateAbove parses a number of faces for WithApproximateAbove:
+// a decimal integer, 0 or more.
+func ParseApproximateAbove(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a number of faces (0 or more)", s)
+	}
+	return n, nil
 }
 
 // OpenFromEnv resolves the registry location (registryFlag, else
