@@ -56,9 +56,10 @@
 // scans it upright and turned with the embedder's Faces; FacesBytes always
 // decodes with imageutil. BytesOptions.Look runs in the caller's process:
 // the worker sends the look image back through the pipe (for embed.Dlib a
-// reduced copy of a JPEG, the whole decoded image of any other format,
-// within the pixel budget) and waits for go or stop before it searches any
-// face; the deadline covers the look too.
+// reduced copy of a JPEG, the decoded image of any other format within
+// the pixel budget; either box-reduced, when larger, to no less than
+// embed.LookMinSide on its shorter side) and waits for go or stop before
+// it searches any face; the deadline covers the look too.
 //
 // # Security Considerations
 //

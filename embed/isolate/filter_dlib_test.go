@@ -127,6 +127,22 @@ func TestFilterOverDlibPool(t *testing.T) {
 	if d := fPool.CheckImageBytes(ctx, jpegOf(decode(removed))); !slices.ContainsFunc(d.Images, func(m exclusion.ImageMatch) bool { return m.By == exclusion.MatchPHash }) {
 		t.Fatalf("re-encoded removed image: %v %+v, want a perceptual-hash match", d.Verdict, d.Images)
 	}
+	// Enlarged 4 times as a PNG, the removed image's look crosses the pipe
+	// shrunk back (lookShrink); its perceptual hash still matches, within
+	// 2 bits of the direct Filter's distance.
+	enlarged := exclusiontest.PNG(imageutil.Resize(decode(removed), 600, 600))
+	phashOf := func(d exclusion.Decision) int {
+		for _, m := range d.Images {
+			if m.By == exclusion.MatchPHash {
+				return m.Distance
+			}
+		}
+		return -1
+	}
+	dd, dp := fDirect.CheckImageBytes(ctx, enlarged), fPool.CheckImageBytes(ctx, enlarged)
+	if dp.Verdict != exclusion.Block || phashOf(dp) < 0 || phashOf(dd) < 0 || max(phashOf(dp)-phashOf(dd), phashOf(dd)-phashOf(dp)) > 2 {
+		t.Fatalf("enlarged removed image: pool %v %+v, direct %v %+v: want both blocked by perceptual hashes within 2 bits", dp.Verdict, dp.Images, dd.Verdict, dd.Images)
+	}
 
 	t.Run("decode hangs", func(t *testing.T) {
 		fc := exclusion.DefaultFilterConfig()

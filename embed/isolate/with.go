@@ -31,8 +31,9 @@ type bytesWithEmbedder interface {
 //
 // opts.Look runs in the caller's process: the worker sends the image Look
 // is to see (for embed.Dlib the one its FacesBytesWith hands to Look, a
-// reduced copy for a JPEG) and waits for the answer before it searches any
-// face. An error from Look (or a panic in it, as an error) ends the call
+// reduced copy for a JPEG), box-reduced to no less than embed.LookMinSide
+// on its shorter side when larger, and waits for the answer before it
+// searches any face. An error from Look (or a panic in it, as an error) ends the call
 // with that error, and the worker stays. BytesResult.Stats are the
 // worker's timings. The deadline (ctx's or Config.Timeout, whichever is earlier)
 // covers the whole call, decode, look and scans: a worker still busy at it
@@ -116,14 +117,12 @@ func facesTurned(ctx context.Context, emb embed.Embedder, img *image.NRGBA, turn
 		return faces, 0, 1, err
 	}
 	size := img.Bounds().Size()
-	small := img
 	reduce := max(turns[0].Reduce, 1)
 	for reduce > 1 && max(size.X, size.Y)/reduce < embed.TurnMinSide {
 		reduce /= 2
 	}
-	if reduce > 1 {
-		small = imageutil.Resize(img, max(1, size.X/reduce), max(1, size.Y/reduce))
-	}
+	// A box mean, as embed.Dlib's reduced copies are.
+	small := imageutil.Shrink(img, reduce)
 	scans := 1
 	for _, t := range turns {
 		turned := imageutil.Orient(small, imageutil.TurnOrientation(t.Degrees))

@@ -185,12 +185,20 @@ const (
 // stop: the Pool's own Look error replaces it.
 var errLookStopped = errors.New("isolate: stopped by the look")
 
+// lookShrink is the factor a look image is shrunk by (a box mean,
+// imageutil.Shrink) before it crosses the pipe: the largest that keeps its
+// shorter side at least embed.LookMinSide, as embed.Dlib's look at a JPEG
+// is, so that a large PNG or WebP does not cross at its decoded size.
+func lookShrink(size image.Point) int {
+	return max(1, min(size.X, size.Y)/embed.LookMinSide)
+}
+
 // sendLook sends img to the Pool as a look image and waits for its answer.
 func sendLook(enc *gob.Encoder, dec *gob.Decoder, img image.Image) error {
-	b := img.Bounds()
-	rgb, ok := img.(*image.NRGBA)
-	if !ok || rgb.Rect.Min != (image.Point{}) || rgb.Stride != 4*b.Dx() {
-		rgb = imageutil.ToRGB(img)
+	rgb := imageutil.Shrink(img, lookShrink(img.Bounds().Size()))
+	b := rgb.Bounds()
+	if rgb.Stride != 4*b.Dx() {
+		rgb = imageutil.ToRGB(rgb)
 	}
 	if err := enc.Encode(reply{Look: &lookImage{W: b.Dx(), H: b.Dy(), Pix: rgb.Pix[:4*b.Dx()*b.Dy()]}}); err != nil {
 		return fmt.Errorf("isolate: sending the look image: %w", err)
