@@ -64,7 +64,7 @@ func (d *Dlib) FacesBytesWithStats(ctx context.Context, data []byte) ([]Face, St
 	if err != nil {
 		return nil, st, err
 	}
-	faces, err := d.scanJPEG(ctx, data, hdr, 0, &st)
+	faces, err := d.scanJPEG(ctx, data, hdr, 0, &st, nil)
 	return faces, st, err
 }
 
@@ -107,17 +107,19 @@ func (d *Dlib) readJPEGHeader(data []byte, lim imageutil.Limits) (jpegHeader, er
 // maxPixels, when above 0, bounds the decoded pixels: a larger JPEG is
 // decoded at the largest DCT scale within it and scanned as if that were
 // its full resolution; faces are then scaled back.
-func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error) {
-	return d.jpegScan(ctx, data, hdr, maxPixels, st, func(wk *dlib.Worker, size, full image.Point) ([]Face, error) {
+func (d *Dlib) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, look func(image.Image) error) ([]Face, error) {
+	return d.jpegScan(ctx, data, hdr, maxPixels, st, look, func(wk *dlib.Worker, size, full image.Point) ([]Face, error) {
 		return d.run(ctx, wk, size, full, image.Point{}, st)
 	})
 }
 
 // jpegScan takes a worker, decodes the JPEG into it as scanJPEG describes,
-// and calls scan with the worker, the decoded size and the size the scan
-// takes as full resolution (the decoded size itself when maxPixels reduced
-// the image); faces found in a budget-reduced image are scaled back.
-func (d *Dlib) jpegScan(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, scan func(wk *dlib.Worker, size, full image.Point) ([]Face, error)) ([]Face, error) {
+// calls look (when not nil) with a copy of the decoded image shrunk to no
+// less than LookMinSide on its shorter side, and unless look fails calls
+// scan with the worker, the decoded size and the size the scan takes as
+// full resolution (the decoded size itself when maxPixels reduced the
+// image); faces found in a budget-reduced image are scaled back.
+func (d *Dlib) jpegScan(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, look func(image.Image) error, scan func(wk *dlib.Worker, size, full image.Point) ([]Face, error)) ([]Face, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -151,6 +153,17 @@ func (d *Dlib) jpegScan(ctx context.Context, data []byte, hdr jpegHeader, maxPix
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if look != nil {
+		t := time.Now()
+		img, err := wk.Shrink(LookShrink(size))
+		st.Decode += time.Since(t)
+		if err != nil {
+			return nil, wrapDlib(err)
+		}
+		if err := look(img); err != nil {
+			return nil, err
+		}
 	}
 	if !reduced {
 		return scan(wk, size, full)

@@ -16,11 +16,11 @@ import (
 // face is searched and extra scans of the image turned, for images
 // uploaded sideways or upside down without EXIF orientation. Decoding,
 // limits and errors are FacesBytes's. The upright scan decodes a JPEG in
-// the worker, as FacesBytes does; the look and the turned scans use
-// copies decoded outside the workers, DCT-scaled (one reduced copy serves
-// every turn). Any other format is decoded once, by imageutil, and turned
-// scans work on a reduced copy: never a full-size turned copy. It is safe
-// for concurrent use.
+// the worker, as FacesBytes does, and the look sees a copy of that decode
+// shrunk by LookShrink; the turned scans use a copy decoded outside the
+// workers, DCT-scaled (one reduced copy serves every turn). Any other
+// format is decoded once, by imageutil, and turned scans work on a reduced
+// copy: never a full-size turned copy. It is safe for concurrent use.
 func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOptions) (BytesResult, error) {
 	return facesBytesWith(ctx, d, d, data, opts)
 }
@@ -28,8 +28,9 @@ func (d *Dlib) FacesBytesWith(ctx context.Context, data []byte, opts BytesOption
 // scanner finds and describes faces for facesBytesWith: Dlib with its own
 // descriptors, or a Locator with its DescribeFunc.
 type scanner interface {
-	// scanJPEG decodes a JPEG in a worker and finds its faces (Dlib.scanJPEG).
-	scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error)
+	// scanJPEG decodes a JPEG in a worker, calls look (when not nil) with
+	// a reduced copy, and finds its faces (Dlib.scanJPEG).
+	scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, look func(image.Image) error) ([]Face, error)
 	// scanImage finds the faces of a decoded image; cropRetry false skips
 	// the crop retry.
 	scanImage(ctx context.Context, img image.Image, cropRetry bool) ([]Face, Stats, error)
@@ -68,21 +69,32 @@ func facesBytesWith(ctx context.Context, d *Dlib, s scanner, data []byte, opts B
 		return res, err
 	}
 	res.Size = hdr.full
-	if opts.Look != nil {
+	if opts.Look != nil && opts.LookOnly {
 		t = time.Now()
 		look, err := lookJPEG(data, hdr)
 		res.Stats.Decode += time.Since(t)
 		if err != nil {
 			return res, err
 		}
-		if err := opts.Look(look); err != nil {
-			return res, err
+		return res, opts.Look(look)
+	}
+	// The look sees a shrunk copy of the image the worker decodes for the
+	// scan: one decode of the file.
+	var look func(image.Image) error
+	var lookErr error
+	if opts.Look != nil {
+		look = func(img image.Image) error {
+			lookErr = opts.Look(img)
+			return lookErr
 		}
 	}
 	var st Stats
-	faces, err := s.scanJPEG(ctx, data, hdr, opts.MaxPixels, &st)
-	res.Scans++
+	faces, err := s.scanJPEG(ctx, data, hdr, opts.MaxPixels, &st, look)
 	res.Stats = addStats(res.Stats, st)
+	if lookErr != nil {
+		return res, lookErr
+	}
+	res.Scans++
 	res.Reduction = 1
 	if b := budgetScale(hdr.full, opts.MaxPixels); b < d.dctScale(hdr.full) {
 		res.Reduction = 8 / float64(b)
@@ -149,7 +161,7 @@ func withDecoded(ctx context.Context, s scanner, data []byte, lim imageutil.Limi
 	k := max(img.Reduction, 1)
 	res.Size, res.Reduction = rgb.Bounds().Size().Mul(k), float64(k)
 	if opts.Look != nil {
-		if err := opts.Look(rgb); err != nil {
+		if err := opts.Look(rgb); err != nil || opts.LookOnly {
 			res.Stats.Decode = dec
 			return res, err
 		}

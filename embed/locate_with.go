@@ -29,8 +29,8 @@ type locatorScanner struct {
 	describe DescribeFunc
 }
 
-func (s locatorScanner) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats) ([]Face, error) {
-	return s.l.d.jpegScan(ctx, data, hdr, maxPixels, st, func(wk *dlib.Worker, size, full image.Point) ([]Face, error) {
+func (s locatorScanner) scanJPEG(ctx context.Context, data []byte, hdr jpegHeader, maxPixels int64, st *Stats, look func(image.Image) error) ([]Face, error) {
+	return s.l.d.jpegScan(ctx, data, hdr, maxPixels, st, look, func(wk *dlib.Worker, size, full image.Point) ([]Face, error) {
 		faces := []Face{}
 		err := s.l.locate(ctx, Scan{Worker: wk, Size: size, Full: full}, st, func(ctx context.Context, sc Scan, found []Located) error {
 			var err error

@@ -7,9 +7,19 @@ import (
 
 // LookMinSide is the shorter side, in pixels, below which the image
 // FacesBytesWith passes to BytesOptions.Look is never reduced: a JPEG's
-// look is DCT-scaled to the smallest of 1/8, 1/4, 1/2 that keeps at least
-// this many pixels on its shorter side.
-const LookMinSide = 128
+// look is the decoded image shrunk by LookShrink (with LookOnly, a decode
+// DCT-scaled to the smallest of 1/8, 1/4, 1/2 that keeps at least this
+// many pixels on its shorter side). It is large enough that the look's
+// perceptual hash stays close to the full image's, the hash stored for a
+// removed image (TestLookFromWorker, TestLookPHashAcrossDecoders).
+const LookMinSide = 256
+
+// LookShrink is the integer factor a look's copy of an image of size is
+// shrunk by (a box mean, imageutil.Shrink): the largest that keeps its
+// shorter side at least LookMinSide, 1 for smaller images.
+func LookShrink(size image.Point) int {
+	return max(1, min(size.X, size.Y)/LookMinSide)
+}
 
 // Turn is one extra scan of FacesBytesWith: the image turned clockwise by
 // Degrees (90, 180 or 270) after its EXIF orientation, scanned Reduce
@@ -31,11 +41,18 @@ type Turn struct {
 type BytesOptions struct {
 	// Look, when not nil, is called once the image is decoded and oriented
 	// and before any face is searched, with the image or, for a JPEG, a
-	// reduced copy of it (DCT-scaled, LookMinSide): enough for a perceptual
-	// hash, which averages the image over a 32x32 grid. An error from Look
-	// ends the call with that error before any worker is taken. Look must
-	// not keep the image.
+	// reduced copy of it (no less than LookMinSide on its shorter side: a
+	// box mean of the image the worker decoded, or with LookOnly a
+	// DCT-scaled decode of its own): enough for a perceptual hash, which
+	// averages the image over a 32x32 grid. An error from Look ends the
+	// call with that error before any face is searched. Look must not keep
+	// the image.
 	Look func(img image.Image) error
+	// LookOnly, with Look, decodes only what Look needs (for a JPEG a
+	// DCT-scaled copy, outside the workers), calls Look and returns its
+	// error, searching no face: a nil error then comes with no faces and
+	// Scans 0, which says nothing about the image's faces.
+	LookOnly bool
 	// Turns are tried in order, each only while no face has been found.
 	Turns []Turn
 	// MaxPixels, when above 0, bounds the pixels decoded and scanned: a

@@ -231,7 +231,8 @@ func (f *Filter) scanImage(ctx context.Context, data []byte, hashes, noFaces boo
 	if be, ok := f.emb.(BytesEmbedder); ok {
 		opts := embed.BytesOptions{Turns: f.turns(), MaxPixels: budget}
 		if hashes || noFaces {
-			opts.Look = look
+			// Without faces to search, only the look's decode is needed.
+			opts.Look, opts.LookOnly = look, noFaces
 		}
 		br, err := be.FacesBytesWith(ctx, data, opts)
 		res.faces, res.turn, res.err = br.Faces, br.Turn, err

@@ -128,7 +128,7 @@ func TestFilterOverDlibPool(t *testing.T) {
 		t.Fatalf("re-encoded removed image: %v %+v, want a perceptual-hash match", d.Verdict, d.Images)
 	}
 	// Enlarged 4 times as a PNG, the removed image's look crosses the pipe
-	// shrunk back (lookShrink); its perceptual hash still matches, within
+	// shrunk back (embed.LookShrink); its perceptual hash still matches, within
 	// 2 bits of the direct Filter's distance.
 	enlarged := exclusiontest.PNG(imageutil.Resize(decode(removed), 600, 600))
 	phashOf := func(d exclusion.Decision) int {

@@ -404,7 +404,7 @@ func TestPoolFacesBytesWith(t *testing.T) {
 		// A look image crosses the pipe box-reduced to no less than
 		// embed.LookMinSide on its shorter side; the faces are still
 		// searched at full size.
-		large := exclusiontest.Image(600, 400, exclusiontest.Face{Box: image.Rect(150, 100, 450, 300), Color: exclusiontest.Person(3)})
+		large := exclusiontest.Image(1200, 800, exclusiontest.Face{Box: image.Rect(300, 200, 900, 600), Color: exclusiontest.Person(3)})
 		var looked image.Point
 		res, err := p.FacesBytesWith(ctx, exclusiontest.PNG(large), embed.BytesOptions{Look: func(img image.Image) error {
 			looked = img.Bounds().Size()
@@ -413,8 +413,8 @@ func TestPoolFacesBytesWith(t *testing.T) {
 		if err != nil || len(res.Faces) != 1 {
 			t.Fatalf("faces %v, error %v", res.Faces, err)
 		}
-		if looked != image.Pt(200, 134) || res.Size != image.Pt(600, 400) || res.Reduction != 1 {
-			t.Fatalf("looked at %v (want 200x134: shrunk 3 times); result %+v", looked, res)
+		if looked != image.Pt(400, 267) || res.Size != image.Pt(1200, 800) || res.Reduction != 1 {
+			t.Fatalf("looked at %v (want 400x267: shrunk 3 times); result %+v", looked, res)
 		}
 	})
 

@@ -60,7 +60,7 @@ func (p *Pool) FacesBytesWith(ctx context.Context, data []byte, opts embed.Bytes
 	if opts.MaxPixels > 0 && opts.MaxPixels < budget {
 		budget = opts.MaxPixels
 	}
-	req := request{Encoded: len(data), MaxPixels: budget, With: true, Turns: opts.Turns, Look: opts.Look != nil}
+	req := request{Encoded: len(data), MaxPixels: budget, With: true, Turns: opts.Turns, Look: opts.Look != nil, LookOnly: opts.LookOnly && opts.Look != nil}
 	rep, err := p.call(ctx, req, data, opts.Look)
 	if err != nil {
 		return res, err
@@ -80,7 +80,7 @@ func checkLook(l *lookImage) error {
 // not nil, sends the look image to the Pool and waits for its answer.
 func answerWith(ctx context.Context, emb embed.Embedder, req request, data []byte, look func(image.Image) error) reply {
 	if be, ok := emb.(bytesWithEmbedder); ok {
-		res, err := be.FacesBytesWith(ctx, data, embed.BytesOptions{Look: look, Turns: req.Turns, MaxPixels: req.MaxPixels})
+		res, err := be.FacesBytesWith(ctx, data, embed.BytesOptions{Look: look, LookOnly: req.LookOnly && look != nil, Turns: req.Turns, MaxPixels: req.MaxPixels})
 		if err != nil {
 			return reply{Err: err.Error(), Kind: kindOf(err)}
 		}
@@ -95,6 +95,9 @@ func answerWith(ctx context.Context, emb embed.Embedder, req request, data []byt
 	if look != nil {
 		if err := look(m.RGB); err != nil {
 			return reply{Err: err.Error(), Kind: kindOf(err)}
+		}
+		if req.LookOnly {
+			return rep
 		}
 	}
 	faces, turn, scans, err := facesTurned(ctx, emb, m.RGB, req.Turns)

@@ -37,10 +37,12 @@ type request struct {
 	Encoded   int
 	MaxPixels int64
 	// With makes an Encoded request a FacesBytesWith: Turns are tried when
-	// the upright scan finds no face, and Look asks for the look image.
-	With  bool
-	Turns []embed.Turn
-	Look  bool
+	// the upright scan finds no face, Look asks for the look image, and
+	// LookOnly ends the request after it (BytesOptions.LookOnly).
+	With     bool
+	Turns    []embed.Turn
+	Look     bool
+	LookOnly bool
 }
 
 // lookImage is the image a worker sends for BytesOptions.Look: W*H opaque
@@ -185,17 +187,12 @@ const (
 // stop: the Pool's own Look error replaces it.
 var errLookStopped = errors.New("isolate: stopped by the look")
 
-// lookShrink is the factor a look image is shrunk by (a box mean,
-// imageutil.Shrink) before it crosses the pipe: the largest that keeps its
-// shorter side at least embed.LookMinSide, as embed.Dlib's look at a JPEG
-// is, so that a large PNG or WebP does not cross at its decoded size.
-func lookShrink(size image.Point) int {
-	return max(1, min(size.X, size.Y)/embed.LookMinSide)
-}
-
 // sendLook sends img to the Pool as a look image and waits for its answer.
+// The image crosses the pipe shrunk by embed.LookShrink (a box mean), as
+// embed.Dlib's look at a JPEG is, so that a large PNG or WebP does not
+// cross at its decoded size.
 func sendLook(enc *gob.Encoder, dec *gob.Decoder, img image.Image) error {
-	rgb := imageutil.Shrink(img, lookShrink(img.Bounds().Size()))
+	rgb := imageutil.Shrink(img, embed.LookShrink(img.Bounds().Size()))
 	b := rgb.Bounds()
 	if rgb.Stride != 4*b.Dx() {
 		rgb = imageutil.ToRGB(rgb)

@@ -213,6 +213,24 @@ func cbool(v bool) C.int {
 	return 0
 }
 
+// Shrink returns the worker's image shrunk by the integer factor k (k < 1
+// means 1): the pixels imageutil.Shrink gives (box means), as an opaque
+// NRGBA of ceil(width/k) x ceil(height/k).
+func (w *Worker) Shrink(k int) (*image.NRGBA, error) {
+	k = max(k, 1)
+	sz := w.ImageSize()
+	iw, ih := sz.X, sz.Y
+	if iw <= 0 || ih <= 0 {
+		return nil, &Error{Msg: "shrink: no image"}
+	}
+	ow, oh := (iw+k-1)/k, (ih+k-1)/k
+	m := image.NewNRGBA(image.Rect(0, 0, ow, oh))
+	if err := takeError(C.fo_shrink_image(w.p, C.long(k), (*C.uint8_t)(unsafe.Pointer(&m.Pix[0])), C.long(ow), C.long(oh)), Other); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // ClearImage frees the worker's copy of the image.
 func (w *Worker) ClearImage() { C.fo_clear_image(w.p) }
 

@@ -340,6 +340,45 @@ char* fo_set_jpeg(fo_worker* w, const uint8_t* data, size_t len, int scale_num, 
 	}
 }
 
+char* fo_shrink_image(const fo_worker* w, long k, uint8_t* out, long out_w, long out_h) {
+	try {
+		const long iw = w->img.nc(), ih = w->img.nr();
+		if (k < 1 || iw <= 0 || ih <= 0 || out_w != (iw + k - 1) / k || out_h != (ih + k - 1) / k)
+			return dup_error("shrink: ", "no image, or a size that does not match it");
+		std::vector<uint64_t> sums(size_t(3 * out_w));
+		for (long ry = 0; ry < out_h; ++ry) {
+			std::fill(sums.begin(), sums.end(), 0);
+			const long y0 = ry * k, y1 = std::min(ih, y0 + k);
+			for (long y = y0; y < y1; ++y) {
+				const rgb_pixel* row = &w->img(y, 0);
+				for (long rx = 0; rx < out_w; ++rx) {
+					const long x1 = std::min(iw, rx * k + k);
+					uint64_t r = 0, g = 0, b = 0;
+					for (long x = rx * k; x < x1; ++x) {
+						r += row[x].red;
+						g += row[x].green;
+						b += row[x].blue;
+					}
+					sums[size_t(3 * rx)] += r;
+					sums[size_t(3 * rx + 1)] += g;
+					sums[size_t(3 * rx + 2)] += b;
+				}
+			}
+			for (long rx = 0; rx < out_w; ++rx) {
+				const uint64_t n = uint64_t(y1 - y0) * uint64_t(std::min(iw, rx * k + k) - rx * k);
+				uint8_t* o = out + 4 * (ry * out_w + rx);
+				for (int c = 0; c < 3; ++c) o[c] = uint8_t((sums[size_t(3 * rx + c)] + n / 2) / n);
+				o[3] = 255;
+			}
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return dup_error("shrink: ", e.what());
+	} catch (...) {
+		return dup_error("shrink: ", "unknown exception");
+	}
+}
+
 void fo_clear_image(fo_worker* w) {
 	try {
 		image_t empty;

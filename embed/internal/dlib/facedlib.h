@@ -41,6 +41,12 @@ char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code);
 char* fo_worker_clone(const fo_worker* src, fo_worker** out);
 void fo_worker_free(fo_worker* w);
 
+// fo_shrink_image writes the worker's image shrunk by the integer factor k
+// into out (out_w x out_h opaque RGBA pixels, out_w = ceil(width/k),
+// out_h = ceil(height/k)): each pixel the rounded mean of its k x k block,
+// edge blocks averaging the pixels they have (imageutil.Shrink's pixels).
+char* fo_shrink_image(const fo_worker* w, long k, uint8_t* out, long out_w, long out_h);
+
 // fo_set_image copies an 8-bit image with bpp bytes per pixel (3: RGB, 4:
 // RGBA with alpha ignored) into the worker.
 char* fo_set_image(fo_worker* w, const uint8_t* pix, int width, int height, int stride, int bpp);
