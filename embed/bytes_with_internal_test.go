@@ -3,6 +3,8 @@
 package embed
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math/rand/v2"
@@ -68,25 +70,10 @@ func TestLookPHashAcrossDecoders(t *testing.T) {
 	// Tolerance: half of imageutil.DefaultMatchDistance, so a removed image
 	// still matches a re-encoded copy across decoders.
 	const tolerance = imageutil.DefaultMatchDistance / 2
-	dir := testenv.Faces(t)
-	var files []string
-	for _, set := range []string{"idols", "bbt"} {
-		m, _ := filepath.Glob(filepath.Join(dir, set, "*.jpg"))
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatal("no JPEG photos in", dir)
-	}
+	files := sharedJPEGs(t)
 	worst, total := 0, 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := imageutil.DecodeBytes(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+	for _, p := range files {
+		f, data, full := p.path, p.data, p.full
 		var d Dlib
 		d.cfg = DefaultDlibConfig()
 		hdr, err := d.readJPEGHeader(data, d.cfg.decodeLimits())
@@ -115,4 +102,84 @@ func absInt(x int) int {
 		return -x
 	}
 	return x
+}
+
+// TestLookFromWorker: the look at a JPEG is the worker's decode shrunk by
+// LookShrink: at least LookMinSide (and under twice that) on its shorter
+// side, shaped as the image, with a perceptual hash that stays comparable
+// with imageutil's full decode (the hash stored for removed images); a
+// look that fails ends the call before any scan. LookOnly's look, a
+// DCT-scaled decode of its own, is TestLookPHashAcrossDecoders's.
+func TestLookFromWorker(t *testing.T) {
+	const tolerance = imageutil.DefaultMatchDistance / 2
+	cfg := DefaultDlibConfig()
+	cfg.ModelsDir, cfg.MinFaceSize = testenv.Models(t), 80
+	d, err := NewDlib(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	files := sharedJPEGs(t)
+	stop := errors.New("seen")
+	worst := 0
+	for _, p := range files {
+		f, data, full := p.path, p.data, p.full
+		var look image.Image
+		res, err := d.FacesBytesWith(context.Background(), data, BytesOptions{Look: func(img image.Image) error {
+			look = img
+			return stop
+		}})
+		if !errors.Is(err, stop) || res.Scans != 0 || len(res.Faces) != 0 {
+			t.Fatalf("%s: a failed look gave %+v, %v; want its error and no scan", f, res, err)
+		}
+		ls, fs := look.Bounds().Size(), full.RGB.Bounds().Size()
+		if short := min(ls.X, ls.Y); short < min(LookMinSide, fs.X, fs.Y) || short >= 2*LookMinSide {
+			t.Errorf("%s: look %v of a %v image", filepath.Base(f), ls, fs)
+		}
+		if absInt(ls.X*fs.Y-ls.Y*fs.X) > max(fs.X, fs.Y) {
+			t.Errorf("%s: look %v is not shaped as the image %v", filepath.Base(f), ls, fs)
+		}
+		dist := imageutil.PHash(look).Distance(imageutil.PHash(full.RGB))
+		worst = max(worst, dist)
+		if dist > tolerance {
+			t.Errorf("%s: look (%v) hash is %d bits from the full decode's, tolerance %d", filepath.Base(f), ls, dist, tolerance)
+		}
+	}
+	t.Logf("%d JPEGs: hash distance between the worker's look and imageutil's decode: max %d bits (tolerance %d)", len(files), worst, tolerance)
+}
+
+// sharedJPEG is one JPEG photo of the shared sets: its path, its bytes and
+// imageutil's full decode of them.
+type sharedJPEG struct {
+	path string
+	data []byte
+	full *imageutil.Image
+}
+
+// sharedJPEGs reads and decodes the JPEG photos of the shared faces/idols
+// and faces/bbt sets.
+func sharedJPEGs(t *testing.T) []sharedJPEG {
+	t.Helper()
+	dir := testenv.Faces(t)
+	var files []string
+	for _, set := range []string{"idols", "bbt"} {
+		m, _ := filepath.Glob(filepath.Join(dir, set, "*.jpg"))
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no JPEG photos in", dir)
+	}
+	out := make([]sharedJPEG, len(files))
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := imageutil.DecodeBytes(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out[i] = sharedJPEG{f, data, full}
+	}
+	return out
 }

@@ -9,12 +9,10 @@ import (
 	"image/jpeg"
 	"image/png"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/faceoptout/faceoptout/embed"
 	"github.com/faceoptout/faceoptout/imageutil"
-	"github.com/faceoptout/faceoptout/internal/testenv"
 )
 
 // TestFacesBytesWithTurns turns photos (EXIF-less, as a sideways upload
@@ -121,64 +119,4 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// TestLookFromWorker: the look at a JPEG is the worker's decode shrunk by
-// LookShrink: at least LookMinSide (and under twice that) on its shorter
-// side, shaped as the image, with a perceptual hash that stays comparable
-// with imageutil's full decode (the hash stored for removed images); a
-// look that fails ends the call before any scan. LookOnly's look, a
-// DCT-scaled decode of its own, is TestLookPHashAcrossDecoders's.
-func TestLookFromWorker(t *testing.T) {
-	const tolerance = imageutil.DefaultMatchDistance / 2
-	d := newDlib(t, 80)
-	dir := testenv.Faces(t)
-	var files []string
-	for _, set := range []string{"idols", "bbt"} {
-		m, _ := filepath.Glob(filepath.Join(dir, set, "*.jpg"))
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatal("no JPEG photos in", dir)
-	}
-	stop := errors.New("seen")
-	worst := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := imageutil.DecodeBytes(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		var look image.Image
-		res, err := d.FacesBytesWith(context.Background(), data, embed.BytesOptions{Look: func(img image.Image) error {
-			look = img
-			return stop
-		}})
-		if !errors.Is(err, stop) || res.Scans != 0 || len(res.Faces) != 0 {
-			t.Fatalf("%s: a failed look gave %+v, %v; want its error and no scan", f, res, err)
-		}
-		ls, fs := look.Bounds().Size(), full.RGB.Bounds().Size()
-		if short := min(ls.X, ls.Y); short < min(embed.LookMinSide, fs.X, fs.Y) || short >= 2*embed.LookMinSide {
-			t.Errorf("%s: look %v of a %v image", filepath.Base(f), ls, fs)
-		}
-		if absDiff(ls.X*fs.Y, ls.Y*fs.X) > max(fs.X, fs.Y) {
-			t.Errorf("%s: look %v is not shaped as the image %v", filepath.Base(f), ls, fs)
-		}
-		dist := imageutil.PHash(look).Distance(imageutil.PHash(full.RGB))
-		worst = max(worst, dist)
-		if dist > tolerance {
-			t.Errorf("%s: look (%v) hash is %d bits from the full decode's, tolerance %d", filepath.Base(f), ls, dist, tolerance)
-		}
-	}
-	t.Logf("%d JPEGs: hash distance between the worker's look and imageutil's decode: max %d bits (tolerance %d)", len(files), worst, tolerance)
-}
-
-func absDiff(a, b int) int {
-	if a < b {
-		return b - a
-	}
-	return a - b
 }
