@@ -105,7 +105,7 @@ func facesBytesWith(ctx context.Context, d *Dlib, s scanner, data []byte, opts B
 	}
 	// One reduced decode, outside the workers, for every turn.
 	t = time.Now()
-	num := min(8/fitReduce(hdr.full, opts.Turns[0].Reduce), budgetScale(hdr.full, opts.MaxPixels))
+	num := min(8/TurnReduce(hdr.full, opts.Turns[0].Reduce), budgetScale(hdr.full, opts.MaxPixels))
 	small, err := decodeJPEGNRGBA(data, hdr, num)
 	res.Stats.Decode += time.Since(t)
 	if err != nil {
@@ -175,7 +175,7 @@ func withDecoded(ctx context.Context, s scanner, data []byte, lim imageutil.Limi
 		return res, err
 	}
 	// A box mean, as a JPEG's DCT-scaled copy is.
-	small := imageutil.Shrink(rgb, fitReduce(rgb.Bounds().Size(), opts.Turns[0].Reduce))
+	small := imageutil.Shrink(rgb, TurnReduce(rgb.Bounds().Size(), opts.Turns[0].Reduce))
 	return turnScans(ctx, s, small, res, opts.Turns)
 }
 
@@ -207,14 +207,4 @@ func decodeJPEGNRGBA(data []byte, hdr jpegHeader, num int) (*image.NRGBA, error)
 		m = imageutil.Orient(m, hdr.orientation)
 	}
 	return m, nil
-}
-
-// fitReduce returns the largest of 1, 2, 4, 8 at most r (0 means 1) that
-// keeps the longer side of an image of size full at TurnMinSide or more.
-func fitReduce(full image.Point, r int) int {
-	r = max(r, 1)
-	for r > 1 && max(full.X, full.Y)/r < TurnMinSide {
-		r /= 2
-	}
-	return r
 }

@@ -148,3 +148,15 @@ func unturnPoint(p image.Point, full image.Point, deg int) image.Point {
 // TurnMinSide is the longer side, in pixels, below which a turned scan
 // never reduces the image.
 const TurnMinSide = 400
+
+// TurnReduce is the factor the turned scans' copy of an image of size full
+// is reduced by, given the first turn's Reduce r: the largest of 1, 2, 4, 8
+// at most r (0 means 1) that keeps the copy's longer side at TurnMinSide
+// or more.
+func TurnReduce(full image.Point, r int) int {
+	r = max(r, 1)
+	for r > 1 && max(full.X, full.Y)/r < TurnMinSide {
+		r /= 2
+	}
+	return r
+}

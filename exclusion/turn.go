@@ -43,11 +43,7 @@ func (f *Filter) facesTurned(ctx context.Context, img *image.NRGBA) ([]embed.Fac
 	// One reduced copy serves every turn.
 	b := img.Bounds()
 	small := img
-	reduce := turns[0].Reduce
-	for reduce > 1 && max(b.Dx(), b.Dy())/reduce < embed.TurnMinSide {
-		reduce /= 2
-	}
-	if reduce > 1 {
+	if reduce := embed.TurnReduce(b.Size(), turns[0].Reduce); reduce > 1 {
 		small = imageutil.Resize(img, max(1, b.Dx()/reduce), max(1, b.Dy()/reduce))
 	}
 	for _, t := range turns {

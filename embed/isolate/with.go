@@ -80,7 +80,7 @@ func checkLook(l *lookImage) error {
 // not nil, sends the look image to the Pool and waits for its answer.
 func answerWith(ctx context.Context, emb embed.Embedder, req request, data []byte, look func(image.Image) error) reply {
 	if be, ok := emb.(bytesWithEmbedder); ok {
-		res, err := be.FacesBytesWith(ctx, data, embed.BytesOptions{Look: look, LookOnly: req.LookOnly && look != nil, Turns: req.Turns, MaxPixels: req.MaxPixels})
+		res, err := be.FacesBytesWith(ctx, data, embed.BytesOptions{Look: look, LookOnly: req.LookOnly, Turns: req.Turns, MaxPixels: req.MaxPixels})
 		if err != nil {
 			return reply{Err: err.Error(), Kind: kindOf(err)}
 		}
@@ -120,12 +120,8 @@ func facesTurned(ctx context.Context, emb embed.Embedder, img *image.NRGBA, turn
 		return faces, 0, 1, err
 	}
 	size := img.Bounds().Size()
-	reduce := max(turns[0].Reduce, 1)
-	for reduce > 1 && max(size.X, size.Y)/reduce < embed.TurnMinSide {
-		reduce /= 2
-	}
 	// A box mean, as embed.Dlib's reduced copies are.
-	small := imageutil.Shrink(img, reduce)
+	small := imageutil.Shrink(img, embed.TurnReduce(size, turns[0].Reduce))
 	scans := 1
 	for _, t := range turns {
 		turned := imageutil.Orient(small, imageutil.TurnOrientation(t.Degrees))
