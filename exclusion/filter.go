@@ -41,8 +41,12 @@ type FilterConfig struct {
 	// EXIF orientation), in one copy reduced 4 times (never below
 	// embed.TurnMinSide a side), where faces of at least 4*MinFaceSize are
 	// found in large images, and stops at the first turn that shows a face.
-	// With an embed.Dlib, a reduced copy is scanned once per turn, without
-	// the crop retry; an image small enough to be scanned whole keeps it.
+	// The copy is a box mean of the decoded image (a JPEG's, through an
+	// embedder with FacesBytesWith, is DCT-scaled instead). With an
+	// embed.Dlib, a reduced copy is scanned once per turn, without the crop
+	// retry; an image small enough to be scanned whole keeps it. An
+	// embedder without FacesBytesWith scans each turned copy with its
+	// Faces, crop retry and all.
 	UprightOnly bool
 	// WeakFaces sends faces the detector barely found to review when an
 	// enrolled face is near (see WeakFaceRule); WeakFaceRule{Disabled:

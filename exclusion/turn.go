@@ -40,11 +40,13 @@ func (f *Filter) facesTurned(ctx context.Context, img *image.NRGBA) ([]embed.Fac
 	if len(faces) > 0 || len(turns) == 0 {
 		return faces, 0, nil
 	}
-	// One reduced copy serves every turn.
+	// One reduced copy serves every turn: a box mean, as the embedders'
+	// own turned scans reduce a decoded image (a JPEG's copy there is
+	// DCT-scaled, much the same).
 	b := img.Bounds()
 	small := img
 	if reduce := embed.TurnReduce(b.Size(), turns[0].Reduce); reduce > 1 {
-		small = imageutil.Resize(img, max(1, b.Dx()/reduce), max(1, b.Dy()/reduce))
+		small = imageutil.Shrink(img, reduce)
 	}
 	for _, t := range turns {
 		turned := rotate(small, t.Degrees)
