@@ -457,6 +457,13 @@ func filterSize(ctx context.Context, stdout io.Writer, logf func(string, ...any)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	keys, names := make([]string, len(rs)), make([]string, len(rs))
+	for i, r := range rs {
+		keys[i], names[i] = r.key, r.name
+	}
+	if err := pairedTable(stdout, keys, names, all); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, "\nverdicts by kind of image (median round):")
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, m := range med {
@@ -613,6 +620,58 @@ func peakRSS(fn func() error) (int64, error) {
 		}
 	}
 	return 0, err
+}
+
+// pairedTable prints, when there are several rounds, every row's ratio to
+// go-face and to bare FacesBytes round by round (each round's rows run one
+// after the other, so a machine whose speed drifts during the run moves
+// both sides of a round's ratio alike): the median (of an even number of
+// rounds, the lower middle one) and range over rounds, by wall clock and by
+// CPU time.
+func pairedTable(w io.Writer, keys, names []string, all [][]*filterRun) error {
+	base := map[string]int{}
+	for i, k := range keys {
+		base[k] = i
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	rounds := len(all[0])
+	gi, hasGF := base["goface"]
+	fi, hasFB := base["facesbytes"]
+	if rounds < 2 || (!hasGF && !hasFB) {
+		return nil
+	}
+	paired := func(i, b int, cpu bool) string {
+		var xs []float64
+		for k := range rounds {
+			x, y := all[i][k], all[b][k]
+			num, den := y.elapsed, x.elapsed
+			if cpu {
+				num, den = y.cpu, x.cpu
+			}
+			if num <= 0 || den <= 0 {
+				return "-"
+			}
+			xs = append(xs, num.Seconds()/den.Seconds())
+		}
+		sort.Float64s(xs)
+		return fmt.Sprintf("%.2fx [%.2f-%.2f]", xs[(len(xs)-1)/2], xs[0], xs[len(xs)-1])
+	}
+	fmt.Fprintf(w, "\nround by round (each row against the same round's baseline; median [range] of %d rounds):\n", rounds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "row\tvs go-face\tvs go-face (CPU)\tvs FacesBytes\tvs FacesBytes (CPU)")
+	for i, name := range names {
+		cells := []string{"-", "-", "-", "-"}
+		if hasGF && i != gi {
+			cells[0], cells[1] = paired(i, gi, false), paired(i, gi, true)
+		}
+		if hasFB && i != fi {
+			cells[2], cells[3] = paired(i, fi, false), paired(i, fi, true)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", name, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
 }
 
 // perCPU returns images per CPU-second.
