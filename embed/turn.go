@@ -1,8 +1,11 @@
 package embed
 
 import (
+	"context"
 	"image"
 	"math"
+
+	"github.com/faceoptout/faceoptout/imageutil"
 )
 
 // LookMinSide is the shorter side, in pixels, below which the image
@@ -159,4 +162,50 @@ func TurnReduce(full image.Point, r int) int {
 		r /= 2
 	}
 	return r
+}
+
+// FacesTurned finds the faces of img with emb's Faces, upright and, when
+// that finds none, on one copy of img reduced by TurnReduce (a box mean,
+// imageutil.Shrink) and turned by each of turns in order, stopping at the
+// first turn that shows a face: the turned scans of FacesBytesWith for an
+// embedder that only has Faces. Boxes are in img's coordinates (scaled up
+// from the copy as FacesBytesWith scales them); faces found turned have no
+// landmarks. It returns the turn the faces were found under (0: upright),
+// the number of scans, and on error the turn that failed.
+func FacesTurned(ctx context.Context, emb Embedder, img *image.NRGBA, turns []Turn) (faces []Face, turn, scans int, err error) {
+	faces, err = emb.Faces(ctx, img)
+	if err != nil || len(faces) > 0 || len(turns) == 0 {
+		return faces, 0, 1, err
+	}
+	b := img.Bounds()
+	size := b.Size()
+	small := imageutil.Shrink(img, TurnReduce(size, turns[0].Reduce))
+	scans = 1
+	for _, t := range turns {
+		turned := imageutil.Orient(small, imageutil.TurnOrientation(t.Degrees))
+		faces, err = emb.Faces(ctx, turned)
+		scans++
+		if err != nil {
+			return nil, t.Degrees, scans, err
+		}
+		if len(faces) == 0 {
+			continue
+		}
+		tb := turned.Bounds()
+		full := size
+		if t.Degrees != 180 {
+			full = image.Pt(full.Y, full.X)
+		}
+		for i := range faces {
+			faces[i].Box = faces[i].Box.Sub(tb.Min)
+		}
+		scaleFaces(faces, float64(full.X)/float64(tb.Dx()), float64(full.Y)/float64(tb.Dy()))
+		unturnFaces(faces, size, t.Degrees)
+		for i := range faces {
+			faces[i].Box = faces[i].Box.Add(b.Min)
+			faces[i].Landmarks = nil
+		}
+		return faces, t.Degrees, scans, nil
+	}
+	return []Face{}, 0, scans, nil
 }

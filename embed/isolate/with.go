@@ -100,7 +100,7 @@ func answerWith(ctx context.Context, emb embed.Embedder, req request, data []byt
 			return rep
 		}
 	}
-	faces, turn, scans, err := facesTurned(ctx, emb, m.RGB, req.Turns)
+	faces, turn, scans, err := embed.FacesTurned(ctx, emb, m.RGB, req.Turns)
 	rep.Scans = scans
 	if err != nil {
 		return reply{Err: err.Error(), Kind: kindOf(err)}
@@ -108,44 +108,6 @@ func answerWith(ctx context.Context, emb embed.Embedder, req request, data []byt
 	scaleBoxes(faces, float64(k), float64(k))
 	rep.Faces, rep.Turn = faces, turn
 	return rep
-}
-
-// facesTurned finds the faces of img with emb, upright and, when that
-// finds none, on one reduced copy turned by each of turns in order (the
-// first turn's Reduce, never below a longer side of embed.TurnMinSide).
-// Boxes are in img's coordinates; faces found turned have no landmarks.
-func facesTurned(ctx context.Context, emb embed.Embedder, img *image.NRGBA, turns []embed.Turn) ([]embed.Face, int, int, error) {
-	faces, err := emb.Faces(ctx, img)
-	if err != nil || len(faces) > 0 || len(turns) == 0 {
-		return faces, 0, 1, err
-	}
-	size := img.Bounds().Size()
-	// A box mean, as embed.Dlib's reduced copies are.
-	small := imageutil.Shrink(img, embed.TurnReduce(size, turns[0].Reduce))
-	scans := 1
-	for _, t := range turns {
-		turned := imageutil.Orient(small, imageutil.TurnOrientation(t.Degrees))
-		faces, err = emb.Faces(ctx, turned)
-		scans++
-		if err != nil {
-			return nil, 0, scans, err
-		}
-		if len(faces) == 0 {
-			continue
-		}
-		tb := turned.Bounds().Size()
-		full := size
-		if t.Degrees != 180 {
-			full = image.Pt(full.Y, full.X)
-		}
-		scaleBoxes(faces, float64(full.X)/float64(tb.X), float64(full.Y)/float64(tb.Y))
-		for i := range faces {
-			faces[i].Box = embed.UnturnBox(faces[i].Box, size, t.Degrees)
-			faces[i].Landmarks = nil
-		}
-		return faces, t.Degrees, scans, nil
-	}
-	return []embed.Face{}, 0, scans, nil
 }
 
 // scaleBoxes multiplies the boxes of faces by fx, fy; scaled faces lose
