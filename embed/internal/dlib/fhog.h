@@ -10,11 +10,18 @@
 // pairs, built once by the same float arithmetic dlib's compiled code does
 // (its dot products are rounded products added, the pairs of mirrored
 // directions sharing their products: read from the disassembly of dlib's
-// loop) with the same tie-breaking. Everything else — gradients, the
-// bilinear votes, the order in which votes are added into each cell's
-// histogram, normalisation and features — is the same arithmetic as
-// dlib's, so the features are dlib's to the bit (TestFHOGMatchesDlib, on
-// photos and on random images that reach most gradient pairs).
+// loop) with the same tie-breaking.
+//
+// dlib then adds each pixel's four bilinear votes into four histograms,
+// one float at a time. fhog_features keeps the two rows of cells a pixel
+// row votes into side by side, bin-major, so that the four votes are four
+// adjacent floats added by one vector add, and computes the per-column
+// weights once per image instead of once per row. Everything else —
+// gradients, the bilinear votes, the order in which votes are added into
+// each cell's histogram bin, normalisation and features — is the same
+// arithmetic as dlib's, so the features are dlib's to the bit
+// (TestFHOGMatchesDlib, on photos and on random images that reach most
+// gradient pairs).
 
 // fhog_orientations is the orientation bin (0..17) of every integer
 // gradient (gx, gy), at (gy+255)*511 + gx+255.
@@ -25,6 +32,9 @@ public:
 		return t;
 	}
 	uint8_t operator()(int gx, int gy) const { return bin_[size_t((gy + 255) * 511 + gx + 255)]; }
+	// center points at the bin of (0, 0): center()[gy*511 + gx] is the
+	// bin of (gx, gy).
+	const uint8_t* center() const { return bin_.data() + 255 * 511 + 255; }
 
 private:
 	fhog_orientations() : bin_(511 * 511) {
@@ -72,7 +82,8 @@ template <typename image_type>
 void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int cell_size, int filter_rows_padding,
                    int filter_cols_padding) {
 	const const_image_view<image_type> img(img_);
-	const fhog_orientations& orient = fhog_orientations::get();
+	// tab[gy*511 + gx]: the orientation bin of the gradient (gx, gy).
+	const uint8_t* const tab = fhog_orientations::get().center();
 	matrix<float, 2, 1> directions[9];
 	directions[0] = 1.0000, 0.0000;
 	directions[1] = 0.9397, 0.3420;
@@ -113,45 +124,80 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 	const int visible_nr = std::min((long)cells_nr * cell_size, img.nr()) - 1;
 	const int visible_nc = std::min((long)cells_nc * cell_size, img.nc()) - 1;
 
+	// A pixel row's votes go to two rows of cells (iyp+1 and iyp+2) and
+	// two columns (ixp+1 and ixp+2). They are added in pair, which holds
+	// those two cell rows bin by bin, cell by cell, the two rows side by
+	// side: pair[o*S + 2*c + j] is bin o of cell c of row row0+j. A
+	// pixel's four votes are then four adjacent floats, added by one
+	// vector add. Every bin of every cell still receives its votes one by
+	// one in dlib's order, so the sums are dlib's. When iyp moves on, row
+	// row0 is complete: it goes to hist, and row0+1 takes its place.
+	const long S = 2 * (long(cells_nc) + 2);
+	std::vector<float> pair(size_t(18 * S), 0.0f);
+	float* const P = pair.data();
+	int row0 = 0;
+	auto flush = [&](int j, int r) {
+		if (r < 1 || r > cells_nr) return;  // the border is never read
+		for (long c = 0; c < cells_nc + 2; ++c)
+			for (int o = 0; o < 18; ++o) hist[r][c](o) = P[o * S + 2 * c + j];
+	};
+	// The column weights and offsets in pair of the vector loop's
+	// pixels, which do not depend on the row, computed as dlib computes
+	// them 8 columns at a time.
+	const long vec_cols = visible_nc > 8 ? (visible_nc - 1) / 8 * 8 : 0;
+	std::vector<float> col_vx0(static_cast<size_t>(vec_cols)), col_vx1(static_cast<size_t>(vec_cols));
+	std::vector<int32> col_off(static_cast<size_t>(vec_cols));
+	for (long x = 1; x < visible_nc - 7; x += 8) {
+		const simd8f xx(x, x + 1, x + 2, x + 3, x + 4, x + 5, x + 6, x + 7);
+		const simd8f xp = (xx + 0.5) / (float)cell_size + 0.5;
+		const simd8i ixp = simd8i(xp);  // ixp+1 in dlib's scalar terms
+		const simd8f vx0 = xp - ixp;
+		const simd8f vx1 = 1.0f - vx0;
+		vx0.store(&col_vx0[size_t(x - 1)]);
+		vx1.store(&col_vx1[size_t(x - 1)]);
+		(ixp + ixp).store(&col_off[size_t(x - 1)]);
+	}
 	for (int y = 1; y < visible_nr; y++) {
 		const float yp = ((float)y + 0.5) / (float)cell_size - 0.5;
 		const int iyp = (int)std::floor(yp);
 		const float vy0 = yp - iyp;
 		const float vy1 = 1.0 - vy0;
-		matrix<float, 18, 1>* h1 = &hist[iyp + 1][0];
-		matrix<float, 18, 1>* h2 = &hist[iyp + 1 + 1][0];
+		while (iyp + 1 > row0) {
+			flush(0, row0);
+			for (long i = 0; i < 18 * S; i += 2) {
+				P[i] = P[i + 1];
+				P[i + 1] = 0;
+			}
+			++row0;
+		}
 		int x;
 		for (x = 1; x < visible_nc - 7; x += 8) {
-			simd8f xx(x, x + 1, x + 2, x + 3, x + 4, x + 5, x + 6, x + 7);
 			simd8i gx, gy, len;
 			fo_gradient8(y, x, img, gx, gy, len);  // fhog_grad.h
 			simd8f v = len;
-
-			simd8f xp = (xx + 0.5) / (float)cell_size + 0.5;
-			simd8i ixp = simd8i(xp);
-			simd8f vx0 = xp - ixp;
-			simd8f vx1 = 1.0f - vx0;
+			simd8f vx0, vx1;
+			vx0.load(&col_vx0[size_t(x - 1)]);
+			vx1.load(&col_vx1[size_t(x - 1)]);
 			v = sqrt(v);
 			vx1 *= v;
 			vx0 *= v;
 			const simd8f v11 = vy1 * vx1, v01 = vy0 * vx1, v10 = vy1 * vx0, v00 = vy0 * vx0;
 
-			int32 _gx[8], _gy[8], _ixp[8];
-			float _v11[8], _v01[8], _v10[8], _v00[8];
-			gx.store(_gx);
-			gy.store(_gy);
-			ixp.store(_ixp);
-			v11.store(_v11);
-			v01.store(_v01);
-			v10.store(_v10);
-			v00.store(_v00);
+			alignas(32) int32 idx[8];
+			((gy << 9) - gy + gx).store(idx);  // gy*511 + gx
+			// votes + 8*(k%4) + 4*(k/4): pixel k's (v11, v01, v10, v00), in
+			// pair's order (row0 and row0+1 of cell ixp+1, then of ixp+2).
+			alignas(32) float votes[32];
+			const __m256 t0 = _mm256_unpacklo_ps(v11, v01), t1 = _mm256_unpackhi_ps(v11, v01);
+			const __m256 t2 = _mm256_unpacklo_ps(v10, v00), t3 = _mm256_unpackhi_ps(v10, v00);
+			_mm256_store_ps(votes, _mm256_shuffle_ps(t0, t2, 0x44));
+			_mm256_store_ps(votes + 8, _mm256_shuffle_ps(t0, t2, 0xEE));
+			_mm256_store_ps(votes + 16, _mm256_shuffle_ps(t1, t3, 0x44));
+			_mm256_store_ps(votes + 24, _mm256_shuffle_ps(t1, t3, 0xEE));
+			const int32* off = &col_off[size_t(x - 1)];
 			for (int k = 0; k < 8; ++k) {
-				const int o = orient(_gx[k], _gy[k]);
-				const int c = _ixp[k];
-				h1[c](o) += _v11[k];
-				h2[c](o) += _v01[k];
-				h1[c + 1](o) += _v10[k];
-				h2[c + 1](o) += _v00[k];
+				float* p = P + tab[idx[k]] * S + off[k];
+				_mm_storeu_ps(p, _mm_add_ps(_mm_loadu_ps(p), _mm_load_ps(votes + 8 * (k & 3) + 4 * (k >> 2))));
 			}
 		}
 		// The last columns: dlib's scalar code (its gradient breaks ties
@@ -177,12 +223,15 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 			const int ixp = (int)std::floor(xp);
 			const float vx0 = xp - ixp;
 			const float vx1 = 1.0 - vx0;
-			hist[iyp + 1][ixp + 1](best_o) += vy1 * vx1 * v;
-			hist[iyp + 1 + 1][ixp + 1](best_o) += vy0 * vx1 * v;
-			hist[iyp + 1][ixp + 1 + 1](best_o) += vy1 * vx0 * v;
-			hist[iyp + 1 + 1][ixp + 1 + 1](best_o) += vy0 * vx0 * v;
+			float* p = P + best_o * S + 2 * (ixp + 1);
+			p[0] += vy1 * vx1 * v;
+			p[1] += vy0 * vx1 * v;
+			p[2] += vy1 * vx0 * v;
+			p[3] += vy0 * vx0 * v;
 		}
 	}
+	flush(0, row0);
+	flush(1, row0 + 1);
 
 	// Energy of each cell, over the orientations.
 	for (int r = 0; r < cells_nr; ++r) {
