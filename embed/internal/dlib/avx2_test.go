@@ -152,7 +152,7 @@ func TestFHOGMatchesDlib(t *testing.T) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, sz := range [][2]int{{1000, 1000}, {1003, 517}, {37, 29}, {9, 9}, {64, 200}} {
+	for _, sz := range [][2]int{{1000, 1000}, {1003, 517}, {1004, 333}, {85, 77}, {37, 29}, {9, 9}, {64, 200}} {
 		w, h := sz[0], sz[1]
 		pix := make([]byte, 3*w*h)
 		for i := range pix {

@@ -23,6 +23,16 @@
 // (TestFHOGMatchesDlib, on photos and on random images that reach most
 // gradient pairs).
 
+// fhog_mul is a*b rounded to float: the empty asm keeps the compiler from
+// fusing the product into an add that follows (C++ allows it, and GCC
+// does it where it can), where dlib's compiled code, which uses the
+// product more than once, does not.
+inline __m256 fhog_mul(__m256 a, __m256 b) {
+	__m256 p = _mm256_mul_ps(a, b);
+	__asm__("" : "+x"(p));
+	return p;
+}
+
 // fhog_orientations is the orientation bin (0..17) of every integer
 // gradient (gx, gy), at (gy+255)*511 + gx+255.
 class fhog_orientations {
@@ -102,13 +112,12 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 		hog.resize(31);  // as dlib's extract_fhog_features: 31 empty planes
 		return;
 	}
-	// Histograms with a border of one cell all around (votes that land
-	// there are never read).
-	array2d<matrix<float, 18, 1>> hist(cells_nr + 2, cells_nc + 2);
-	for (long r = 0; r < hist.nr(); ++r)
-		for (long c = 0; c < hist.nc(); ++c) hist[r][c] = 0;
+	// The cells' histograms, bin-major: bin o of cell (r, c) is
+	// hb[(o*cells_nr + r)*cells_nc + c]. (dlib's have a border of one cell
+	// all around, whose votes are never read: here they are dropped.)
+	const long plane = long(cells_nr) * cells_nc;
+	std::vector<float> hb(size_t(18 * plane));
 	array2d<float> norm(cells_nr, cells_nc);
-	assign_all_pixels(norm, 0);
 
 	const int hog_nr = std::max(cells_nr - 2, 0);
 	const int hog_nc = std::max(cells_nc - 2, 0);
@@ -131,15 +140,18 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 	// pixel's four votes are then four adjacent floats, added by one
 	// vector add. Every bin of every cell still receives its votes one by
 	// one in dlib's order, so the sums are dlib's. When iyp moves on, row
-	// row0 is complete: it goes to hist, and row0+1 takes its place.
+	// row0 is complete: it goes to hb, and row0+1 takes its place.
 	const long S = 2 * (long(cells_nc) + 2);
 	std::vector<float> pair(size_t(18 * S), 0.0f);
 	float* const P = pair.data();
 	int row0 = 0;
 	auto flush = [&](int j, int r) {
-		if (r < 1 || r > cells_nr) return;  // the border is never read
-		for (long c = 0; c < cells_nc + 2; ++c)
-			for (int o = 0; o < 18; ++o) hist[r][c](o) = P[o * S + 2 * c + j];
+		if (r < 1 || r > cells_nr) return;  // the border
+		for (int o = 0; o < 18; ++o) {
+			const float* src = P + o * S + 2 + j;
+			float* dst = &hb[size_t((o * cells_nr + r - 1) * cells_nc)];
+			for (long c = 0; c < cells_nc; ++c) dst[c] = src[2 * c];
+		}
 	};
 	// The column weights and offsets in pair of the vector loop's
 	// pixels, which do not depend on the row, computed as dlib computes
@@ -233,20 +245,87 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 	flush(0, row0);
 	flush(1, row0 + 1);
 
-	// Energy of each cell, over the orientations.
-	for (int r = 0; r < cells_nr; ++r) {
-		for (int c = 0; c < cells_nc; ++c) {
+	// Energy of each cell, over the orientations: 8 cells at a time. The
+	// compiler fuses dlib's products into its adds (norm += s*s): these
+	// are the same fused multiply-adds in the same order.
+	const auto h = [&](int o, long r, long c) -> const float* { return &hb[size_t((o * cells_nr + r) * cells_nc + c)]; };
+	for (long r = 0; r < cells_nr; ++r) {
+		long c = 0;
+		for (; c + 8 <= cells_nc; c += 8) {
+			__m256 e = _mm256_setzero_ps();
 			for (int o = 0; o < 9; o++) {
-				norm[r][c] += (hist[r + 1][c + 1](o) + hist[r + 1][c + 1](o + 9)) *
-				              (hist[r + 1][c + 1](o) + hist[r + 1][c + 1](o + 9));
+				const __m256 a = _mm256_add_ps(_mm256_loadu_ps(h(o, r, c)), _mm256_loadu_ps(h(o + 9, r, c)));
+				e = _mm256_fmadd_ps(a, a, e);
 			}
+			_mm256_storeu_ps(&norm[r][c], e);
+		}
+		for (; c < cells_nc; ++c) {
+			float e = 0;
+			for (int o = 0; o < 9; o++) {
+				const float a = *h(o, r, c) + *h(o + 9, r, c);
+				e = std::fma(a, a, e);
+			}
+			norm[r][c] = e;
 		}
 	}
 
+	// The features of 8 cells at a time, one cell per lane. dlib
+	// computes a cell's four block normalisations in the four lanes of a
+	// simd4f (nn and n below) and adds them up with a dot product with
+	// (1, 1, 1, 1), which adds lanes (0+1) + (2+3): block j is vector j
+	// here (nnv[j], nv[j]), and the sums are added in that order.
 	const float eps = 0.0001;
+	const float k02 = 0.2, k01 = 0.1, ktex = 2 * 0.2357;
+	const long vec_cells = hog_nc / 8 * 8;
 	for (int y = 0; y < hog_nr; y++) {
 		const int yy = y + padding_rows_offset;
-		for (int x = 0; x < hog_nc; x++) {
+		const float* n0 = &norm[y][0];
+		const float* n1 = &norm[y + 1][0];
+		const float* n2 = &norm[y + 2][0];
+		for (long x = 0; x < vec_cells; x += 8) {
+			// dlib's z1..z4, block by block: block 0 is (y+1, x+1) (y+1,
+			// x+2) (y+2, x+1) (y+2, x+2), block 1 the same a row up, block
+			// 2 a column left, block 3 both.
+			const float* zr[4][2] = {{n1, n2}, {n0, n1}, {n1, n2}, {n0, n1}};
+			const long zc[4] = {x + 1, x + 1, x, x};
+			__m256 nnv[4], nv[4], t[4];
+			for (int j = 0; j < 4; ++j) {
+				const __m256 z1 = _mm256_loadu_ps(zr[j][0] + zc[j]);
+				const __m256 z2 = _mm256_loadu_ps(zr[j][0] + zc[j] + 1);
+				const __m256 z3 = _mm256_loadu_ps(zr[j][1] + zc[j]);
+				const __m256 z4 = _mm256_loadu_ps(zr[j][1] + zc[j] + 1);
+				const __m256 z = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(z1, z2), z3), z4),
+				                               _mm256_set1_ps(eps));
+				nnv[j] = _mm256_mul_ps(_mm256_set1_ps(k02), _mm256_sqrt_ps(z));
+				nv[j] = _mm256_div_ps(_mm256_set1_ps(k01), nnv[j]);
+				t[j] = _mm256_setzero_ps();
+			}
+			const long xx = x + padding_cols_offset;
+			// feature stores sum over the blocks of min(hv, nn)*n in hog[o]
+			// and returns those four products.
+			auto feature = [&](int o, __m256 hv, __m256 q[4]) {
+				for (int j = 0; j < 4; ++j) q[j] = fhog_mul(_mm256_min_ps(hv, nnv[j]), nv[j]);
+				_mm256_storeu_ps(&hog[o][yy][xx], _mm256_add_ps(_mm256_add_ps(q[0], q[1]), _mm256_add_ps(q[2], q[3])));
+			};
+			// Contrast-sensitive features.
+			for (int o = 0; o < 18; o += 3) {
+				__m256 q0[4], q1[4], q2[4];
+				feature(o, _mm256_loadu_ps(h(o, y + 1, x + 1)), q0);
+				feature(o + 1, _mm256_loadu_ps(h(o + 1, y + 1, x + 1)), q1);
+				feature(o + 2, _mm256_loadu_ps(h(o + 2, y + 1, x + 1)), q2);
+				for (int j = 0; j < 4; ++j) t[j] = _mm256_add_ps(t[j], _mm256_add_ps(_mm256_add_ps(q0[j], q1[j]), q2[j]));
+			}
+			// Contrast-insensitive features.
+			for (int o = 0; o < 9; ++o) {
+				__m256 q[4];
+				feature(o + 18,
+				        _mm256_add_ps(_mm256_loadu_ps(h(o, y + 1, x + 1)), _mm256_loadu_ps(h(o + 9, y + 1, x + 1))), q);
+			}
+			// Texture features.
+			for (int j = 0; j < 4; ++j) _mm256_storeu_ps(&hog[27 + j][yy][xx], _mm256_mul_ps(t[j], _mm256_set1_ps(ktex)));
+		}
+		// The last cells: dlib's code.
+		for (long x = vec_cells; x < hog_nc; x++) {
 			const simd4f z1(norm[y + 1][x + 1], norm[y][x + 1], norm[y + 1][x], norm[y][x]);
 			const simd4f z2(norm[y + 1][x + 2], norm[y][x + 2], norm[y + 1][x + 1], norm[y][x + 1]);
 			const simd4f z3(norm[y + 2][x + 1], norm[y + 1][x + 1], norm[y + 2][x], norm[y + 1][x]);
@@ -254,13 +333,13 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 			const simd4f nn = 0.2 * sqrt(z1 + z2 + z3 + z4 + eps);
 			const simd4f n = 0.1 / nn;
 			simd4f t = 0;
-			const int xx = x + padding_cols_offset;
-			const matrix<float, 18, 1>& h = hist[y + 1 + 1][x + 1 + 1];
+			const long xx = x + padding_cols_offset;
+			const auto hc = [&](int o) { return *h(o, y + 1, x + 1); };
 			// Contrast-sensitive features.
 			for (int o = 0; o < 18; o += 3) {
-				simd4f temp0(h(o));
-				simd4f temp1(h(o + 1));
-				simd4f temp2(h(o + 2));
+				simd4f temp0(hc(o));
+				simd4f temp1(hc(o + 1));
+				simd4f temp2(hc(o + 2));
 				simd4f h0 = min(temp0, nn) * n;
 				simd4f h1 = min(temp1, nn) * n;
 				simd4f h2 = min(temp2, nn) * n;
@@ -272,9 +351,9 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 			t *= 2 * 0.2357;
 			// Contrast-insensitive features.
 			for (int o = 0; o < 9; o += 3) {
-				simd4f temp0 = h(o) + h(o + 9);
-				simd4f temp1 = h(o + 1) + h(o + 9 + 1);
-				simd4f temp2 = h(o + 2) + h(o + 9 + 2);
+				simd4f temp0 = hc(o) + hc(o + 9);
+				simd4f temp1 = hc(o + 1) + hc(o + 9 + 1);
+				simd4f temp2 = hc(o + 2) + hc(o + 9 + 2);
 				simd4f h0 = min(temp0, nn) * n;
 				simd4f h1 = min(temp1, nn) * n;
 				simd4f h2 = min(temp2, nn) * n;
