@@ -299,8 +299,10 @@ func BilinearRGB(pix []byte, w, h, ow, oh int, avx2 bool) []byte {
 func FHOGOrientation(gx, gy int) int { return int(C.fo_fhog_orientation(C.int(gx), C.int(gy))) }
 
 // CheckFHOG computes the FHOG features of the w x h packed RGB image pix
-// with the AVX2 build's own code (fhog.h) and with dlib's, and returns how
-// many of the values differ in any bit, of how many. For tests; it needs
+// with the AVX2 build's own code (fhog.h) and with dlib's, and the AVX2
+// gradients (fhog_grad.h, which dlib's features compiled there use too)
+// at every position with dlib's rule written out, and returns how many of
+// the values differ in any bit, of how many. For tests; it needs
 // HaveAVX2.
 func CheckFHOG(pix []byte, w, h int) (differ, total int, err error) {
 	if w <= 0 || h <= 0 || len(pix) < 3*w*h {

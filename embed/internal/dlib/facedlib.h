@@ -71,8 +71,9 @@ int fo_bilinear_rgb(const uint8_t* in, long inr, long inc, uint8_t* out, long on
 int fo_fhog_orientation(int gx, int gy);
 
 // fo_check_fhog compares the AVX2 build's FHOG features (fhog.h) of the
-// w x h packed RGB image rgb with dlib's extract_fhog_features: *differ
-// values of *total differ in some bit. For tests; an error without AVX2.
+// w x h packed RGB image rgb with dlib's extract_fhog_features, and its
+// gradients (fhog_grad.h) with dlib's rule: *differ values of *total
+// differ in some bit. For tests; an error without AVX2.
 char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total);
 
 // fo_detect detects faces on a copy of the image reduced by levels steps

@@ -8,24 +8,36 @@
 // to dlib's generic template (const const_image_view<T>& is more
 // specialised than const T&). dlib's version gathers the 8 pixels' 3
 // channels around each position with 96 scalar loads; this one loads 24
-// bytes per row segment and deinterleaves them with byte shuffles. The
+// bytes per row segment and deinterleaves them with byte shuffles, and
+// computes the squared lengths with pairwise 16-bit multiply-adds. The
 // integer gradients, hence everything after them, are bit for bit dlib's
-// (the rest of the function is dlib's code, copied).
+// (the rest of the function is dlib's code, copied). dlib's own
+// extract_fhog_features in hog_avx2.cc calls this code too, so
+// TestFHOGMatchesDlib checks it against dlib's rule written out.
 
-// load_rgb8 deinterleaves the 8 packed RGB pixels at p into three vectors
-// of 8 ints.
+// load_rgb8 deinterleaves the 8 packed RGB pixels at p (24 bytes) into
+// three vectors of 8 ints: the low 128-bit lane holds bytes 0..15 (pixels
+// 0..3 at 0..11), the high one bytes 8..23 (pixels 4..7 at 4..15), and
+// one byte shuffle per channel moves each pixel's byte to the low byte of
+// its int, zeroing the rest.
 inline void fo_load_rgb8(const unsigned char* p, __m256i& r, __m256i& g, __m256i& b) {
-	const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));       // bytes 0..15
-	const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 16));  // bytes 16..23
-	const __m128i rlo = _mm_shuffle_epi8(lo, _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
-	const __m128i rhi = _mm_shuffle_epi8(hi, _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, -1, -1, -1, -1, -1, -1, -1, -1));
-	const __m128i glo = _mm_shuffle_epi8(lo, _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
-	const __m128i ghi = _mm_shuffle_epi8(hi, _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, -1, -1, -1, -1, -1, -1, -1, -1));
-	const __m128i blo = _mm_shuffle_epi8(lo, _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
-	const __m128i bhi = _mm_shuffle_epi8(hi, _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, -1, -1, -1, -1, -1, -1, -1, -1));
-	r = _mm256_cvtepu8_epi32(_mm_or_si128(rlo, rhi));
-	g = _mm256_cvtepu8_epi32(_mm_or_si128(glo, ghi));
-	b = _mm256_cvtepu8_epi32(_mm_or_si128(blo, bhi));
+	const __m256i v = _mm256_inserti128_si256(
+	    _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+	    _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8)), 1);
+	r = _mm256_shuffle_epi8(v, _mm256_setr_epi8(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1,  //
+	                                            4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1, 13, -1, -1, -1));
+	g = _mm256_shuffle_epi8(v, _mm256_setr_epi8(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1,  //
+	                                            5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1, 14, -1, -1, -1));
+	b = _mm256_shuffle_epi8(v, _mm256_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1,  //
+	                                            6, -1, -1, -1, 9, -1, -1, -1, 12, -1, -1, -1, 15, -1, -1, -1));
+}
+
+// fo_len2 is gx*gx + gy*gy for gradients in [-255, 255]: each pair as the
+// two 16-bit halves of an int, multiplied and added by one vpmaddwd
+// (exact: the sum is at most 130050).
+inline __m256i fo_len2(__m256i gx, __m256i gy) {
+	const __m256i p = _mm256_blend_epi16(gx, _mm256_slli_epi32(gy, 16), 0xAA);
+	return _mm256_madd_epi16(p, p);
 }
 
 // fo_gradient8 is dlib's gradient of the 8 pixels from (r, c) of an RGB
@@ -58,9 +70,9 @@ inline void fo_gradient8(const int r, const int c, const const_image_view<image_
 	simd8i grad_x_blue = bright - bleft;
 	simd8i grad_y_blue = bbottom - btop;
 
-	simd8i rlen = grad_x_red * grad_x_red + grad_y_red * grad_y_red;
-	simd8i glen = grad_x_green * grad_x_green + grad_y_green * grad_y_green;
-	simd8i blen = grad_x_blue * grad_x_blue + grad_y_blue * grad_y_blue;
+	simd8i rlen = fo_len2(grad_x_red, grad_y_red);
+	simd8i glen = fo_len2(grad_x_green, grad_y_green);
+	simd8i blen = fo_len2(grad_x_blue, grad_y_blue);
 
 	simd8i cmp = rlen > glen;
 	simd8i tgrad_x = select(cmp, grad_x_red, grad_x_green);

@@ -145,6 +145,40 @@ char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ,
 					if (std::memcmp(&ours[i][r][c], &ref[i][r][c], sizeof(float)) != 0) ++*differ;
 				}
 		}
+		// dlib's extract_fhog_features above calls fhog_grad.h's gradient
+		// too (argument-dependent lookup), so the gradient is checked on
+		// its own, at every position, against dlib's rule written out:
+		// per channel right minus left and below minus above, the channel
+		// of the largest squared length, ties to the later channel.
+		const const_image_view<image_t> view(img);
+		for (long r = 1; r + 1 < hgt; ++r) {
+			for (long c = 1; c + 8 < w; ++c) {
+				simd8i gx, gy, len;
+				fo_gradient8(int(r), int(c), view, gx, gy, len);
+				int32 ax[8], ay[8], al[8];
+				gx.store(ax);
+				gy.store(ay);
+				len.store(al);
+				for (int k = 0; k < 8; ++k) {
+					const rgb_pixel &left = img(r, c + k - 1), &right = img(r, c + k + 1);
+					const rgb_pixel &up = img(r - 1, c + k), &down = img(r + 1, c + k);
+					int bx = int(right.red) - int(left.red), by = int(down.red) - int(up.red);
+					int best = bx * bx + by * by;
+					const int chx[2] = {int(right.green) - int(left.green), int(right.blue) - int(left.blue)};
+					const int chy[2] = {int(down.green) - int(up.green), int(down.blue) - int(up.blue)};
+					for (int ch = 0; ch < 2; ++ch) {
+						const int l = chx[ch] * chx[ch] + chy[ch] * chy[ch];
+						if (!(best > l)) {
+							best = l;
+							bx = chx[ch];
+							by = chy[ch];
+						}
+					}
+					++*total;
+					if (ax[k] != bx || ay[k] != by || al[k] != best) ++*differ;
+				}
+			}
+		}
 		return nullptr;
 	} catch (std::exception& e) {
 		return avx_error("fhog: ", e.what());

@@ -39,8 +39,10 @@ int fo_hog_avx2_orientation(int gx, int gy);
 
 // fo_hog_avx2_check_fhog computes the FHOG features of the w x h packed
 // RGB image rgb (cell size 8, 10 x 10 filter padding, as the face
-// detector) with fhog.h and with dlib's extract_fhog_features, and counts
-// the values that differ in any bit (*differ) of all (*total). For tests.
+// detector) with fhog.h and with dlib's extract_fhog_features, and the
+// gradient of fhog_grad.h at every position against dlib's rule written
+// out, and counts the values that differ in any bit (*differ) of all
+// (*total). For tests.
 char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ, long* total);
 
 // fo_hog_avx2_bilinear is scan.h's bilinear_rgb (the pyramid resize) of
