@@ -345,29 +345,31 @@ char* fo_shrink_image(const fo_worker* w, long k, uint8_t* out, long out_w, long
 		const long iw = w->img.nc(), ih = w->img.nr();
 		if (k < 1 || iw <= 0 || ih <= 0 || out_w != (iw + k - 1) / k || out_h != (ih + k - 1) / k)
 			return dup_error("shrink: ", "no image, or a size that does not match it");
-		std::vector<uint64_t> sums(size_t(3 * out_w));
+		// Column sums of the k rows of each output row (a loop the
+		// compiler vectorises), then sums of k columns: the same integer
+		// sums as adding pixel by pixel.
+		static_assert(sizeof(rgb_pixel) == 3, "packed RGB rows");
+		std::vector<uint32_t> cols(size_t(3 * iw));
+		const long row_bytes = 3 * iw;
 		for (long ry = 0; ry < out_h; ++ry) {
-			std::fill(sums.begin(), sums.end(), 0);
+			std::fill(cols.begin(), cols.end(), 0u);
 			const long y0 = ry * k, y1 = std::min(ih, y0 + k);
+			uint32_t* c = cols.data();
 			for (long y = y0; y < y1; ++y) {
-				const rgb_pixel* row = &w->img(y, 0);
-				for (long rx = 0; rx < out_w; ++rx) {
-					const long x1 = std::min(iw, rx * k + k);
-					uint64_t r = 0, g = 0, b = 0;
-					for (long x = rx * k; x < x1; ++x) {
-						r += row[x].red;
-						g += row[x].green;
-						b += row[x].blue;
-					}
-					sums[size_t(3 * rx)] += r;
-					sums[size_t(3 * rx + 1)] += g;
-					sums[size_t(3 * rx + 2)] += b;
-				}
+				const uint8_t* row = reinterpret_cast<const uint8_t*>(&w->img(y, 0));
+				for (long i = 0; i < row_bytes; ++i) c[i] += row[i];
 			}
 			for (long rx = 0; rx < out_w; ++rx) {
-				const uint64_t n = uint64_t(y1 - y0) * uint64_t(std::min(iw, rx * k + k) - rx * k);
+				const long x0 = rx * k, x1 = std::min(iw, x0 + k);
+				uint64_t sum[3] = {0, 0, 0};
+				for (long x = x0; x < x1; ++x) {
+					sum[0] += c[3 * x];
+					sum[1] += c[3 * x + 1];
+					sum[2] += c[3 * x + 2];
+				}
+				const uint64_t n = uint64_t(y1 - y0) * uint64_t(x1 - x0);
 				uint8_t* o = out + 4 * (ry * out_w + rx);
-				for (int c = 0; c < 3; ++c) o[c] = uint8_t((sums[size_t(3 * rx + c)] + n / 2) / n);
+				for (int ch = 0; ch < 3; ++ch) o[ch] = uint8_t((sum[ch] + n / 2) / n);
 				o[3] = 255;
 			}
 		}
