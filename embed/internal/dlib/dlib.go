@@ -315,6 +315,21 @@ func CheckFHOG(pix []byte, w, h int) (differ, total int, err error) {
 	return int(d), int(n), nil
 }
 
+// FHOG computes the FHOG features of the w x h packed RGB image pix n
+// times, with the AVX2 build's own code (fhog.h) or, with dlibImpl, with
+// dlib's extract_fhog_features compiled beside it. For benchmarks; it
+// needs HaveAVX2.
+func FHOG(pix []byte, w, h int, dlibImpl bool, n int) error {
+	if w <= 0 || h <= 0 || len(pix) < 3*w*h || n < 0 {
+		return &Error{Msg: fmt.Sprintf("fhog: %d bytes for %dx%d", len(pix), w, h)}
+	}
+	impl := C.int(0)
+	if dlibImpl {
+		impl = 1
+	}
+	return takeError(C.fo_fhog((*C.uint8_t)(unsafe.Pointer(&pix[0])), C.long(w), C.long(h), impl, C.int(n)), Other)
+}
+
 // Detect finds faces in the worker's image. It returns the detections (at
 // most opts.Max), the total number found and the size of the image scanned.
 func (w *Worker) Detect(opts DetectOptions) ([]Detection, int, image.Point, error) {

@@ -237,6 +237,11 @@ char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* tota
 	return fo_hog_avx2_check_fhog(rgb, w, h, differ, total);
 }
 
+char* fo_fhog(const uint8_t* rgb, long w, long h, int dlib_impl, int n) {
+	if (!have_avx2()) return dup_error("fhog: ", "CPU without AVX2+FMA");
+	return fo_hog_avx2_fhog(rgb, w, h, dlib_impl, n);
+}
+
 char* fo_worker_new(const char* dir, int load_cnn, fo_worker** out, int* code) {
 	*out = nullptr;
 	*code = FO_ERR_OTHER;

@@ -76,6 +76,11 @@ int fo_fhog_orientation(int gx, int gy);
 // differ in some bit. For tests; an error without AVX2.
 char* fo_check_fhog(const uint8_t* rgb, long w, long h, long* differ, long* total);
 
+// fo_fhog computes the AVX2 build's FHOG features of the w x h packed RGB
+// image rgb n times, with fhog.h or (dlib_impl) dlib's
+// extract_fhog_features. For benchmarks; an error without AVX2.
+char* fo_fhog(const uint8_t* rgb, long w, long h, int dlib_impl, int n);
+
 // fo_detect detects faces on a copy of the image reduced by levels steps
 // of the HOG pyramid (levels > 0) or else resized by scale, and padded by
 // pad pixels (at the detection scale) on every side. At most cap

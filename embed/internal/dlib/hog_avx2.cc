@@ -187,6 +187,25 @@ char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ,
 	}
 }
 
+char* fo_hog_avx2_fhog(const uint8_t* rgb, long w, long hgt, int dlib_impl, int n) {
+	try {
+		image_t img;
+		copy_image(reinterpret_cast<const rgb_pixel*>(rgb), w, hgt, img);
+		fo_dlib_avx2::array<array2d<float>> hog;
+		for (int i = 0; i < n; ++i) {
+			if (dlib_impl)
+				extract_fhog_features(img, hog, 8, 10, 10);
+			else
+				fhog_features(img, hog, 8, 10, 10);
+		}
+		return nullptr;
+	} catch (std::exception& e) {
+		return avx_error("fhog: ", e.what());
+	} catch (...) {
+		return avx_error("fhog: ", "unknown exception");
+	}
+}
+
 char* fo_hog_avx2_detect(fo_hog_avx2* h, const uint8_t* rgb, long w, long hgt, double scale, int levels, long pad,
                          double adjust, int dlib_filters, fo_det* out, int cap, int* n, int* det_w, int* det_h) {
 	*n = 0;

@@ -45,6 +45,11 @@ int fo_hog_avx2_orientation(int gx, int gy);
 // (*total). For tests.
 char* fo_hog_avx2_check_fhog(const uint8_t* rgb, long w, long hgt, long* differ, long* total);
 
+// fo_hog_avx2_fhog computes the FHOG features of the w x h packed RGB
+// image rgb n times, with fhog.h or (dlib_impl) with dlib's
+// extract_fhog_features, as fo_hog_avx2_check_fhog does. For benchmarks.
+char* fo_hog_avx2_fhog(const uint8_t* rgb, long w, long hgt, int dlib_impl, int n);
+
 // fo_hog_avx2_bilinear is scan.h's bilinear_rgb (the pyramid resize) of
 // this build, for tests: inr x inc packed RGB pixels at in to onr x onc at
 // out.
