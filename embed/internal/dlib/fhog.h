@@ -23,11 +23,11 @@
 // (TestFHOGMatchesDlib, on photos and on random images that reach most
 // gradient pairs).
 
-// fhog_mul is a*b rounded to float: the empty asm keeps the compiler from
-// fusing the product into an add that follows (C++ allows it, and GCC
-// does it where it can), where dlib's compiled code, which uses the
-// product more than once, does not.
-inline __m256 fhog_mul(__m256 a, __m256 b) {
+// rounded_product is a*b rounded to float: the empty asm keeps the
+// compiler from fusing the product into an add that follows (C++ allows
+// it, and GCC does it where it can), for code that must add a product
+// rounded where dlib's compiled code does (here and in filters.h).
+inline __m256 rounded_product(__m256 a, __m256 b) {
 	__m256 p = _mm256_mul_ps(a, b);
 	__asm__("" : "+x"(p));
 	return p;
@@ -304,7 +304,7 @@ void fhog_features(const image_type& img_, dlib::array<array2d<float>>& hog, int
 			// feature stores sum over the blocks of min(hv, nn)*n in hog[o]
 			// and returns those four products.
 			auto feature = [&](int o, __m256 hv, __m256 q[4]) {
-				for (int j = 0; j < 4; ++j) q[j] = fhog_mul(_mm256_min_ps(hv, nnv[j]), nv[j]);
+				for (int j = 0; j < 4; ++j) q[j] = rounded_product(_mm256_min_ps(hv, nnv[j]), nv[j]);
 				_mm256_storeu_ps(&hog[o][yy][xx], _mm256_add_ps(_mm256_add_ps(q[0], q[1]), _mm256_add_ps(q[2], q[3])));
 			};
 			// Contrast-sensitive features.

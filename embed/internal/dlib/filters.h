@@ -1,5 +1,6 @@
 // Fused separable filtering for the HOG face scan. This file is included,
-// inside an anonymous namespace and after scan.h, by hog_avx2.cc only.
+// inside an anonymous namespace and after scan.h and fhog.h, by
+// hog_avx2.cc only.
 //
 // dlib's frontal face detector scores every window of every pyramid level
 // with 5 detectors, each a 10x10 filter on every one of the 31 FHOG planes,
@@ -36,14 +37,8 @@ struct sep_part {
 // (TestFusedFiltersMatchDlib: plain fused multiply-adds move a score by
 // 2e-7).
 
-// rounded_product is a*b rounded to float: the empty asm hides the product
-// from the compiler, which would otherwise fuse it into the add that
-// follows.
-inline __m256 rounded_product(__m256 a, __m256 b) {
-	__m256 p = _mm256_mul_ps(a, b);
-	__asm__("" : "+x"(p));
-	return p;
-}
+// The rounded products come from rounded_product (fhog.h, included
+// before this file).
 
 // tail_mask enables the first n lanes.
 inline __m256i tail_mask(long n) {
